@@ -118,6 +118,7 @@ class CookieConfig:
     session_minutes: int = key("SessionMinutes", 30)
     secure: Literal["auto", "always", "never"] = key("Secure", "auto")
     same_site: Literal["Lax", "Strict", "None"] = key("SameSite", "Lax")
+    require_consent: bool = key("RequireConsent", False)
 
 
 @dataclass(slots=True, frozen=True)
@@ -309,7 +310,7 @@ def from_mapping(raw: Any, source: str = "config.json") -> Config:
     unsupported: list[str] = []
     values = _build(Config, raw, "", source, unsupported)
     config = Config(**values, source=source, unsupported=tuple(unsupported))
-    _validate(config)
+    validate(config)
     return config
 
 
@@ -383,7 +384,7 @@ def _convert(value: Any, hint: Any, path: str, source: str, unsupported: list[st
     raise TypeError(f"config loader cannot handle {hint!r} at {path}")
 
 
-def _validate(config: Config) -> None:
+def validate(config: Config) -> None:
     source = config.source
     for i, sink in enumerate(config.notify):
         here = f"Notify[{i}].Service"

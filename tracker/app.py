@@ -1,0 +1,115 @@
+"""create_app(config) → the Starlette app: the route table, request metrics and the lifespan of a Runtime."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tracker.config import Config
+from tracker.errors import json_error
+from tracker.routes import ops, track
+from tracker.runtime import Runtime
+
+log = logging.getLogger("tracker.app")
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]
+
+
+def create_app(config: Config, *, worker_index: int = 0, run_shipper: bool = True) -> Starlette:
+    runtime = Runtime(config, worker_index=worker_index, run_shipper=run_shipper)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = Starlette(routes=routes(config), lifespan=lifespan, exception_handlers={Exception: _internal_error})
+    app.state.runtime = runtime
+    app.add_middleware(RequestMetrics, runtime=runtime)
+    return app
+
+
+def routes(config: Config) -> list[BaseRoute]:
+    api = config.api_prefix
+    table: list[BaseRoute] = [
+        Route("/health", ops.health, methods=ANY_METHOD),
+        Route("/ping", ops.ping, methods=ANY_METHOD),
+        Route("/clear", ops.clear, methods=ANY_METHOD),
+        Route("/status", ops.status, methods=ANY_METHOD),
+        Route("/metrics", ops.metrics, methods=ANY_METHOD),
+    ]
+    for kind in ("tr", "str", "img"):
+        endpoint = track.make_endpoint(kind)
+        table.append(Route(f"{api}/{kind}", endpoint, methods=ANY_METHOD))
+        table.append(Route(f"{api}/{kind}/{{rest:path}}", endpoint, methods=ANY_METHOD))
+    table.append(Route("/{path:path}", _not_found, methods=ANY_METHOD))
+    return table
+
+
+async def _not_found(request: Request) -> Response:
+    return json_error(404, "not found", path=request.url.path)
+
+
+async def _internal_error(request: Request, error: Exception) -> Response:
+    log.exception("unhandled error", extra={"path": request.url.path, "error_type": type(error).__name__})
+    return json_error(500, "internal error")
+
+
+def route_family(path: str, api: str) -> str:
+    if path.startswith(api):
+        head = path[len(api) + 1 :].split("/", 1)[0]
+        if head in ("tr", "str", "img", "ltv", "ws"):
+            return "tracking"
+        if head in ("rdr", "xrdr"):
+            return "redirects"
+        if head in ("rpi",):
+            return "admin"
+        if head == "ppi":
+            return "privacy"
+        if head == "pub":
+            return "static"
+        return "other"
+    if path in ("/health", "/ping", "/status", "/metrics", "/clear"):
+        return "ops"
+    return "other"
+
+
+class RequestMetrics:
+    """Counts requests by route family and status and times them; a plain ASGI wrapper for speed."""
+
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self.app = app
+        self.metrics = runtime.metrics
+        self.api = runtime.config.api_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        family = route_family(scope["path"], self.api)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_record(message: dict) -> None:  # type: ignore[type-arg]
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, send_and_record)
+        finally:
+            self.metrics.in_flight.dec()
+            self.metrics.requests.labels(family, str(status)).inc()
+            self.metrics.latency.labels(family).observe(time.perf_counter() - started)

@@ -1,0 +1,101 @@
+"""The `tracker` command: serve a config, check it, create sink schemas, prune (GDPR)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from tracker import __version__, logs
+from tracker.config import Config, ConfigError, load, replace, split_bind
+
+log = logging.getLogger("tracker.cli")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tracker", description="Edge server and analytics tracker.")
+    p.add_argument("config", nargs="?", default="./config.json", help="path to config.json (default ./config.json)")
+    p.add_argument("--version", action="version", version=f"tracker {__version__}")
+    p.add_argument("--check-config", action="store_true", help="validate the config and exit (0 ok, 2 bad)")
+    p.add_argument("--init-schema", action="store_true", help="create the tables of every enabled sink and exit")
+    p.add_argument("--prune", action="store_true", help="apply the Prune rules of every sink and exit")
+    p.add_argument("--logs-only", action="store_true", help="with --prune: only prune logs")
+    p.add_argument("--bind", metavar="HOST:PORT", help="override ProxyPort")
+    p.add_argument("--port", type=int, help="override the port of ProxyPort")
+    p.add_argument("--workers", type=int, help="override Workers")
+    p.add_argument("--spool", metavar="DIR", help="override SpoolDirectory")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        config = _with_overrides(load(args.config), args)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    logs.setup("debug" if config.debug else "info")
+    for path in config.unsupported:
+        log.warning("config key accepted but not supported yet", extra={"key": path, "source": config.source})
+    if args.check_config:
+        print(f"{config.source}: ok")
+        return 0
+    if args.init_schema:
+        return asyncio.run(_init_schema(config))
+    if args.prune:
+        return asyncio.run(_prune(config, args.logs_only or config.prune_logs_only))
+    from tracker.server import serve
+
+    return serve(config)
+
+
+def _with_overrides(config: Config, args: argparse.Namespace) -> Config:
+    changes: dict[str, object] = {}
+    if args.bind:
+        changes["proxy_port"] = args.bind
+    if args.port is not None:
+        host, _ = split_bind(config.proxy_port)
+        changes["proxy_port"] = f"{host}:{args.port}"
+    if args.workers is not None:
+        changes["workers"] = args.workers
+    if args.spool:
+        changes["spool_directory"] = args.spool
+    if not changes:
+        return config
+    from tracker.config import validate
+
+    updated = replace(config, **changes)
+    validate(updated)
+    return updated
+
+
+async def _init_schema(config: Config) -> int:
+    from tracker.sinks.registry import build_sinks
+
+    for sink in build_sinks(config):
+        init = getattr(sink, "init_schema", None)
+        if init is None:
+            await sink.open()
+        else:
+            await init()
+        await sink.close()
+        print(f"{sink.name}: schema ready")
+    return 0
+
+
+async def _prune(config: Config, logs_only: bool) -> int:
+    from tracker.sinks.registry import build_sinks
+
+    settings = {s.sink_name: s for s in config.sinks}
+    for sink in build_sinks(config):
+        if not sink.can_read:
+            continue
+        await sink.open()
+        try:
+            report = await sink.prune(settings[sink.name].prune, logs_only)
+        finally:
+            await sink.close()
+        print(f"{sink.name}: deleted {report.rows_deleted}, scrubbed {report.rows_scrubbed} {report.tables}")
+    return 0

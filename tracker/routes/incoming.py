@@ -1,0 +1,56 @@
+"""Reading a request safely: the body under a size limit, and the RequestInfo the event model needs."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from tracker.edge.client_ip import TrustedProxies, client_ip
+from tracker.events.inputs import RequestInfo
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"body larger than {limit} bytes")
+        self.limit = limit
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def request_host(request: Request) -> str:
+    host = request.headers.get("host", "")
+    if host.startswith("["):
+        return host[: host.find("]") + 1].lower()
+    return host.rsplit(":", 1)[0].lower() if ":" in host else host.lower()
+
+
+def peer_address(request: Request, trusted: TrustedProxies) -> str:
+    peer = request.client.host if request.client else None
+    return client_ip(peer, request.headers.get("x-forwarded-for"), trusted)
+
+
+def request_info(request: Request, trusted: TrustedProxies) -> RequestInfo:
+    headers = request.headers
+    return RequestInfo(
+        method=request.method,
+        host=request_host(request),
+        path=request.url.path,
+        query=request.url.query,
+        user_agent=headers.get("user-agent", ""),
+        referer=headers.get("referer", ""),
+        client_ip=peer_address(request, trusted),
+        secure=request.url.scheme in ("https", "wss"),
+        cookies=request.cookies,
+        user_header=headers.get("user", ""),
+    )

@@ -1,0 +1,143 @@
+"""Tracking routes: /tr/ (browser events), /str/ (server-side events), /img/ (email and pixel tracking).
+
+Each request becomes one or more `events` rows appended to the spool as one record; the answer is sent only
+after that append. /img/ answers its GIF whatever happens; the others answer JSON errors naming the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tracker.errors import BadEvent, json_error
+from tracker.events import inputs, row
+from tracker.events.cookies import set_visitor_cookies
+from tracker.events.ids import parse_uuid
+from tracker.pipeline.spool import SpoolFull
+from tracker.records import Record
+from tracker.routes.cors import allow_origin, preflight
+from tracker.routes.incoming import BodyTooLarge, read_body, request_info
+
+# The classic 35-byte GIF89a 1x1 image the Go tracker answers with.
+PIXEL = bytes.fromhex("47494638396101000100800000ffffff0000002c00000000010001000002024401003b")
+PIXEL_HEADERS = {
+    "cache-control": "no-cache, no-store, must-revalidate, private",
+    "pragma": "no-cache",
+    "expires": "0",
+}
+WRITING_METHODS = frozenset(("GET", "POST", "PUT"))
+
+
+@dataclass(slots=True)
+class Outcome:
+    records: list[Record]
+    visitors: list[row.Visitor]
+    rejected: list[dict[str, Any]]
+
+
+def make_endpoint(kind: str):  # type: ignore[no-untyped-def]
+    """kind is "tr", "str" or "img"; the route's {rest} path parameter is the URL tuple."""
+    is_server = kind == "str"
+
+    async def endpoint(request: Request) -> Response:
+        runtime = request.app.state.runtime
+        config = runtime.config
+        if request.method == "OPTIONS" and kind != "img":
+            return preflight(request, config.allow_origin)
+        try:
+            outcome = await _parse(request, runtime, is_server)
+            if outcome.records:
+                await runtime.accept(outcome.records, family="tracking")
+        except (BadEvent, BodyTooLarge, SpoolFull) as error:
+            return _failure(request, kind, error, runtime)
+        if kind == "img":
+            response: Response = Response(PIXEL, media_type="image/gif", headers=PIXEL_HEADERS)
+        else:
+            response = _answer(kind, outcome)
+        response.headers.update(allow_origin(request, config.allow_origin))
+        if not is_server and outcome.visitors:
+            _cookies(request, response, outcome.visitors[0], runtime)
+        return response
+
+    return endpoint
+
+
+async def _parse(request: Request, runtime: Any, is_server: bool) -> Outcome:
+    config = runtime.config
+    info = request_info(request, runtime.trusted)
+    if request.method not in WRITING_METHODS:
+        return Outcome([], [], [])
+    pairs = inputs.path_pairs(request.path_params.get("rest", ""))
+    query = inputs.query_values(info.query, config.ignore_query_params_key)
+    base = {**inputs.seed(info), **pairs, **query}
+    injected = {**pairs, **query}
+    items: list[Any] = [{}]
+    if request.method == "POST":
+        body = await read_body(request, config.limits.max_body_bytes)
+        items = _body_items(request, body, config.limits.max_events_per_batch)
+    outcome = Outcome([], [], [])
+    for index, item in enumerate(items):
+        try:
+            if not isinstance(item, dict):
+                raise BadEvent("body", "each event must be a JSON object")
+            values = {**base, **inputs.lower_keys(item)}
+            event, visitor = runtime.build_event(values, info, is_server=is_server, injected_params=injected)
+        except BadEvent as error:
+            if len(items) == 1:
+                raise
+            outcome.rejected.append({"index": index, "field": error.field, "error": error.message})
+            continue
+        outcome.records.append(Record("events", event))
+        outcome.visitors.append(visitor)
+    if not outcome.records and outcome.rejected:
+        raise BadEvent("body", f"all {len(items)} events were rejected")
+    return outcome
+
+
+def _body_items(request: Request, body: bytes, max_events: int) -> list[Any]:
+    if not body.strip():
+        return [{}]
+    content_type = request.headers.get("content-type", "")
+    if "application/x-www-form-urlencoded" in content_type:
+        return [inputs.form_event(body)]
+    return inputs.json_events(body, max_events)
+
+
+def _answer(kind: str, outcome: Outcome) -> Response:
+    if kind == "str":
+        ids = [r.row["eid"] for r in outcome.records]
+        body: Any = ids[0] if len(ids) == 1 and not outcome.rejected else ids
+        if outcome.rejected:
+            body = {"eids": ids, "accepted": len(ids), "rejected": outcome.rejected}
+        return Response(orjson.dumps(body), media_type="application/json")
+    if outcome.rejected:
+        body = {"accepted": len(outcome.records), "rejected": outcome.rejected}
+        return Response(orjson.dumps(body), media_type="application/json")
+    return Response(status_code=200)
+
+
+def _failure(request: Request, kind: str, error: Exception, runtime: Any) -> Response:
+    runtime.metrics.rejected(type(error).__name__)
+    headers = allow_origin(request, runtime.config.allow_origin)
+    if kind == "img":
+        return Response(PIXEL, media_type="image/gif", headers={**PIXEL_HEADERS, **headers})
+    if isinstance(error, SpoolFull):
+        return json_error(503, "spool is full; retry later", headers={**headers, "retry-after": "5"})
+    if isinstance(error, BodyTooLarge):
+        return json_error(413, str(error), headers=headers, field="body", limit=error.limit)
+    assert isinstance(error, BadEvent)
+    return json_error(400, error.message, headers=headers, field=error.field)
+
+
+def _cookies(request: Request, response: Response, visitor: row.Visitor, runtime: Any) -> None:
+    settings = runtime.config.cookies
+    if settings.require_consent and not request.cookies.get("CookieConsent", "0").strip("0"):
+        return
+    had_vid = parse_uuid(request.cookies.get("vid")) == visitor.vid
+    set_visitor_cookies(
+        response, visitor, settings, secure_request=request.url.scheme == "https", had_vid=had_vid
+    )

@@ -1,0 +1,120 @@
+"""The live parts of one tracker process: its spool writer, the shipper (in the one process that ships),
+metrics, and the request-independent settings routes need. create_app() owns one and starts/stops it.
+
+With several workers every worker writes its own spool directory and only the supervisor process runs the
+shipper, so exactly one process opens each sink (DuckDB allows a single writer).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tracker import __version__
+from tracker.config import Config
+from tracker.edge.client_ip import TrustedProxies
+from tracker.events import row
+from tracker.events.inputs import RequestInfo
+from tracker.metrics import Metrics
+from tracker.pipeline.shipper import Shipper, SinkSettings
+from tracker.pipeline.spool import MemorySpool, Spool
+from tracker.privacy.storage import IPPolicy
+from tracker.records import Record
+from tracker.sinks.registry import build_sinks
+
+log = logging.getLogger("tracker.runtime")
+STATUS_FILE = "shipper-status.json"
+
+
+class Runtime:
+    def __init__(self, config: Config, *, worker_index: int = 0, run_shipper: bool = True) -> None:
+        self.config = config
+        self.worker_index = worker_index
+        self.run_shipper = run_shipper
+        self.trusted = TrustedProxies.parse(config.trusted_proxies)
+        self.ip_policy = IPPolicy(config.stored_ip, config.prefix_private_hash)
+        self.url_filter = re.compile(config.url_filter) if config.url_filter else None
+        self.metrics = Metrics(self.shipping_status)
+        self.started = time.time()
+        self.spool_root = Path(config.spool_directory)
+        self.spool: Spool | MemorySpool | None = None
+        self.shipper: Shipper | None = None
+        self._status_cache: tuple[float, dict[str, Any]] = (0.0, {})
+
+    async def start(self) -> None:
+        config = self.config
+        if config.durability == "memory":
+            self.spool = MemorySpool(max_bytes=config.max_spool_bytes)
+        else:
+            share = max(config.max_spool_bytes // config.workers, 1024 * 1024)
+            directory = self.spool_root / f"worker-{self.worker_index}"
+            self.spool = Spool(directory, durability=config.durability, max_bytes=share)
+            self.spool.open()
+        if self.run_shipper:
+            self.shipper = build_shipper(config, self.spool if isinstance(self.spool, MemorySpool) else None)
+            await self.shipper.start()
+
+    async def stop(self) -> None:
+        if self.spool is not None:
+            await self.spool.close()
+        if self.shipper is not None:
+            await self.shipper.stop()
+
+    def build_event(
+        self, values: dict[str, Any], info: RequestInfo, *, is_server: bool, injected_params: dict[str, Any]
+    ) -> tuple[dict[str, Any], row.Visitor]:
+        config = self.config
+        return row.build(
+            values, info, self.ip_policy, is_server=is_server, url_filter=self.url_filter,
+            url_filter_group=config.url_filter_match_group, private_prefix=config.prefix_private_hash,
+            injected_params=injected_params,
+        )
+
+    async def accept(self, records: list[Record], family: str = "tracking") -> None:
+        """Append to the spool; returns once the records are durable per `Durability` (raises SpoolFull)."""
+        assert self.spool is not None, "runtime not started"
+        await self.spool.append(records)
+        self.metrics.accepted(records)
+
+    def shipping_status(self) -> dict[str, Any]:
+        """The shipper's status: live when it runs here, else the file it writes (cached for a second)."""
+        spool = {
+            "bytes": self.spool.bytes_on_disk if self.spool is not None else 0,
+            "max_bytes": self.config.max_spool_bytes,
+            "durability": self.config.durability,
+            "directory": str(self.spool_root),
+        }
+        if self.shipper is not None:
+            return {**self.shipper.status(), "spool": spool}
+        now = time.monotonic()
+        if now - self._status_cache[0] > 1.0:
+            try:
+                status = orjson.loads((self.spool_root / STATUS_FILE).read_bytes())
+            except (OSError, orjson.JSONDecodeError):
+                status = {"sinks": {}, "note": "shipper status not written yet"}
+            self._status_cache = (now, status)
+        return {**self._status_cache[1], "spool": spool}
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "version": __version__,
+            "uptime_seconds": round(time.time() - self.started, 3),
+            "worker": self.worker_index,
+            "workers": self.config.workers,
+            **self.shipping_status(),
+        }
+
+
+def build_shipper(config: Config, memory_spool: MemorySpool | None = None) -> Shipper:
+    sinks = build_sinks(config)
+    settings = {s.sink_name: s for s in config.sinks}
+    pairs = [
+        (sink, SinkSettings(settings[sink.name].max_batch_size, settings[sink.name].batch_flush_interval_ms / 1000))
+        for sink in sinks
+    ]
+    return Shipper(Path(config.spool_directory), pairs, memory_spool=memory_spool)

@@ -1,0 +1,134 @@
+"""Serving: Hypercorn settings from Config, one process or a supervisor with N workers, graceful shutdown.
+
+One worker: HTTP and the shipper share one event loop. Several: the supervisor binds the sockets, spawns
+workers that serve HTTP and append to their own spool directory, and runs the shipper itself, so each sink
+is opened by exactly one process. SIGTERM: stop accepting, finish in-flight requests, ship the spool, exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import signal
+from multiprocessing.synchronize import Event as ProcessEvent
+from typing import Any
+
+from hypercorn.asyncio.run import worker_serve
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.config import Sockets
+from hypercorn.utils import wrap_app
+
+from tracker import logs
+from tracker.app import create_app
+from tracker.config import Config
+
+log = logging.getLogger("tracker.server")
+GRACEFUL_SECONDS = 10.0
+
+
+def hypercorn_config(config: Config) -> HypercornConfig:
+    settings = HypercornConfig()
+    plain = [p for p in (config.proxy_port, config.proxy_except_http) if p]
+    settings.bind = [_bind(p) for p in plain]
+    settings.keep_alive_timeout = float(config.idle_timeout_seconds or 3600)
+    settings.read_timeout = config.read_timeout_seconds or None
+    settings.h11_max_incomplete_size = config.max_header_bytes
+    settings.h2_max_inbound_frame_size = max(16384, min(config.max_header_bytes, 2**24 - 1))
+    settings.websocket_max_message_size = config.limits.max_websocket_message_bytes
+    settings.graceful_timeout = GRACEFUL_SECONDS
+    settings.accesslog = None
+    settings.errorlog = logging.getLogger("hypercorn.error")
+    settings.workers = config.workers
+    return settings
+
+
+def _bind(value: str) -> str:
+    host, _, port = value.rpartition(":")
+    return f"{host or '0.0.0.0'}:{port}"
+
+
+def serve(config: Config) -> int:
+    if config.workers == 1:
+        asyncio.run(_serve_one(config))
+    else:
+        _supervise(config)
+    return 0
+
+
+async def _serve_one(config: Config) -> None:
+    stop = _stop_event()
+    app = create_app(config, worker_index=0, run_shipper=True)
+    log.info("serving", extra={"bind": hypercorn_config(config).bind, "workers": 1})
+    await worker_serve(wrap_app(app, 0, "asgi"), hypercorn_config(config), shutdown_trigger=stop.wait)
+    log.info("stopped")
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for name in ("SIGTERM", "SIGINT"):
+        loop.add_signal_handler(getattr(signal, name), stop.set)
+    return stop
+
+
+def _worker(config: Config, index: int, sockets: Sockets, shutdown: ProcessEvent) -> None:
+    logs.setup("debug" if config.debug else "info")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides when to stop
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+
+        async def trigger() -> None:
+            while not stop.is_set() and not shutdown.is_set():
+                await asyncio.sleep(0.1)
+
+        app = create_app(config, worker_index=index, run_shipper=False)
+        await worker_serve(wrap_app(app, 0, "asgi"), hypercorn_config(config), sockets=sockets, shutdown_trigger=trigger)
+
+    asyncio.run(main())
+
+
+def _supervise(config: Config) -> None:
+    settings = hypercorn_config(config)
+    sockets = settings.create_sockets()
+    context = multiprocessing.get_context("spawn")
+    shutdown = context.Event()
+    workers: dict[int, Any] = {}
+
+    def spawn(index: int) -> None:
+        process = context.Process(target=_worker, args=(config, index, sockets, shutdown), daemon=False)
+        process.start()
+        workers[index] = process
+
+    for index in range(config.workers):
+        spawn(index)
+    log.info("serving", extra={"bind": settings.bind, "workers": config.workers})
+    asyncio.run(_ship_and_watch(config, workers, spawn, shutdown))
+    for sock in sockets.insecure_sockets + sockets.secure_sockets:
+        sock.close()
+
+
+async def _ship_and_watch(config: Config, workers: dict[int, Any], spawn: Any, shutdown: ProcessEvent) -> None:
+    from tracker.runtime import build_shipper
+
+    stop = _stop_event()
+    shipper = build_shipper(config)
+    await shipper.start()
+    while not stop.is_set():
+        for index, process in list(workers.items()):
+            if not process.is_alive():
+                log.warning("worker exited; restarting", extra={"worker": index, "exitcode": process.exitcode})
+                spawn(index)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=0.5)
+        except TimeoutError:
+            pass
+    shutdown.set()
+    for process in workers.values():
+        await asyncio.to_thread(process.join, GRACEFUL_SECONDS + 5)
+        if process.is_alive():
+            process.kill()
+    await shipper.stop()
+    log.info("stopped")
