@@ -1,0 +1,20 @@
+"""Shared fixtures. Service fixtures (ClickHouse, Redis, NATS, pebble, Chromium) live in tests/services/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.harness import TrackerProcess, start_tracker
+
+
+@pytest.fixture
+def tracker(tmp_path: Path) -> Iterator[TrackerProcess]:
+    """A real tracker process with the DuckDB sink on a free loopback port."""
+    process = start_tracker(tmp_path / "tracker")
+    try:
+        yield process
+    finally:
+        process.stop()
