@@ -40,6 +40,7 @@ def hypercorn_config(config: Config) -> HypercornConfig:
     settings.accesslog = None
     settings.errorlog = logging.getLogger("hypercorn.error")
     settings.workers = config.workers
+    settings.backlog = 2048
     return settings
 
 
