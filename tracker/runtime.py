@@ -57,6 +57,8 @@ class Runtime:
             self.spool.open()
         if self.run_shipper:
             self.shipper = build_shipper(config, self.spool if isinstance(self.spool, MemorySpool) else None)
+            if isinstance(self.spool, Spool):
+                self.spool.subscribe(self.shipper.wakeup)
             await self.shipper.start()
 
     async def stop(self) -> None:

@@ -71,7 +71,8 @@ def build(
         if alias in values and column not in values:
             values[column] = values[alias]
     for column in UUID_COLUMNS:
-        row[column] = parse_uuid(values.get(column)) or ZERO_UUID
+        if column in values:
+            row[column] = parse_uuid(values[column]) or ZERO_UUID
 
     if isinstance(values.get("content"), str) and "ename" not in values:
         values["ename"] = values.pop("content")

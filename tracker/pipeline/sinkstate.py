@@ -1,0 +1,96 @@
+"""What the shipper knows of one sink: its cursors, retry and circuit state, and counters for /status."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tracker.pipeline.reader import Cursor, CursorFile, SpoolReader
+from tracker.sinks.base import Sink
+
+if TYPE_CHECKING:
+    from tracker.pipeline.shipper import SinkSettings
+
+log = logging.getLogger("tracker.pipeline")
+BACKOFF_FIRST = 0.1
+BACKOFF_CAP = 30.0
+CIRCUIT_OPENS_AFTER = 5
+
+
+@dataclass(slots=True)
+class SinkState:
+    sink: Sink
+    settings: SinkSettings
+    opened: bool = False
+    cursors: dict[Path, Cursor] = field(default_factory=dict)
+    memory_index: int = 0
+    consecutive_failures: int = 0
+    last_error: str = ""
+    last_error_unix: float = 0.0
+    written: dict[str, int] = field(default_factory=dict)
+    dead: dict[str, int] = field(default_factory=dict)
+    batches: int = 0
+    failed_batches: int = 0
+    last_batch_size: int = 0
+
+    def cursor(self, directory: Path, reader: SpoolReader) -> Cursor:
+        if directory not in self.cursors:
+            self.cursors[directory] = CursorFile(directory, self.sink.name).load() or reader.start()
+        return self.cursors[directory]
+
+    def advance(self, directory: Path, cursor: Cursor) -> None:
+        self.cursors[directory] = cursor
+        CursorFile(directory, self.sink.name).save(cursor)
+
+    @property
+    def state(self) -> str:
+        if not self.opened and self.consecutive_failures == 0:
+            return "starting"
+        if self.consecutive_failures >= CIRCUIT_OPENS_AFTER:
+            return "open"
+        return "retrying" if self.consecutive_failures else "ok"
+
+    def backoff(self) -> float:
+        exponent = min(max(self.consecutive_failures - 1, 0), 12)
+        return min(BACKOFF_FIRST * 2**exponent, BACKOFF_CAP) * random.uniform(0.8, 1.2)
+
+    def failed(self, error: BaseException, *, opening: bool = False) -> None:
+        self.consecutive_failures += 1
+        self.failed_batches += 0 if opening else 1
+        self.last_error = f"{type(error).__name__}: {error}"[:500]
+        self.last_error_unix = time.time()
+        if self.consecutive_failures in (1, CIRCUIT_OPENS_AFTER) or self.consecutive_failures % 50 == 0:
+            log.warning("sink write failed" if not opening else "sink open failed",
+                        extra={"sink": self.sink.name, "error": self.last_error, "state": self.state,
+                               "consecutive_failures": self.consecutive_failures})
+
+    def succeeded(self) -> None:
+        if self.consecutive_failures >= CIRCUIT_OPENS_AFTER:
+            log.info("sink recovered", extra={"sink": self.sink.name, "after_failures": self.consecutive_failures})
+        self.consecutive_failures = 0
+
+    def wrote(self, table: str, count: int) -> None:
+        self.written[table] = self.written.get(table, 0) + count
+
+    def dead_lettered(self, table: str, count: int) -> None:
+        self.dead[table] = self.dead.get(table, 0) + count
+
+    def batch(self, rows: int) -> None:
+        self.batches += 1
+        self.last_batch_size = rows
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "written": dict(self.written),
+            "dead_lettered": dict(self.dead),
+            "batches": self.batches,
+            "failed_batches": self.failed_batches,
+            "last_batch_size": self.last_batch_size,
+            "consecutive_failures": self.consecutive_failures,
+            "last_error": self.last_error,
+        }

@@ -1,0 +1,212 @@
+"""The embedded default sink: one DuckDB file, written by one dedicated thread in one process.
+
+Rows go in as one Arrow table per batch (`INSERT ... SELECT FROM arrow`), never row by row. Replays are
+harmless: append-only tables (events, histories, payments, ltv lines) use INSERT OR IGNORE on their key; state
+tables (redirects, accounts, agreements, jurisdictions) use INSERT OR REPLACE. A batch the database refuses for
+its content is bisected: the good rows are stored and the bad ones raised as PermanentSinkError.
+DuckDB takes one writing process per file: only the shipping process opens this sink.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from tracker.config import Config, PruneRule, SinkConfig
+from tracker.sinks.base import PermanentSinkError, PruneReport, Row, TransientSinkError
+from tracker.sinks.schema import schema_files
+
+log = logging.getLogger("tracker.sinks.duckdb")
+T = TypeVar("T")
+REPLACE_TABLES = frozenset(("redirects", "accounts", "agreements", "jurisdictions"))
+CONTENT_ERRORS = (
+    duckdb.ConversionException, duckdb.ConstraintException, duckdb.InvalidInputException,
+    duckdb.OutOfRangeException, duckdb.TypeMismatchException,
+)
+
+
+class Column:
+    __slots__ = ("name", "type", "default")
+
+    def __init__(self, name: str, type_: str, default: str | None) -> None:
+        self.name, self.type, self.default = name, type_, default
+
+    def select(self, has_nulls: bool) -> str:
+        cast = f'CAST("{self.name}" AS {self.type})'
+        return f"COALESCE({cast}, {self.default})" if has_nulls and self.default is not None else cast
+
+
+class DuckDBSink:
+    can_read = True
+
+    def __init__(self, settings: SinkConfig, config: Config) -> None:
+        self.name = settings.sink_name
+        self.path = Path(settings.path)
+        self.create_schema = settings.schema == "auto"
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"duckdb-{self.name}")
+        self._connection: duckdb.DuckDBPyConnection | None = None
+        self.tables: dict[str, dict[str, Column]] = {}
+        self.keys: dict[str, list[str]] = {}
+        self._warned: set[tuple[str, str]] = set()
+
+    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+
+    # ---- lifecycle ---------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        try:
+            await self._run(self._open)
+        except duckdb.IOException as error:
+            raise TransientSinkError(f"cannot open {self.path}: {error}") from error
+
+    async def init_schema(self) -> None:
+        self.create_schema = True
+        await self.open()
+
+    def _open(self) -> None:
+        if self._connection is not None:
+            return
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = duckdb.connect(str(self.path))
+        if self.create_schema:
+            for file in schema_files("duckdb"):
+                connection.execute(file.read_text())
+        self._connection = connection
+        self._load_catalog()
+
+    def _load_catalog(self) -> None:
+        assert self._connection is not None
+        columns = self._connection.execute(
+            "SELECT table_name, column_name, data_type, column_default FROM duckdb_columns() "
+            "WHERE schema_name = 'main' AND NOT internal ORDER BY table_name, column_index"
+        ).fetchall()
+        views = {r[0] for r in self._connection.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+        self.tables = {}
+        for table, column, data_type, default in columns:
+            if table not in views:
+                self.tables.setdefault(table, {})[column] = Column(column, data_type, default)
+        keys = self._connection.execute(
+            "SELECT table_name, constraint_column_names FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'"
+        ).fetchall()
+        self.keys = {table: list(names) for table, names in keys}
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._run(self._close)
+        self._executor.shutdown(wait=True)
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.execute("CHECKPOINT")
+            self._connection.close()
+            self._connection = None
+
+    # ---- writes ------------------------------------------------------------------------------------
+
+    async def write(self, table: str, rows: Sequence[Row]) -> None:
+        if self._connection is None:
+            raise TransientSinkError("duckdb sink is not open")
+        if table not in self.tables:
+            raise PermanentSinkError(f'no table "{table}" in {self.path}', rows=rows)
+        bad = await self._run(self._write_bisecting, table, list(rows))
+        if bad:
+            error, bad_rows = bad
+            raise PermanentSinkError(error, rows=bad_rows)
+
+    def _write_bisecting(self, table: str, rows: list[Row]) -> tuple[str, list[Row]] | None:
+        try:
+            self._insert(table, rows)
+            return None
+        except CONTENT_ERRORS as error:
+            if len(rows) == 1:
+                return f"{type(error).__name__}: {error}", rows
+        except duckdb.IOException as error:
+            raise TransientSinkError(str(error)) from error
+        half = len(rows) // 2
+        results = [self._write_bisecting(table, part) for part in (rows[:half], rows[half:])]
+        found = [r for r in results if r is not None]
+        if not found:
+            return None
+        return found[0][0], [row for _, part in found for row in part]
+
+    def _insert(self, table: str, rows: list[Row]) -> None:
+        assert self._connection is not None
+        columns = self.tables[table]
+        keys: set[str] = set().union(*rows)
+        present = [name for name in columns if name in keys]
+        for unknown in keys - columns.keys():
+            if (table, unknown) not in self._warned:
+                self._warned.add((table, unknown))
+                log.warning("column not in table; dropped", extra={"table": table, "column": unknown})
+        rows = self._dedupe(table, rows)
+        values = {name: [row.get(name) for row in rows] for name in present}
+        batch = pa.table({name: _arrow_column(values[name], columns[name].type) for name in present})
+        verb = "INSERT OR REPLACE" if table in REPLACE_TABLES else "INSERT OR IGNORE"
+        names = ", ".join(f'"{n}"' for n in present)
+        selects = ", ".join(columns[n].select(None in values[n]) for n in present)
+        cursor = self._connection.cursor()
+        try:
+            cursor.register("incoming_batch", batch)
+            cursor.execute(f'{verb} INTO "{table}" ({names}) SELECT {selects} FROM incoming_batch')
+        finally:
+            cursor.close()
+
+    def _dedupe(self, table: str, rows: list[Row]) -> list[Row]:
+        """One row per key in a statement (DuckDB refuses two); the last one wins."""
+        key = self.keys.get(table)
+        if not key:
+            return rows
+        unique: dict[Any, Row]
+        if len(key) == 1:
+            name = key[0]
+            unique = {row.get(name): row for row in rows}
+        else:
+            unique = {tuple(row.get(k) for k in key): row for row in rows}
+        return list(unique.values()) if len(unique) < len(rows) else rows
+
+    # ---- reads and retention -----------------------------------------------------------------------
+
+    async def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        if self._connection is None:
+            raise TransientSinkError("duckdb sink is not open")
+        return await self._run(self._query, sql, list(params))
+
+    def _query(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        assert self._connection is not None
+        cursor = self._connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            if cursor.description is None:
+                return []
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    async def prune(self, rules: Sequence[PruneRule], logs_only: bool) -> PruneReport:
+        from tracker.sinks.duckdb_prune import prune
+
+        if self._connection is None:
+            await self.open()
+        return await self._run(prune, self._connection, self.name, list(rules), logs_only)
+
+
+def _arrow_column(values: list[Any], column_type: str) -> pa.Array:
+    if column_type == "JSON":
+        return pa.array([None if v is None else orjson.dumps(v).decode() for v in values], pa.string())
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        # Mixed types in one column: hand DuckDB text and let its CAST decide (and name the bad row).
+        return pa.array([None if v is None else (v if isinstance(v, str) else orjson.dumps(v).decode())
+                         for v in values], pa.string())
