@@ -58,6 +58,9 @@ class _ShippingCollector(Collector):
     def __init__(self, status: Callable[[], dict[str, Any]]) -> None:
         self.status = status
 
+    def describe(self) -> list[Any]:
+        return []  # dynamic families: do not collect at registration
+
     def collect(self) -> Iterator[Any]:
         status = self.status()
         spool = GaugeMetricFamily("tracker_spool_bytes", "Bytes in this process's spool")

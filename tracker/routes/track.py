@@ -32,6 +32,12 @@ PIXEL_HEADERS = {
 WRITING_METHODS = frozenset(("GET", "POST", "PUT"))
 
 
+class BatchRejected(BadEvent):
+    def __init__(self, rejected: list[dict[str, Any]]) -> None:
+        super().__init__("body", f"all {len(rejected)} events were rejected")
+        self.rejected = rejected
+
+
 @dataclass(slots=True)
 class Outcome:
     records: list[Record]
@@ -94,7 +100,7 @@ async def _parse(request: Request, runtime: Any, is_server: bool) -> Outcome:
         outcome.records.append(Record("events", event))
         outcome.visitors.append(visitor)
     if not outcome.records and outcome.rejected:
-        raise BadEvent("body", f"all {len(items)} events were rejected")
+        raise BatchRejected(outcome.rejected)
     return outcome
 
 
@@ -130,7 +136,8 @@ def _failure(request: Request, kind: str, error: Exception, runtime: Any) -> Res
     if isinstance(error, BodyTooLarge):
         return json_error(413, str(error), headers=headers, field="body", limit=error.limit)
     assert isinstance(error, BadEvent)
-    return json_error(400, error.message, headers=headers, field=error.field)
+    extra = {"rejected": error.rejected} if isinstance(error, BatchRejected) else {}
+    return json_error(400, error.message, headers=headers, field=error.field, **extra)
 
 
 def _cookies(request: Request, response: Response, visitor: row.Visitor, runtime: Any) -> None:
