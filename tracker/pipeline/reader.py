@@ -80,15 +80,19 @@ class SpoolReader:
                     return rows, cursor
                 cursor = Cursor(later[0], 0)
             newer = [s for s in sequences if s > cursor.segment]
+            before = cursor
             data = self._read_from(cursor)
             taken, cursor, finished = self._take(data, cursor, max_rows - len(rows))
             rows.extend(taken)
-            if finished or not newer:
+            if finished:
                 return rows, cursor
-            if not taken:
+            if cursor != before and cursor.offset < self._size(cursor.segment):
+                continue  # more in this segment: past a read chunk or a skipped corrupt record
+            if not newer:
+                return rows, cursor
+            if cursor == before:
                 # Nothing more here and a newer segment exists: this one is final (its writer moved on).
-                remaining = self._size(cursor.segment) - cursor.offset
-                if remaining > 0:
+                if self._size(cursor.segment) > cursor.offset:
                     self._corrupt(cursor, "unreadable bytes at the end of a finished segment")
                 cursor = Cursor(newer[0], 0)
         return rows, cursor
