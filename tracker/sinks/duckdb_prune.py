@@ -7,6 +7,7 @@ hash is kept in params so joins on it still work.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import duckdb
@@ -23,7 +24,10 @@ def prune(connection: Any, sink: str, rules: list[PruneRule], logs_only: bool) -
     if logs_only:
         return report
     assert isinstance(connection, duckdb.DuckDBPyConnection)
-    connection.create_function("tracker_sha", sha, [duckdb.typing.VARCHAR], duckdb.typing.VARCHAR, side_effects=False)
+    varchar = getattr(duckdb, "sqltypes", None) or duckdb.typing  # moved in DuckDB 2.0
+    with contextlib.suppress(duckdb.Error):
+        connection.remove_function("tracker_sha")
+    connection.create_function("tracker_sha", sha, [varchar.VARCHAR], varchar.VARCHAR, side_effects=False)
     for rule in rules:
         if rule.table not in PRUNABLE:
             continue
