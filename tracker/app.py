@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -41,17 +42,18 @@ def create_app(config: Config, *, worker_index: int = 0, run_shipper: bool = Tru
 
 def routes(config: Config) -> list[BaseRoute]:
     api = config.api_prefix
-    table: list[BaseRoute] = [
+    table: list[BaseRoute] = []
+    for kind in ("tr", "str", "img"):  # the hot routes first: Starlette tries routes in order
+        endpoint = track.make_endpoint(kind)
+        table.append(Route(f"{api}/{kind}/{{rest:path}}", endpoint, methods=ANY_METHOD))
+        table.append(Route(f"{api}/{kind}", endpoint, methods=ANY_METHOD))
+    table += [
         Route("/health", ops.health, methods=ANY_METHOD),
         Route("/ping", ops.ping, methods=ANY_METHOD),
         Route("/clear", ops.clear, methods=ANY_METHOD),
         Route("/status", ops.status, methods=ANY_METHOD),
         Route("/metrics", ops.metrics, methods=ANY_METHOD),
     ]
-    for kind in ("tr", "str", "img"):
-        endpoint = track.make_endpoint(kind)
-        table.append(Route(f"{api}/{kind}", endpoint, methods=ANY_METHOD))
-        table.append(Route(f"{api}/{kind}/{{rest:path}}", endpoint, methods=ANY_METHOD))
     table.append(Route("/{path:path}", _not_found, methods=ANY_METHOD))
     return table
 
@@ -91,6 +93,8 @@ class RequestMetrics:
         self.app = app
         self.metrics = runtime.metrics
         self.api = runtime.config.api_prefix
+        self._counters: dict[tuple[str, int], Any] = {}
+        self._timers: dict[str, Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -111,5 +115,11 @@ class RequestMetrics:
             await self.app(scope, receive, send_and_record)
         finally:
             self.metrics.in_flight.dec()
-            self.metrics.requests.labels(family, str(status)).inc()
-            self.metrics.latency.labels(family).observe(time.perf_counter() - started)
+            counter = self._counters.get((family, status))
+            if counter is None:
+                counter = self._counters[(family, status)] = self.metrics.requests.labels(family, str(status))
+            counter.inc()
+            timer = self._timers.get(family)
+            if timer is None:
+                timer = self._timers[family] = self.metrics.latency.labels(family)
+            timer.observe(time.perf_counter() - started)

@@ -50,7 +50,7 @@ def test_url_tuple_get_stores_the_event_and_issues_first_party_cookies(server: I
     assert response.status_code == 200 and response.content == b""
     cookies = response.headers.get_list("set-cookie")
     vid_cookie = next(c for c in cookies if c.startswith("vid="))
-    assert "SameSite=lax" in vid_cookie and "Path=/" in vid_cookie and "Secure" not in vid_cookie
+    assert "SameSite=Lax" in vid_cookie and "Path=/" in vid_cookie and "Secure" not in vid_cookie
     assert any(c.startswith("sid=") and "HttpOnly" in c for c in cookies)
     vid = vid_cookie.split(";")[0].split("=", 1)[1]
     [row] = find(server, ename="tuple_get")

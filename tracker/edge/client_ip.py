@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -29,6 +30,7 @@ class TrustedProxies:
         return ip is not None and any(ip in network for network in self.networks)
 
 
+@lru_cache(maxsize=65536)
 def parse_ip(text: str) -> IPAddress | None:
     text = text.strip()
     if text.startswith("[") and "]" in text:
@@ -44,13 +46,18 @@ def parse_ip(text: str) -> IPAddress | None:
     return ip
 
 
+@lru_cache(maxsize=65536)
+def _text(ip: IPAddress) -> str:
+    return str(ip)
+
+
 def client_ip(peer: str | None, forwarded_for: str | None, trusted: TrustedProxies) -> str:
     """The client's address as text ('' when unknown)."""
     peer_ip = parse_ip(peer) if peer else None
     if peer_ip is None:
         return ""
-    if not forwarded_for or not trusted.trusts(str(peer_ip)):
-        return str(peer_ip)
+    if not forwarded_for or not trusted.networks or not trusted.trusts(str(peer_ip)):
+        return _text(peer_ip)
     for hop in reversed(forwarded_for.split(",")):
         hop_ip = parse_ip(hop)
         if hop_ip is None:

@@ -16,16 +16,19 @@ def set_visitor_cookies(
     response: Response, visitor: Visitor, cookies: CookieConfig, *, secure_request: bool, had_vid: bool
 ) -> None:
     secure = cookies.secure == "always" or (cookies.secure == "auto" and secure_request)
-    same_site = cookies.same_site.lower()
-    if same_site == "none":
+    same_site = cookies.same_site
+    if same_site == "None":
         secure = True  # browsers drop SameSite=None cookies without Secure
-    domain = cookies.domain or None
+    # Values are UUIDs we made or validated, so the header is assembled directly (http.cookies is slow).
+    attributes = f"; Path=/; SameSite={same_site}"
+    if cookies.domain:
+        attributes += f"; Domain={cookies.domain}"
+    if secure:
+        attributes += "; Secure"
     if not had_vid:
-        response.set_cookie(
-            "vid", visitor.vid, max_age=cookies.visitor_days * 86400, path="/", domain=domain,
-            secure=secure, samesite=same_site,  # type: ignore[arg-type]
+        response.raw_headers.append(
+            (b"set-cookie", f"vid={visitor.vid}; Max-Age={cookies.visitor_days * 86400}{attributes}".encode())
         )
-    response.set_cookie(
-        "sid", visitor.sid, max_age=cookies.session_minutes * 60, path="/", domain=domain,
-        secure=secure, httponly=True, samesite=same_site,  # type: ignore[arg-type]
+    response.raw_headers.append(
+        (b"set-cookie", f"sid={visitor.sid}; Max-Age={cookies.session_minutes * 60}{attributes}; HttpOnly".encode())
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from functools import lru_cache
 
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -29,11 +30,13 @@ def base36(number: int) -> str:
     return "".join(reversed(out))
 
 
+@lru_cache(maxsize=65536)  # hosts and user agents repeat: most calls are cache hits
 def short_hash(text: str) -> str:
     """Go's hash(): hhash of a host, bhash of a user agent."""
     return base36(fnv1a32(text))
 
 
+@lru_cache(maxsize=65536)
 def ip_hash(ip: str) -> str:
     """Go's iphash: h1‖h2‖h3‖h4, each later h = hash(ip + everything so far)."""
     so_far = short_hash(ip)

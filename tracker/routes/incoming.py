@@ -42,15 +42,16 @@ def peer_address(request: Request, trusted: TrustedProxies) -> str:
 
 def request_info(request: Request, trusted: TrustedProxies) -> RequestInfo:
     headers = request.headers
+    scope = request.scope
     return RequestInfo(
         method=request.method,
         host=request_host(request),
-        path=request.url.path,
-        query=request.url.query,
+        path=scope["path"],
+        query=scope["query_string"].decode("latin-1"),
         user_agent=headers.get("user-agent", ""),
         referer=headers.get("referer", ""),
         client_ip=peer_address(request, trusted),
-        secure=request.url.scheme in ("https", "wss"),
+        secure=scope["scheme"] in ("https", "wss"),
         cookies=request.cookies,
         user_header=headers.get("user", ""),
     )
