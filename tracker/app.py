@@ -6,7 +6,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -91,10 +90,8 @@ class RequestMetrics:
 
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
-        self.metrics = runtime.metrics
+        self.stats = runtime.metrics.requests
         self.api = runtime.config.api_prefix
-        self._counters: dict[tuple[str, int], Any] = {}
-        self._timers: dict[str, Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -110,16 +107,9 @@ class RequestMetrics:
                 status = message["status"]
             await send(message)
 
-        self.metrics.in_flight.inc()
+        self.stats.in_flight += 1
         try:
             await self.app(scope, receive, send_and_record)
         finally:
-            self.metrics.in_flight.dec()
-            counter = self._counters.get((family, status))
-            if counter is None:
-                counter = self._counters[(family, status)] = self.metrics.requests.labels(family, str(status))
-            counter.inc()
-            timer = self._timers.get(family)
-            if timer is None:
-                timer = self._timers[family] = self.metrics.latency.labels(family)
-            timer.observe(time.perf_counter() - started)
+            self.stats.in_flight -= 1
+            self.stats.record(family, status, time.perf_counter() - started)

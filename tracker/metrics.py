@@ -6,12 +6,13 @@ the shipper's status at scrape time, so /metrics in any worker shows the shippin
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from tracker.records import Record
@@ -23,27 +24,25 @@ class Metrics:
     def __init__(self, status: Callable[[], dict[str, Any]]) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.started = time.time()
-        self.requests = Counter(
-            "tracker_requests", "HTTP requests answered", ["family", "status"], registry=self.registry
-        )
-        self.latency = Histogram(
-            "tracker_request_seconds", "Time to answer", ["family"], buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
+        self.requests = RequestStats()
+        self.registry.register(self.requests)
         self.events = Counter(
             "tracker_events_accepted", "Rows appended to the spool", ["table"], registry=self.registry
         )
         self.refused = Counter(
             "tracker_requests_refused", "Tracking requests refused", ["reason"], registry=self.registry
         )
-        self.in_flight = Gauge("tracker_requests_in_flight", "Requests being answered", registry=self.registry)
         self.registry.register(_ShippingCollector(status))
         self.accepted_total = 0
+        self._event_children: dict[str, Any] = {}
         self.refused_total = 0
 
     def accepted(self, records: list[Record]) -> None:
         for record in records:
-            self.events.labels(record.table).inc()
+            child = self._event_children.get(record.table)
+            if child is None:
+                child = self._event_children[record.table] = self.events.labels(record.table)
+            child.inc()
         self.accepted_total += len(records)
 
     def rejected(self, reason: str) -> None:
@@ -52,6 +51,47 @@ class Metrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class RequestStats(Collector):
+    """Requests by route family and status, and latency histograms, kept in plain ints on the hot path
+    (prometheus_client takes a lock per update); exposed as Prometheus families at scrape time."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.counts: dict[tuple[str, int], int] = {}
+        self.buckets: dict[str, list[int]] = {}
+        self.sums: dict[str, float] = {}
+
+    def record(self, family: str, status: int, seconds: float) -> None:
+        key = (family, status)
+        self.counts[key] = self.counts.get(key, 0) + 1
+        buckets = self.buckets.get(family)
+        if buckets is None:
+            buckets = self.buckets[family] = [0] * (len(LATENCY_BUCKETS) + 1)
+            self.sums[family] = 0.0
+        buckets[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.sums[family] += seconds
+
+    def describe(self) -> list[Any]:
+        return []
+
+    def collect(self) -> Iterator[Any]:
+        requests = CounterMetricFamily("tracker_requests", "HTTP requests answered", labels=["family", "status"])
+        for (family, status), count in sorted(self.counts.items()):
+            requests.add_metric([family, str(status)], count)
+        yield requests
+        latency = HistogramMetricFamily("tracker_request_seconds", "Time to answer", labels=["family"])
+        for family, counts in sorted(self.buckets.items()):
+            cumulative, running = [], 0
+            for bound, count in zip([*map(str, LATENCY_BUCKETS), "+Inf"], counts, strict=True):
+                running += count
+                cumulative.append((bound, running))
+            latency.add_metric([family], cumulative, self.sums[family])
+        yield latency
+        flight = GaugeMetricFamily("tracker_requests_in_flight", "Requests being answered")
+        flight.add_metric([], self.in_flight)
+        yield flight
 
 
 class _ShippingCollector(Collector):

@@ -1,8 +1,9 @@
 """Serving: Hypercorn settings from Config, one process or a supervisor with N workers, graceful shutdown.
 
-One worker: HTTP and the shipper share one event loop. Several: the supervisor binds the sockets, spawns
-workers that serve HTTP and append to their own spool directory, and runs the shipper itself, so each sink
-is opened by exactly one process. SIGTERM: stop accepting, finish in-flight requests, ship the spool, exit.
+The supervisor binds the sockets, spawns `Workers` processes that serve HTTP and append to their own spool
+directory, and runs the shipper itself: each sink is opened by exactly one process, and batch conversion never
+competes with request handling for a worker's GIL. Durability "memory" has no spool to share, so it serves and
+ships in one process. SIGTERM: stop accepting, finish in-flight requests, ship the spool, exit.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def _bind(value: str) -> str:
 
 
 def serve(config: Config) -> int:
-    if config.workers == 1:
+    if config.durability == "memory":
         asyncio.run(_serve_one(config))
     else:
         _supervise(config)

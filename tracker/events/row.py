@@ -7,6 +7,7 @@ not columns become `params` (values typed by coerce.param_value), except the Go 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,8 @@ TEXT_COLUMNS = (
     "org app rel ptyp xid split ename etyp sink source medium campaign content term aff arm_id mcid device os "
     "relation gaid idfa msid fbid culture rcode browser tz zip country region city ja4h"
 ).split()
+UUID_COLUMN_SET = frozenset(UUID_COLUMNS)
+TEXT_COLUMN_SET = frozenset(TEXT_COLUMNS)
 LOWERCASE = frozenset("ename etyp ptyp source medium campaign term device os browser relation sink".split())
 MAX_TEXT = 8192
 # Go's excludeFields: keys that never land in params (they are columns or private).
@@ -61,23 +64,21 @@ def build(
     injected_params: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], Visitor]:
     row: dict[str, Any] = {}
-    now = datetime.now(UTC)
     row["eid"] = parse_uuid(values.get("eid")) or new_id()
-    row["created_at"] = now.strftime("%Y-%m-%d %H:%M:%S.") + f"{now.microsecond // 1000:03d}"
+    row["created_at"] = now_text()
 
     visitor = _visitor(values)
     row["vid"], row["sid"] = visitor.vid, visitor.sid
-    for alias, column in UUID_ALIASES.items():
-        if alias in values and column not in values:
-            values[column] = values[alias]
-    for column in UUID_COLUMNS:
-        if column in values:
-            row[column] = parse_uuid(values[column]) or ZERO_UUID
+    present = values.keys()
+    for alias in UUID_ALIASES.keys() & present:
+        values.setdefault(UUID_ALIASES[alias], values[alias])
+    for column in UUID_COLUMN_SET & values.keys():
+        row[column] = parse_uuid(values[column]) or ZERO_UUID
 
-    if isinstance(values.get("content"), str) and "ename" not in values:
+    if "ename" not in values and isinstance(values.get("content"), str):
         values["ename"] = values.pop("content")
-    for column in TEXT_COLUMNS:
-        value = values.get(column)
+    for column in TEXT_COLUMN_SET & values.keys():
+        value = values[column]
         if value is None or isinstance(value, (dict, list)):
             continue
         text = _text(column, value)
@@ -107,6 +108,21 @@ def build(
         row["referer"] = info.referer[:MAX_TEXT]
     row["ip"], row["iphash"] = ip_policy.apply(info.client_ip)
     return row, visitor
+
+
+_stamp_second = -1
+_stamp_text = ""
+
+
+def now_text() -> str:
+    """UTC now as "YYYY-MM-DD HH:MM:SS.mmm"; the date part is formatted once per second."""
+    global _stamp_second, _stamp_text
+    now = time.time()
+    second = int(now)
+    if second != _stamp_second:
+        _stamp_second = second
+        _stamp_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{_stamp_text}.{int((now - second) * 1000):03d}"
 
 
 def _visitor(values: dict[str, Any]) -> Visitor:

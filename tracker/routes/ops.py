@@ -42,7 +42,7 @@ async def status(request: Request) -> Response:
     body = {
         **runtime.status(),
         "client": peer_address(request, runtime.trusted),
-        "conns": int(runtime.metrics.in_flight._value.get()),
+        "conns": runtime.metrics.requests.in_flight,
     }
     return Response(orjson.dumps(body), media_type=JSON, headers=allow_origin(request, runtime.config.allow_origin))
 
@@ -84,7 +84,7 @@ def go_shaped(runtime: Any) -> dict[str, Any]:
             "mtriage_ops": 0,
             "total_latency_ns": 0,
             "last_processed_unix": int(time.time()),
-            "connection_count": int(metrics.in_flight._value.get()),
+            "connection_count": metrics.requests.in_flight,
             "health_status": "healthy" if healthy else "degraded",
             "start_time_unix": int(runtime.started),
         },
