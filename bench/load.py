@@ -22,12 +22,17 @@ class Result:
         return f"| {self.name} | {self.rps:,.0f} | {self.p50_ms:.2f} | {self.p99_ms:.2f} | {self.non_2xx} |"
 
 
-def wrk(name: str, url: str, *, seconds: int = 5, connections: int = 32, script: str | None = None) -> Result:
+def wrk(
+    name: str, url: str, *, seconds: int = 5, connections: int = 32, script: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Result:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: run .setup/services/install.sh bench")
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if script:
         command[1:1] = ["-s", script]
+    for header, value in (headers or {}).items():
+        command[1:1] = ["-H", f"{header}: {value}"]
     out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     non_2xx_match = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)

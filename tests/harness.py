@@ -122,7 +122,31 @@ class TrackerProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def start_tracker(workdir: Path, **overrides: Any) -> TrackerProcess:
+def prepare_tracker(workdir: Path, **overrides: Any) -> TrackerProcess:
+    """A tracker with its config written but not started (for set-up that needs the config first)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    return TrackerProcess(workdir, base_config(workdir, port, **overrides), port).start()
+    process = TrackerProcess(workdir, base_config(workdir, port, **overrides), port)
+    process.config_path.write_text(json.dumps(process.config, indent=2))
+    return process
+
+
+def start_tracker(workdir: Path, **overrides: Any) -> TrackerProcess:
+    return prepare_tracker(workdir, **overrides).start()
+
+
+def snapshot_query(database: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    """Query a DuckDB file a running tracker holds open, through a copy of the file and its WAL."""
+    import shutil
+    import tempfile
+
+    import duckdb
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "snapshot.duckdb"
+        shutil.copy(database, copy)
+        wal = database.with_name(database.name + ".wal")
+        if wal.exists():
+            shutil.copy(wal, copy.with_name(copy.name + ".wal"))
+        with duckdb.connect(str(copy), read_only=True) as db:
+            return db.execute(sql, params or []).fetchall()

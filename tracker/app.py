@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tracker.config import Config
 from tracker.errors import json_error
-from tracker.routes import ops, track
+from tracker.routes import admin, ops, redirects, track
 from tracker.runtime import Runtime
 
 log = logging.getLogger("tracker.app")
@@ -53,11 +53,25 @@ def routes(config: Config) -> list[BaseRoute]:
         Route("/status", ops.status, methods=ANY_METHOD),
         Route("/metrics", ops.metrics, methods=ANY_METHOD),
     ]
-    table.append(Route("/{path:path}", _not_found, methods=ANY_METHOD))
+    for kind in ("rdr", "xrdr"):
+        endpoint = redirects.make_tracked_redirect(kind)
+        table += [Route(f"{api}/{kind}/{{rest:path}}", endpoint, methods=ANY_METHOD),
+                  Route(f"{api}/{kind}", endpoint, methods=ANY_METHOD)]
+    table += admin.routes(api)
+    table.append(Route("/robots.txt", _robots, methods=["GET", "HEAD"]))
+    table.append(Route("/{path:path}", _fallthrough, methods=ANY_METHOD))
     return table
 
 
-async def _not_found(request: Request) -> Response:
+async def _robots(request: Request) -> Response:
+    return await redirects.short_link(request) or await redirects.robots(request)
+
+
+async def _fallthrough(request: Request) -> Response:
+    """The catch-all, in SPEC order: short link → static files → default upstream → 404."""
+    response = await redirects.short_link(request)
+    if response is not None:
+        return response
     return json_error(404, "not found", path=request.url.path)
 
 

@@ -1,4 +1,4 @@
-"""The `tracker` command: serve a config, check it, create sink schemas, prune (GDPR)."""
+"""The `tracker` command: serve a config, check it, create sink schemas, prune (GDPR), manage accounts."""
 
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ log = logging.getLogger("tracker.cli")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tracker", description="Edge server and analytics tracker.")
+    p = argparse.ArgumentParser(
+        prog="tracker", description="Edge server and analytics tracker.",
+        epilog="tracker accounts add UID [CONFIG] [--password-stdin]: create a short-link admin account.",
+    )
     p.add_argument("config", nargs="?", default="./config.json", help="path to config.json (default ./config.json)")
     p.add_argument("--version", action="version", version=f"tracker {__version__}")
     p.add_argument("--check-config", action="store_true", help="validate the config and exit (0 ok, 2 bad)")
@@ -30,6 +33,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["accounts"]:
+        from tracker.redirects import accounts_cli
+
+        return accounts_cli.main(argv[1:])
     args = parser().parse_args(argv)
     try:
         config = _with_overrides(load(args.config), args)

@@ -165,6 +165,7 @@ class RedirectConfig:
     status: Literal[301, 302, 303, 307, 308] = key("Status", 302)
     pass_query: bool = key("PassQuery", True)
     allowed_hosts: tuple[str, ...] = key("AllowedHosts", ())
+    refresh_seconds: int = key("RefreshSeconds", 30)
 
 
 @dataclass(slots=True, frozen=True)

@@ -25,6 +25,9 @@ from tracker.pipeline.shipper import Shipper, SinkSettings
 from tracker.pipeline.spool import MemorySpool, Spool
 from tracker.privacy.storage import IPPolicy
 from tracker.records import Record
+from tracker.redirects.cache import LinkCache
+from tracker.redirects.hosting import ControlHost
+from tracker.redirects.rpc import ControlClient, socket_path
 from tracker.sinks.registry import build_sinks
 
 log = logging.getLogger("tracker.runtime")
@@ -44,6 +47,9 @@ class Runtime:
         self.spool_root = Path(config.spool_directory)
         self.spool: Spool | MemorySpool | None = None
         self.shipper: Shipper | None = None
+        self.control_host: ControlHost | None = None
+        self.control: Any = None
+        self.links = LinkCache(None)
         self._status_cache: tuple[float, dict[str, Any]] = (0.0, {})
 
     async def start(self) -> None:
@@ -60,10 +66,23 @@ class Runtime:
             if isinstance(self.spool, Spool):
                 self.spool.subscribe(self.shipper.wakeup)
             await self.shipper.start()
+            memory_spool = self.spool if isinstance(self.spool, MemorySpool) else None
+            self.control_host = ControlHost(config, self.shipper, memory_spool)
+            await self.control_host.start()
+            self.control = self.control_host.plane
+        else:
+            self.control = ControlClient(socket_path(config.spool_directory))
+        self.links.control = self.control
+        await self.links.start()
 
     async def stop(self) -> None:
+        await self.links.stop()
+        if isinstance(self.control, ControlClient):
+            await self.control.aclose()
         if self.spool is not None:
             await self.spool.close()
+        if self.control_host is not None:
+            await self.control_host.stop()
         if self.shipper is not None:
             await self.shipper.stop()
 

@@ -113,11 +113,14 @@ def _supervise(config: Config) -> None:
 
 
 async def _ship_and_watch(config: Config, workers: dict[int, Any], spawn: Any, shutdown: ProcessEvent) -> None:
+    from tracker.redirects.hosting import ControlHost
     from tracker.runtime import build_shipper
 
     stop = _stop_event()
     shipper = build_shipper(config)
     await shipper.start()
+    control = ControlHost(config, shipper)
+    await control.start()
     while not stop.is_set():
         for index, process in list(workers.items()):
             if not process.is_alive():
@@ -132,5 +135,6 @@ async def _ship_and_watch(config: Config, workers: dict[int, Any], spawn: Any, s
         await asyncio.to_thread(process.join, GRACEFUL_SECONDS + 5)
         if process.is_alive():
             process.kill()
+    await control.stop()
     await shipper.stop()
     log.info("stopped")

@@ -63,8 +63,10 @@ CREATE TABLE IF NOT EXISTS events (
     vp_h BIGINT DEFAULT 0,
     ua VARCHAR DEFAULT '',
     referer VARCHAR DEFAULT '',
-    host VARCHAR DEFAULT ''
+    host VARCHAR DEFAULT '',
+    link VARCHAR DEFAULT ''              -- the short link (redirects.urlfrom) a short_rdr hit came through
 );
+ALTER TABLE events ADD COLUMN IF NOT EXISTS link VARCHAR DEFAULT '';
 
 -- Visitors and sessions are views over events, as in the Go schema (never written).
 CREATE OR REPLACE VIEW visitors AS

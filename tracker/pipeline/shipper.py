@@ -39,6 +39,9 @@ class SinkSettings:
     flush_interval: float = 1.0  # seconds
 
 
+CONTROL_DIRECTORY = "control"  # the control plane's own spool: short links and accounts
+
+
 class Shipper:
     def __init__(
         self,
@@ -210,7 +213,7 @@ class Shipper:
 
     def _directories(self) -> list[Path]:
         try:
-            names = sorted(n for n in os.listdir(self.spool_root) if n.startswith("worker-"))
+            names = sorted(n for n in os.listdir(self.spool_root) if n.startswith("worker-") or n == CONTROL_DIRECTORY)
         except FileNotFoundError:
             return []
         return [self.spool_root / n for n in names]

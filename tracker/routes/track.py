@@ -66,7 +66,7 @@ def make_endpoint(kind: str):  # type: ignore[no-untyped-def]
             response = _answer(kind, outcome)
         response.headers.update(allow_origin(request, config.allow_origin))
         if not is_server and outcome.visitors:
-            _cookies(request, response, outcome.visitors[0], runtime)
+            visitor_cookies(request, response, outcome.visitors[0], runtime)
         return response
 
     return endpoint
@@ -140,7 +140,7 @@ def _failure(request: Request, kind: str, error: Exception, runtime: Any) -> Res
     return json_error(400, error.message, headers=headers, field=error.field, **extra)
 
 
-def _cookies(request: Request, response: Response, visitor: row.Visitor, runtime: Any) -> None:
+def visitor_cookies(request: Request, response: Response, visitor: row.Visitor, runtime: Any) -> None:
     settings = runtime.config.cookies
     if settings.require_consent and not request.cookies.get("CookieConsent", "0").strip("0"):
         return

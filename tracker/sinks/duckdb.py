@@ -46,6 +46,7 @@ class Column:
 
 class DuckDBSink:
     can_read = True
+    dialect = "duckdb"
 
     def __init__(self, settings: SinkConfig, config: Config) -> None:
         self.name = settings.sink_name

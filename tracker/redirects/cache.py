@@ -1,0 +1,67 @@
+"""Each worker's in-memory copy of the short links: a lookup is one dict access, never a database trip.
+
+The copy follows the control plane's version by long polling: a change reaches every worker in milliseconds,
+and the control plane answers an admin change only once every live worker has acknowledged it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Any
+
+from tracker.redirects.control import ControlError
+from tracker.redirects.model import Redirect
+
+log = logging.getLogger("tracker.redirects.cache")
+WAIT_SECONDS = 20.0
+
+
+class LinkCache:
+    def __init__(self, control: Any) -> None:
+        self.control = control
+        self.links: dict[str, Redirect] = {}
+        self.version = 0
+        self.ready = False
+        self._task: asyncio.Task[None] | None = None
+        self.worker = f"{os.getpid()}-{id(self)}"
+
+    def lookup(self, host: str, path: str) -> Redirect | None:
+        key = host.lower() + (path.lower().rstrip("/") or "/")
+        link = self.links.get(key)
+        return None if link is None or link.deleted else link
+
+    def for_host(self, host: str) -> list[Redirect]:
+        host = host.lower()
+        return [x for x in self.links.values() if x.host == host and not x.deleted]
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._follow(), name="link-cache")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def refresh(self, wait: float = 0.0) -> None:
+        answer = await self.control.changes(since=self.version, wait=wait, worker=self.worker)
+        if answer["full"]:
+            self.links = {}
+        for values in answer["links"]:
+            link = Redirect.from_row(values)
+            self.links[link.urlfrom] = link
+        self.version = answer["version"]
+        self.ready = True
+
+    async def _follow(self) -> None:
+        failures = 0
+        while True:
+            try:
+                await self.refresh(wait=WAIT_SECONDS if self.ready else 0.0)
+                failures = 0
+            except (ControlError, OSError) as error:
+                failures += 1
+                if failures == 5:  # the control socket appears a moment after the workers start
+                    log.warning("short links not refreshed", extra={"error": str(error)})
+                await asyncio.sleep(min(0.1 * failures, 2.0))

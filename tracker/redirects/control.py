@@ -1,0 +1,339 @@
+"""The control plane: the one owner of short links and admin accounts, in the process that owns the sinks.
+
+State is loaded from the primary store, kept in memory, and changed only here: each change is appended to
+the control spool (so every sink receives it, durably, in order) and applied to memory at once, with a
+version number workers poll to refresh their lookup caches. A periodic reload from the primary store merges
+changes made by other tracker instances (newest `updated_at` wins; deletions are rows with deleted=true).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+import uuid
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from tracker.config import Config
+from tracker.errors import BadEvent
+from tracker.records import Record
+from tracker.redirects import store
+from tracker.redirects.accounts import Account, Sessions, check_password, hash_password, new_token, token_digest
+from tracker.redirects.model import Redirect, build, deleted_copy, now_text
+
+log = logging.getLogger("tracker.redirects")
+CHANGELOG_SIZE = 10_000
+FAILURES_ALLOWED, FAILURE_WINDOW_SECONDS = 10, 60.0
+SYNC_SECONDS = 2.0
+
+
+class ControlError(Exception):
+    status = 400
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message)
+        self.message, self.fields = message, fields
+
+
+class NotFound(ControlError):
+    status = 404
+
+
+class Conflict(ControlError):
+    status = 409
+
+
+class AuthFailed(ControlError):
+    status = 401
+
+
+class Throttled(ControlError):
+    status = 429
+
+
+class Unavailable(ControlError):
+    status = 503
+
+
+class ControlPlane:
+    def __init__(self, config: Config, sinks: Sequence[Any], spool: Any, secret_path: Path) -> None:
+        self.config = config
+        self.primary = next((s for s in sinks if getattr(s, "can_read", False) and hasattr(s, "query")), None)
+        self.spool = spool
+        self.sessions = Sessions(_load_secret(secret_path))
+        self.links: dict[str, Redirect] = {}
+        self.accounts: dict[str, Account] = {}
+        self.version = 0
+        self.changelog: deque[tuple[int, str]] = deque(maxlen=CHANGELOG_SIZE)
+        self.loaded = asyncio.Event()
+        self.visits: dict[str, int] = {}
+        self._failures: dict[str, deque[float]] = {}
+        self._new_version = asyncio.Event()
+        self._acks: dict[str, tuple[int, float]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    # ---- lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._refresh_forever(), name="redirects-refresh")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _refresh_forever(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                await self.refresh()
+                self.loaded.set()
+                delay = float(self.config.redirects.refresh_seconds)
+            except Exception as error:  # noqa: BLE001 - the store may be down; lookups keep what they have
+                log.warning("cannot load short links", extra={"error": str(error), "retry_seconds": delay})
+                delay = min(delay * 2, 30.0)
+                if self.primary is None:
+                    self.loaded.set()
+            await asyncio.sleep(delay)
+
+    async def refresh(self) -> None:
+        if self.primary is None:
+            return
+        for values in await store.load_redirects(self.primary):
+            self._merge(Redirect.from_row(values))
+        for values in await store.load_accounts(self.primary):
+            account = Account.from_row(values)
+            current = self.accounts.get(account.uid)
+            if current is None or account.updated_at > current.updated_at:
+                self.accounts[account.uid] = account
+
+    def _merge(self, link: Redirect) -> None:
+        current = self.links.get(link.urlfrom)
+        if current is None or link.updated_at > current.updated_at:
+            self._apply(link)
+
+    def _apply(self, link: Redirect) -> None:
+        self.links[link.urlfrom] = link
+        self.version += 1
+        self.changelog.append((self.version, link.urlfrom))
+        self._new_version.set()
+        self._new_version = asyncio.Event()
+
+    async def _ready(self) -> None:
+        try:
+            await asyncio.wait_for(self.loaded.wait(), timeout=5.0)
+        except TimeoutError:
+            raise Unavailable("the primary store has not answered yet; retry shortly") from None
+
+    # ---- what workers read -------------------------------------------------------------------------
+
+    async def changes(self, since: int, wait: float = 0.0, worker: str = "") -> dict[str, Any]:
+        """Links changed after version `since`, or all of them when the changelog no longer reaches back.
+
+        A worker long-polls (`wait` seconds) with the version it holds; that call is also its acknowledgement.
+        """
+        if worker:
+            self._acks[worker] = (since, time.monotonic() + wait)
+        if wait > 0 and since == self.version:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_version.wait(), timeout=wait)
+        oldest = self.changelog[0][0] if self.changelog else self.version + 1
+        if since <= 0 or since < oldest - 1 or since > self.version:
+            return {"version": self.version, "full": True, "links": [x.row() for x in self.links.values()]}
+        keys = {key for version, key in self.changelog if version > since}
+        return {"version": self.version, "full": False, "links": [self.links[k].row() for k in keys]}
+
+    async def list(self, host: str = "", offset: int = 0, limit: int = 100, query: str = "") -> dict[str, Any]:
+        await self._ready()
+        host, query = host.lower(), query.lower()
+        found = [
+            x for x in self.links.values()
+            if not x.deleted and (not host or x.host == host)
+            and (not query or query in x.urlfrom or query in x.urlto.lower() or any(query in t for t in x.tags))
+        ]
+        found.sort(key=lambda x: (x.created_at, x.urlfrom), reverse=True)
+        page = found[offset : offset + limit]
+        return {"total": len(found), "offset": offset, "limit": limit, "results": [x.public() for x in page]}
+
+    async def get(self, key: str) -> dict[str, Any]:
+        await self._ready()
+        link = self.links.get(key)
+        if link is None or link.deleted:
+            raise NotFound("no such short link", link=key)
+        return link.public()
+
+    async def stats(self, key: str) -> dict[str, Any]:
+        await self.get(key)
+        if self.primary is None:
+            raise Unavailable("no readable store is configured for statistics")
+        return await store.link_stats(self.primary, key)
+
+    async def claim_visit(self, key: str) -> bool:
+        """One more visit to a link with `max_visits`: False once the cap is reached."""
+        link = self.links.get(key)
+        if link is None or link.max_visits is None:
+            return True
+        if key not in self.visits:
+            self.visits[key] = await store.visit_count(self.primary, key) if self.primary is not None else 0
+        if self.visits[key] >= link.max_visits:
+            return False
+        self.visits[key] += 1
+        return True
+
+    # ---- changes -----------------------------------------------------------------------------------
+
+    async def save(self, fields: Mapping[str, Any], uid: str, key: str | None = None, mode: str = "upsert") -> dict[str, Any]:
+        """mode "create" refuses a taken key (409); "update" needs `key` to exist (404); "upsert" is the Go API."""
+        await self._ready()
+        existing = None
+        if mode == "update":
+            existing = self.links.get(key or "")
+            if existing is None or existing.deleted:
+                raise NotFound("no such short link", link=key)
+        domains = self.config.redirects.allowed_hosts or self.config.domains
+        try:
+            link = build(fields, updater=uid, domains=self.config.domains,
+                         default_host=domains[0] if domains else "", existing=existing, taken=self.links)
+        except BadEvent as error:
+            raise ControlError(error.message, field=error.field) from None
+        current = self.links.get(link.urlfrom)
+        if mode == "create" and current is not None and not current.deleted:
+            raise Conflict("this short link exists already", link=link.urlfrom, field="urlfrom")
+        if mode == "upsert" and current is not None and not current.deleted:
+            link = _keep_created(link, current)
+        await self._commit(link, "update" if current and not current.deleted else "create")
+        return link.public()
+
+    async def delete(self, key: str, uid: str) -> dict[str, Any]:
+        await self._ready()
+        link = self.links.get(key)
+        if link is None or link.deleted:
+            raise NotFound("no such short link", link=key)
+        gone = deleted_copy(link, uid)
+        await self._commit(gone, "delete")
+        return {"deleted": key}
+
+    async def _commit(self, link: Redirect, action: str) -> None:
+        await self.spool.append([Record("redirects", link.row()), Record("redirect_history", _history(link, action))])
+        self._apply(link)
+        self.visits.pop(link.urlfrom, None)
+        log.info("short link changed", extra={"link": link.urlfrom, "action": action, "updater": link.updater})
+        await self._synced(self.version)
+
+    async def _synced(self, version: int, timeout: float = SYNC_SECONDS) -> None:
+        """Wait until every live worker holds `version`, so a link works everywhere once its API call answers."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            behind = [w for w, (held, alive_until) in self._acks.items() if held < version and alive_until + 5 > now]
+            if not behind:
+                return
+            await asyncio.sleep(0.005)
+        log.warning("some workers have not caught up with a short-link change", extra={"version": version})
+
+    # ---- accounts ----------------------------------------------------------------------------------
+
+    async def add_account(self, uid: str, password: str | None = None) -> dict[str, Any]:
+        uid = uid.strip()
+        if not uid or len(uid) > 200:
+            raise ControlError("uid must be 1-200 characters", field="uid")
+        password = password or secrets.token_urlsafe(18)
+        token = new_token()
+        stamp = now_text()
+        previous = self.accounts.get(uid)
+        account = Account(uid, await asyncio.to_thread(hash_password, password), (token_digest(token),),
+                          previous.created_at if previous else stamp, stamp)
+        await self.spool.append([Record("accounts", account.row())])
+        self.accounts[uid] = account
+        return {"uid": uid, "password": password, "token": token}
+
+    async def authenticate(self, uid: str, password: str, token: str, client: str) -> str:
+        """The account's uid, or AuthFailed / Throttled. Failures are counted per client address."""
+        await self._ready()
+        self._check_throttle(client)
+        found: str | None = None
+        if token:
+            found = self.sessions.verify(token)
+            if found is None:
+                found = next((a.uid for a in self.accounts.values() if a.has_token(token)), None)
+        elif uid and password:
+            account = self.accounts.get(uid)
+            stored = account.pwd if account else hash_password_placeholder()
+            matches, upgrade = await asyncio.to_thread(check_password, password, stored)
+            if matches and account is not None:
+                found = uid
+                if upgrade:
+                    await self._upgrade(account, password)
+        if found is None or found not in self.accounts:
+            self._fail(client)
+            raise AuthFailed("bad credentials")
+        return found
+
+    async def login(self, uid: str, password: str, client: str) -> dict[str, Any]:
+        found = await self.authenticate(uid, password, "", client)
+        return {"uid": found, "token": self.sessions.issue(found), "expires_in": 12 * 3600}
+
+    async def _upgrade(self, account: Account, password: str) -> None:
+        upgraded = Account(account.uid, await asyncio.to_thread(hash_password, password), account.tokens,
+                           account.created_at, now_text())
+        await self.spool.append([Record("accounts", upgraded.row())])
+        self.accounts[account.uid] = upgraded
+        log.info("account password hash upgraded", extra={"uid": account.uid})
+
+    def _check_throttle(self, client: str) -> None:
+        failures = self._failures.get(client)
+        if failures is None:
+            return
+        cutoff = time.monotonic() - FAILURE_WINDOW_SECONDS
+        while failures and failures[0] < cutoff:
+            failures.popleft()
+        if len(failures) >= FAILURES_ALLOWED:
+            raise Throttled("too many failed logins; retry later", retry_after=int(FAILURE_WINDOW_SECONDS))
+
+    def _fail(self, client: str) -> None:
+        self._failures.setdefault(client, deque()).append(time.monotonic())
+        log.warning("admin authentication failed", extra={"client": client})
+
+
+_PLACEHOLDER: list[str] = []
+
+
+def hash_password_placeholder() -> str:
+    """A real hash to check unknown users against, so their answer takes as long as a wrong password."""
+    if not _PLACEHOLDER:
+        _PLACEHOLDER.append(hash_password(secrets.token_urlsafe(16)))
+    return _PLACEHOLDER[0]
+
+
+def _keep_created(link: Redirect, current: Redirect) -> Redirect:
+    return replace(link, created_at=current.created_at)
+
+
+def _history(link: Redirect, action: str) -> dict[str, Any]:
+    target = urlsplit(link.urlto)
+    return {
+        "id": str(uuid.uuid4()), "urlfrom": link.urlfrom, "hostfrom": link.host, "slugfrom": link.slug,
+        "urlto": link.urlto, "hostto": target.hostname or "", "pathto": target.path, "searchto": target.query,
+        "action": action, "updater": link.updater, "oid": link.oid, "org": link.org,
+        "created_at": link.updated_at, "updated_at": link.updated_at,
+    }
+
+
+def _load_secret(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_bytes(32)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_bytes(secret)
+        temporary.chmod(0o600)
+        temporary.replace(path)
+        return secret

@@ -1,0 +1,107 @@
+"""The control plane over a Unix socket: workers call the process that owns the sinks for short links.
+
+ControlServer is a small Starlette app served by Hypercorn on `<SpoolDirectory>/control.sock` (mode 0600);
+ControlClient has the ControlPlane's methods and raises the same ControlError subclasses, so routes use
+either one the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from hypercorn.asyncio import serve
+from hypercorn.config import Config as HypercornConfig
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tracker.redirects import control
+from tracker.redirects.control import ControlError, ControlPlane
+
+ERRORS = {cls.status: cls for cls in (control.ControlError, control.NotFound, control.Conflict,
+                                      control.AuthFailed, control.Throttled, control.Unavailable)}
+METHODS = ("changes", "list", "get", "stats", "claim_visit", "save", "delete", "add_account", "authenticate", "login")
+
+
+def socket_path(spool_directory: str) -> Path:
+    return Path(spool_directory).resolve() / "control.sock"
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+class ControlServer:
+    def __init__(self, plane: ControlPlane, path: Path) -> None:
+        self.plane, self.path = plane, path
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.unlink(missing_ok=True)
+        settings = HypercornConfig()
+        settings.bind = [f"unix:{self.path}"]
+        settings.accesslog = settings.errorlog = None
+        app = Starlette(routes=[Route("/{method}", self._call, methods=["POST"])])
+        previous = os.umask(0o177)  # the socket is created 0600: only this user may call the control plane
+        try:
+            self._task = asyncio.create_task(serve(app, settings, shutdown_trigger=self._stop.wait))  # type: ignore[arg-type]
+            for _ in range(100):
+                if self.path.exists():
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            os.umask(previous)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+        self.path.unlink(missing_ok=True)
+
+    async def _call(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        if method not in METHODS:
+            return _json({"error": f"no method {method}"}, 404)
+        arguments = orjson.loads(await request.body() or b"{}")
+        try:
+            result = await getattr(self.plane, method)(**arguments)
+        except ControlError as error:
+            return _json({"error": error.message, **error.fields}, error.status)
+        return _json({"result": result})
+
+
+class ControlClient:
+    def __init__(self, path: Path, timeout: float = 30.0) -> None:
+        transport = httpx.AsyncHTTPTransport(uds=str(path))
+        self._http = httpx.AsyncClient(transport=transport, base_url="http://control", timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _call(self, method: str, **arguments: Any) -> Any:
+        try:
+            response = await self._http.post(f"/{method}", content=orjson.dumps(arguments))
+        except httpx.HTTPError as error:
+            raise control.Unavailable(f"control plane unreachable: {type(error).__name__}") from None
+        body = orjson.loads(response.content)
+        if response.status_code != 200:
+            fields = {k: v for k, v in body.items() if k != "error"}
+            raise ERRORS.get(response.status_code, ControlError)(body.get("error", "error"), **fields)
+        return body["result"]
+
+    def __getattr__(self, method: str) -> Any:
+        if method not in METHODS:
+            raise AttributeError(method)
+
+        async def call(**arguments: Any) -> Any:
+            return await self._call(method, **arguments)
+
+        return call

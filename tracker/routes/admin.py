@@ -1,0 +1,201 @@
+"""The short-link admin API under /rpi/: the Go tracker's password-in-path routes, and a bearer-token API
+(`/rpi/links`, `/rpi/stats`, `/rpi/qr`, `/rpi/login`) the admin page and scripts use.
+
+Every call is authenticated by the control plane (constant-time checks, failures throttled per client) and
+every change is written to `redirect_history` with who made it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from typing import Any
+
+import orjson
+import segno
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from tracker.errors import json_error
+from tracker.redirects.control import AuthFailed, ControlError
+from tracker.routes.cors import allow_origin, preflight
+from tracker.routes.incoming import BodyTooLarge, peer_address, read_body
+
+Handler = Callable[[Request, Any, str], Awaitable[Any]]
+
+
+def routes(api: str) -> list[BaseRoute]:
+    rpi = f"{api}/rpi"
+    return [
+        Route(f"{rpi}/redirect/{{uid}}/{{password}}", _go(_go_save), methods=["POST"]),
+        Route(f"{rpi}/redirects/{{uid}}/{{password}}/{{host}}", _go(_go_list), methods=["GET"]),
+        Route(f"{rpi}/login", login, methods=["POST"]),
+        Route(f"{rpi}/admin", page, methods=["GET"]),
+        Route(f"{rpi}/me", _bearer(lambda request, control, uid: _me(uid)), methods=["GET"]),
+        Route(f"{rpi}/links", _bearer(_list), methods=["GET"]),
+        Route(f"{rpi}/links", _bearer(_create), methods=["POST"]),
+        Route(f"{rpi}/links/{{key:path}}", _bearer(_get), methods=["GET"]),
+        Route(f"{rpi}/links/{{key:path}}", _bearer(_update), methods=["PUT", "PATCH"]),
+        Route(f"{rpi}/links/{{key:path}}", _bearer(_delete), methods=["DELETE"]),
+        Route(f"{rpi}/stats/{{key:path}}", _bearer(_stats), methods=["GET"]),
+        Route(f"{rpi}/qr/{{key:path}}", _bearer(_qr), methods=["GET"]),
+        Route(f"{rpi}/{{rest:path}}", _preflight, methods=["OPTIONS"]),
+    ]
+
+
+def _answer(request: Request, body: Any, status: int = 200) -> Response:
+    if isinstance(body, Response):
+        response = body
+    else:
+        response = Response(orjson.dumps(body), status_code=status, media_type="application/json")
+    response.headers.update(allow_origin(request, request.app.state.runtime.config.allow_origin))
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+def _failure(request: Request, error: Exception) -> Response:
+    headers = allow_origin(request, request.app.state.runtime.config.allow_origin)
+    if isinstance(error, BodyTooLarge):
+        return json_error(413, str(error), headers=headers, field="body")
+    assert isinstance(error, ControlError)
+    if isinstance(error, AuthFailed):
+        headers["www-authenticate"] = 'Bearer realm="tracker"'
+    if "retry_after" in error.fields:
+        headers["retry-after"] = str(error.fields["retry_after"])
+    return json_error(error.status, error.message, headers=headers, **error.fields)
+
+
+def _client(request: Request) -> str:
+    return peer_address(request, request.app.state.runtime.trusted)
+
+
+def _go(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        control = request.app.state.runtime.control
+        try:
+            uid = await control.authenticate(uid=request.path_params["uid"], password=request.path_params["password"],
+                                             token="", client=_client(request))
+            return _answer(request, await handler(request, control, uid))
+        except (ControlError, BodyTooLarge) as error:
+            return _failure(request, error)
+
+    return endpoint
+
+
+def _bearer(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        control = request.app.state.runtime.control
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        try:
+            if scheme.lower() != "bearer" or not token.strip():
+                raise AuthFailed("missing credentials: send Authorization: Bearer <token>")
+            uid = await control.authenticate(uid="", password="", token=token.strip(), client=_client(request))
+            result = await handler(request, control, uid)
+            return _answer(request, result, 201 if request.method == "POST" else 200)
+        except (ControlError, BodyTooLarge) as error:
+            return _failure(request, error)
+
+    return endpoint
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    body = await read_body(request, request.app.state.runtime.config.limits.max_body_bytes)
+    try:
+        value = orjson.loads(body or b"{}")
+    except orjson.JSONDecodeError as error:
+        raise ControlError(f"body is not JSON: {error}", field="body") from None
+    if not isinstance(value, dict):
+        raise ControlError("body must be a JSON object", field="body")
+    return value
+
+
+async def _go_save(request: Request, control: Any, uid: str) -> Any:
+    fields = await _json_body(request)
+    for name in ("urlfrom", "urlto"):
+        if not isinstance(fields.get(name, ""), str):
+            raise ControlError("must be a string", field=name)
+    await control.save(fields=fields, uid=uid, key=None, mode="upsert")
+    return Response(status_code=200)
+
+
+async def _go_list(request: Request, control: Any, uid: str) -> Any:
+    host = request.path_params["host"]
+    return await control.list(host="" if host in ("*", "_", "all") else host, offset=0, limit=100_000)
+
+
+async def _me(uid: str) -> Any:
+    return {"uid": uid}
+
+
+async def _list(request: Request, control: Any, uid: str) -> Any:
+    params = request.query_params
+    try:
+        offset, limit = int(params.get("offset", 0)), int(params.get("limit", 50))
+    except ValueError:
+        raise ControlError("offset and limit must be integers", field="offset") from None
+    if offset < 0 or not 1 <= limit <= 1000:
+        raise ControlError("offset must be >= 0 and limit 1-1000", field="limit")
+    return await control.list(host=params.get("host", ""), offset=offset, limit=limit, query=params.get("q", ""))
+
+
+async def _create(request: Request, control: Any, uid: str) -> Any:
+    return await control.save(fields=await _json_body(request), uid=uid, key=None, mode="create")
+
+
+async def _get(request: Request, control: Any, uid: str) -> Any:
+    return await control.get(key=request.path_params["key"].lower())
+
+
+async def _update(request: Request, control: Any, uid: str) -> Any:
+    fields = await _json_body(request)
+    return await control.save(fields=fields, uid=uid, key=request.path_params["key"].lower(), mode="update")
+
+
+async def _delete(request: Request, control: Any, uid: str) -> Any:
+    return await control.delete(key=request.path_params["key"].lower(), uid=uid)
+
+
+async def _stats(request: Request, control: Any, uid: str) -> Any:
+    return await control.stats(key=request.path_params["key"].lower())
+
+
+async def _qr(request: Request, control: Any, uid: str) -> Any:
+    link = await control.get(key=request.path_params["key"].lower())
+    scheme = "http" if request.query_params.get("scheme") == "http" else "https"
+    kind = request.query_params.get("format", "svg")
+    if kind not in ("svg", "png"):
+        raise ControlError("format must be svg or png", field="format")
+    buffer = io.BytesIO()
+    segno.make(f"{scheme}://{link['urlfrom']}", error="m").save(buffer, kind=kind, scale=6, border=2)
+    return Response(buffer.getvalue(), media_type="image/svg+xml" if kind == "svg" else "image/png")
+
+
+async def login(request: Request) -> Response:
+    control = request.app.state.runtime.control
+    try:
+        fields = await _json_body(request)
+        uid, password = fields.get("uid"), fields.get("password")
+        if not isinstance(uid, str) or not uid:
+            raise ControlError("uid is required", field="uid")
+        if not isinstance(password, str) or not password:
+            raise ControlError("password is required", field="password")
+        return _answer(request, await control.login(uid=uid, password=password, client=_client(request)))
+    except (ControlError, BodyTooLarge) as error:
+        return _failure(request, error)
+
+
+async def page(request: Request) -> Response:
+    html = resources.files("tracker.redirects").joinpath("admin.html").read_text()
+    api = request.app.state.runtime.config.api_prefix
+    return HTMLResponse(html.replace("{{API}}", api), headers={
+        "cache-control": "no-store",
+        "content-security-policy": "default-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+        "x-frame-options": "DENY", "referrer-policy": "no-referrer",
+    })
+
+
+async def _preflight(request: Request) -> Response:
+    return preflight(request, request.app.state.runtime.config.allow_origin)

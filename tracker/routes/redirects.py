@@ -1,0 +1,143 @@
+"""Short-link hits on the catch-all, the tracked redirects /rdr/ and /xrdr/, and robots.txt for short links.
+
+A hit is looked up in this worker's LinkCache (no database trip), recorded as a `short_rdr` event through
+the spool, then answered with the link's status. /rdr/ and /xrdr/ only go to allowed hosts: anything else
+goes to DefaultRedirect, so they are never open redirects.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from tracker.errors import BadEvent, json_error
+from tracker.events import inputs
+from tracker.pipeline.spool import SpoolFull
+from tracker.records import Record
+from tracker.redirects.model import Redirect, now_text
+from tracker.routes.incoming import request_info
+from tracker.routes.track import visitor_cookies
+
+log = logging.getLogger("tracker.routes.redirects")
+NO_STORE = "private, no-store, max-age=0"
+
+
+async def short_link(request: Request) -> Response | None:
+    """The answer for a request whose host + path is a live short link, else None (the request falls through)."""
+    runtime = request.app.state.runtime
+    info = request_info(request, runtime.trusted)
+    link = runtime.links.lookup(info.host, info.path)
+    if link is None or not link.live_at(now_text()):
+        return None
+    if link.max_visits is not None and not await runtime.control.claim_visit(key=link.urlfrom):
+        return None
+    target = link.target_for(info.user_agent)
+    query = inputs.query_values(info.query, runtime.config.ignore_query_params_key)
+    values: dict[str, Any] = {**inputs.seed(info), **query}
+    is_server = False
+    hop = _tracked_hop(target, runtime.config.api_prefix)
+    if hop is not None:
+        target, carried = hop
+        values.update(carried)
+        is_server = True
+    uri = info.path + ("?" + info.query if info.query else "")
+    values.update(ename="short_rdr", etyp="redirect", last=uri, url=f"{request.url.scheme}://{info.host}{uri}")
+    visitor = await _record(runtime, values, info, is_server, query, link)
+    if runtime.config.redirects.pass_query and info.query:
+        target = _with_query(target, info.query)
+    response = Response(status_code=link.status or runtime.config.redirects.status,
+                        headers={"location": target, "cache-control": NO_STORE})
+    if not link.crawlable:
+        response.headers["x-robots-tag"] = "noindex, nofollow"
+    if visitor is not None and not is_server:
+        visitor_cookies(request, response, visitor, runtime)
+    return response
+
+
+def make_tracked_redirect(kind: str):  # type: ignore[no-untyped-def]
+    """/rdr/ (server-side event) and /xrdr/ (browser event, sets cookies): 302 to an allowed `url` parameter."""
+    is_server = kind == "rdr"
+
+    async def endpoint(request: Request) -> Response:
+        runtime = request.app.state.runtime
+        config = runtime.config
+        info = request_info(request, runtime.trusted)
+        pairs = inputs.path_pairs(request.path_params.get("rest", ""))
+        query = inputs.query_values(info.query, config.ignore_query_params_key)
+        requested = dict(parse_qsl(info.query, keep_blank_values=True)).get("url", "")
+        target = requested if safe_target(requested, config.redirects.allowed_hosts or config.domains) else ""
+        if requested and not target:
+            log.warning("redirect refused", extra={"route": kind, "target": requested[:200]})
+        target = target or config.default_redirect
+        values = {**inputs.seed(info), **pairs, **query, "url": target or requested}
+        visitor = await _record(runtime, values, info, is_server, {**pairs, **query}, None)
+        if not target:
+            return json_error(400, "url is missing or not an allowed host, and no DefaultRedirect is set", field="url")
+        response = Response(status_code=302, headers={"location": target, "cache-control": NO_STORE})
+        if visitor is not None and not is_server:
+            visitor_cookies(request, response, visitor, runtime)
+        return response
+
+    return endpoint
+
+
+async def robots(request: Request) -> Response:
+    """Short links are not crawlable unless marked so (Shlink's convention)."""
+    runtime = request.app.state.runtime
+    info = request_info(request, runtime.trusted)
+    lines = ["User-agent: *"]
+    for link in sorted(runtime.links.for_host(info.host), key=lambda x: x.path):
+        lines.append(f"{'Allow' if link.crawlable else 'Disallow'}: {link.path}")
+    return PlainTextResponse("\n".join(lines) + "\n")
+
+
+def safe_target(url: str, allowed_hosts: tuple[str, ...]) -> bool:
+    """A same-site path, or an http(s) URL whose host is (a subdomain of) an allowed host; nothing ambiguous."""
+    if not url or any(ch in url for ch in "\\\r\n\t") or any(ord(ch) < 32 for ch in url):
+        return False
+    if url.startswith("/"):
+        return not url.startswith("//")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+        return False
+    host = (parts.hostname or "").rstrip(".")
+    return any(host == h.lower() or host.endswith("." + h.lower()) for h in allowed_hosts)
+
+
+async def _record(
+    runtime: Any, values: dict[str, Any], info: Any, is_server: bool, injected: dict[str, Any], link: Redirect | None
+) -> Any:
+    """Append the hit event; a redirect is answered even when the event cannot be recorded."""
+    try:
+        event, visitor = runtime.build_event(values, info, is_server=is_server, injected_params=injected)
+    except BadEvent as error:
+        runtime.metrics.rejected(type(error).__name__)
+        return None
+    if link is not None:
+        event["link"] = link.urlfrom
+    try:
+        await runtime.accept([Record("events", event)], family="redirects")
+    except SpoolFull:
+        runtime.metrics.rejected("SpoolFull")
+        log.warning("redirect hit not recorded: spool full", extra={"path": info.path})
+    return visitor
+
+
+def _tracked_hop(target: str, api_prefix: str) -> tuple[str, dict[str, str]] | None:
+    """A link to our own /rdr/ goes straight to its `url` (one hop); its other query keys join the event."""
+    parts = urlsplit(target)
+    if f"{api_prefix}/rdr/" not in parts.path and not parts.path.endswith(f"{api_prefix}/rdr"):
+        return None
+    query = {k.lower(): v for k, v in parse_qsl(parts.query, keep_blank_values=True)}
+    final = query.pop("url", "")
+    return (final, query) if final else None
+
+
+def _with_query(target: str, query: str) -> str:
+    base, hash_mark, fragment = target.partition("#")
+    joined = base + ("&" if "?" in base else "?") + query
+    return joined + hash_mark + fragment
