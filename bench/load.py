@@ -23,7 +23,12 @@ class Result:
 
 
 def wrk(
-    name: str, url: str, *, seconds: int = 5, connections: int = 32, script: str | None = None,
+    name: str,
+    url: str,
+    *,
+    seconds: int = 5,
+    connections: int = 32,
+    script: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Result:
     if shutil.which("wrk") is None:
@@ -36,8 +41,9 @@ def wrk(
     out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     non_2xx_match = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return Result(name, rps, _percentile(out, "50%"), _percentile(out, "99%"),
-                  int(non_2xx_match.group(1)) if non_2xx_match else 0)
+    return Result(
+        name, rps, _percentile(out, "50%"), _percentile(out, "99%"), int(non_2xx_match.group(1)) if non_2xx_match else 0
+    )
 
 
 def _percentile(out: str, label: str) -> float:

@@ -26,16 +26,28 @@ def main(seconds: int = 5) -> None:
         token = add_account(tracker.config_path, "bench", "bench-password")["token"]
         tracker.start()
         try:
-            created = httpx.post(tracker.url("/tr/v1/rpi/links"), headers={"authorization": f"Bearer {token}"},
-                                 json={"host": "go.example", "slugfrom": "spring", "urlto": "https://example.com/x"})
+            created = httpx.post(
+                tracker.url("/tr/v1/rpi/links"),
+                headers={"authorization": f"Bearer {token}"},
+                json={"host": "go.example", "slugfrom": "spring", "urlto": "https://example.com/x"},
+            )
             created.raise_for_status()
             headers = {"Host": "go.example", "User-Agent": BROWSER_UA}
             results: dict[str, list[Result]] = {"track": [], "redirect": []}
             for _ in range(2):
-                results["track"].append(wrk("tracking GET /tr/", tracker.url(TRACK_URL), seconds=seconds,
-                                            headers={"User-Agent": BROWSER_UA}))
-                results["redirect"].append(wrk("short link GET /spring (302)", tracker.url("/spring?utm_source=bench"),
-                                               seconds=seconds, headers=headers))
+                results["track"].append(
+                    wrk(
+                        "tracking GET /tr/", tracker.url(TRACK_URL), seconds=seconds, headers={"User-Agent": BROWSER_UA}
+                    )
+                )
+                results["redirect"].append(
+                    wrk(
+                        "short link GET /spring (302)",
+                        tracker.url("/spring?utm_source=bench"),
+                        seconds=seconds,
+                        headers=headers,
+                    )
+                )
         finally:
             tracker.stop(60)
     best = {k: max(v, key=lambda r: r.rps) for k, v in results.items()}

@@ -39,8 +39,9 @@ def tracking_vs_bare(seconds: int) -> list[str]:
         try:
             for _ in range(2):  # alternate to spread machine noise over both
                 results["bare"].append(wrk("bare Starlette 204", bare_url + TRACK_URL, seconds=seconds))
-                results["tracker"].append(wrk("tracker GET /tr/ (spool write + DuckDB)", tracker.url(TRACK_URL),
-                                              seconds=seconds))
+                results["tracker"].append(
+                    wrk("tracker GET /tr/ (spool write + DuckDB)", tracker.url(TRACK_URL), seconds=seconds)
+                )
         finally:
             bare.terminate()
             bare.wait(10)

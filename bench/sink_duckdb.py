@@ -15,13 +15,24 @@ from tracker.events import inputs, row  # noqa: E402
 from tracker.privacy.storage import IPPolicy  # noqa: E402
 from tracker.sinks.duckdb import DuckDBSink  # noqa: E402
 
-INFO = inputs.RequestInfo(host="shop.example", path="/tr/v1/tr/", client_ip="203.0.113.7",
-                          user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/120", referer="https://google.com/")
+INFO = inputs.RequestInfo(
+    host="shop.example",
+    path="/tr/v1/tr/",
+    client_ip="203.0.113.7",
+    user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/120",
+    referer="https://google.com/",
+)
 
 
 def event() -> dict:
-    values = {"ename": "page_view", "etyp": "view", "source": "google", "campaign": "winter",
-              "url": "https://shop.example/p/1", "params": {"sku": "A-1", "price": "9.99"}}
+    values = {
+        "ename": "page_view",
+        "etyp": "view",
+        "source": "google",
+        "campaign": "winter",
+        "url": "https://shop.example/p/1",
+        "params": {"sku": "A-1", "price": "9.99"},
+    }
     return row.build(values, INFO, IPPolicy("hash"), is_server=False, injected_params={})[0]
 
 

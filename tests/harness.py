@@ -33,7 +33,12 @@ def base_config(workdir: Path, port: int, **overrides: Any) -> dict[str, Any]:
         "DefaultRedirect": "https://example.com/default",
         "SpoolDirectory": str(workdir / "spool"),
         "Notify": [
-            {"Service": "duckdb", "Path": str(workdir / "tracker.duckdb"), "MaxBatchSize": 5000, "BatchFlushInterval": 100}
+            {
+                "Service": "duckdb",
+                "Path": str(workdir / "tracker.duckdb"),
+                "MaxBatchSize": 5000,
+                "BatchFlushInterval": 100,
+            }
         ],
     }
     config.update(overrides)
@@ -82,7 +87,11 @@ class TrackerProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tracker", str(self.config_path)],
-            cwd=self.workdir, stdout=log, stderr=log, start_new_session=True, env=env,
+            cwd=self.workdir,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            env=env,
         )
         wait_until(self._healthy, timeout, what=f"tracker on {self.base_url} (log: {self.log_path})")
         return self

@@ -40,8 +40,9 @@ class InProcessServer:
 
         async def main() -> None:
             self._stop = asyncio.Event()
-            await worker_serve(wrap_app(self.app, 0, "asgi"), hypercorn_config(self.config),
-                               shutdown_trigger=self._stop.wait)
+            await worker_serve(
+                wrap_app(self.app, 0, "asgi"), hypercorn_config(self.config), shutdown_trigger=self._stop.wait
+            )
 
         self.loop.run_until_complete(main())
 

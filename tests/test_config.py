@@ -12,8 +12,10 @@ from tracker import config as cfg
 ROOT = Path(__file__).resolve().parent.parent
 
 BAD = [
-    ({"Notify": [{"Service": "clikhouse"}]},
-     'Notify[0].Service: unknown sink "clikhouse" (known: cassandra, clickhouse, duckdb, memory, nats)'),
+    (
+        {"Notify": [{"Service": "clikhouse"}]},
+        'Notify[0].Service: unknown sink "clikhouse" (known: cassandra, clickhouse, duckdb, memory, nats)',
+    ),
     ({"ProxyPort": 8080}, "ProxyPort: expected a string, got 8080"),
     ({"ProxyPort": "localhost"}, 'ProxyPort: "localhost" is not "host:port" or ":port"'),
     ({"Workrs": 2}, 'Workrs: unknown key (did you mean "Workers"?)'),
@@ -43,8 +45,9 @@ def test_bad_config_names_the_key_and_what_was_expected(raw: object, message: st
 def test_check_config_exits_2_with_one_line(tmp_path: Path, raw: object, message: str) -> None:
     path = tmp_path / "config.json"
     path.write_text(json.dumps(raw))
-    result = subprocess.run([sys.executable, "-m", "tracker", "--check-config", str(path)],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker", "--check-config", str(path)], capture_output=True, text=True, cwd=ROOT
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == f"{path}: {message}"
 
@@ -63,10 +66,24 @@ def test_default_config_json_is_valid_and_uses_duckdb() -> None:
 
 
 def test_go_config_keys_load_and_unimplemented_ones_are_listed() -> None:
-    raw = {"ProxyPort": ":8080", "UseGeoIP": True, "S3Bucket": "b", "MaximumConnections": 10,
-           "Notify": [{"Service": "clickhouse", "Hosts": ["127.0.0.1:8123"], "BatchingEnabled": True,
-                       "MaxBatchSize": 1000, "BatchFlushInterval": 1000, "EnableCompression": True},
-                      {"Service": "cassandra_", "Filter": [{"Id": "x"}]}, {"Service": "facebook_"}]}
+    raw = {
+        "ProxyPort": ":8080",
+        "UseGeoIP": True,
+        "S3Bucket": "b",
+        "MaximumConnections": 10,
+        "Notify": [
+            {
+                "Service": "clickhouse",
+                "Hosts": ["127.0.0.1:8123"],
+                "BatchingEnabled": True,
+                "MaxBatchSize": 1000,
+                "BatchFlushInterval": 1000,
+                "EnableCompression": True,
+            },
+            {"Service": "cassandra_", "Filter": [{"Id": "x"}]},
+            {"Service": "facebook_"},
+        ],
+    }
     config = cfg.from_mapping(raw)
     assert [s.kind for s in config.sinks] == ["clickhouse"]
     assert {"UseGeoIP", "S3Bucket", "Notify[1].Filter"} <= set(config.unsupported)
@@ -79,8 +96,12 @@ def test_secrets_are_redacted() -> None:
 
 
 def test_check_config_ok_and_version(tmp_path: Path) -> None:
-    ok = subprocess.run([sys.executable, "-m", "tracker", "--check-config", str(ROOT / "config.json")],
-                        capture_output=True, text=True, cwd=ROOT)
+    ok = subprocess.run(
+        [sys.executable, "-m", "tracker", "--check-config", str(ROOT / "config.json")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert ok.returncode == 0, ok.stderr
     version = subprocess.run([sys.executable, "-m", "tracker", "--version"], capture_output=True, text=True)
     assert version.stdout.startswith("tracker ")

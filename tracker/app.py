@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tracker.config import Config
 from tracker.errors import json_error
@@ -55,8 +55,10 @@ def routes(config: Config) -> list[BaseRoute]:
     ]
     for kind in ("rdr", "xrdr"):
         endpoint = redirects.make_tracked_redirect(kind)
-        table += [Route(f"{api}/{kind}/{{rest:path}}", endpoint, methods=ANY_METHOD),
-                  Route(f"{api}/{kind}", endpoint, methods=ANY_METHOD)]
+        table += [
+            Route(f"{api}/{kind}/{{rest:path}}", endpoint, methods=ANY_METHOD),
+            Route(f"{api}/{kind}", endpoint, methods=ANY_METHOD),
+        ]
     table += admin.routes(api)
     table.append(Route("/robots.txt", _robots, methods=["GET", "HEAD"]))
     table.append(Route("/{path:path}", _fallthrough, methods=ANY_METHOD))
@@ -115,7 +117,7 @@ class RequestMetrics:
         started = time.perf_counter()
         status = 500
 
-        async def send_and_record(message: dict) -> None:  # type: ignore[type-arg]
+        async def send_and_record(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]

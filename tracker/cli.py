@@ -16,7 +16,8 @@ log = logging.getLogger("tracker.cli")
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="tracker", description="Edge server and analytics tracker.",
+        prog="tracker",
+        description="Edge server and analytics tracker.",
         epilog="tracker accounts add UID [CONFIG] [--password-stdin]: create a short-link admin account.",
     )
     p.add_argument("config", nargs="?", default="./config.json", help="path to config.json (default ./config.json)")

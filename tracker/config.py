@@ -357,13 +357,11 @@ def _convert(value: Any, hint: Any, path: str, source: str, unsupported: list[st
         item_hint = typing.get_args(hint)[0]
         if not isinstance(value, list):
             raise ConfigError(path, f"expected a list, got {_show(value)}", source)
-        return tuple(
-            _convert(item, item_hint, f"{path}[{i}]", source, unsupported) for i, item in enumerate(value)
-        )
+        return tuple(_convert(item, item_hint, f"{path}[{i}]", source, unsupported) for i, item in enumerate(value))
     if dataclasses.is_dataclass(hint):
         if not isinstance(value, Mapping):
             raise ConfigError(path, f"expected an object, got {_show(value)}", source)
-        return hint(**_build(hint, value, path, source, unsupported))  # type: ignore[operator]
+        return hint(**_build(hint, value, path, source, unsupported))  # type: ignore[operator,arg-type]
     if hint is Any:
         return value
     if hint is bool:
@@ -414,7 +412,7 @@ def validate(config: Config) -> None:
         try:
             ipaddress.ip_network(cidr, strict=False)
         except ValueError:
-            raise ConfigError(f"TrustedProxies[{i}]", f"{_show(cidr)} is not an IP address or CIDR", source)
+            raise ConfigError(f"TrustedProxies[{i}]", f"{_show(cidr)} is not an IP address or CIDR", source) from None
     if config.proxy_port_tls and config.use_local_tls and not (config.tls_cert and config.tls_key):
         raise ConfigError("TLSCert", "UseLocalTLS with ProxyPortTLS needs TLSCert and TLSKey", source)
     limits = config.limits

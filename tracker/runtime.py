@@ -91,8 +91,13 @@ class Runtime:
     ) -> tuple[dict[str, Any], row.Visitor]:
         config = self.config
         return row.build(
-            values, info, self.ip_policy, is_server=is_server, url_filter=self.url_filter,
-            url_filter_group=config.url_filter_match_group, private_prefix=config.prefix_private_hash,
+            values,
+            info,
+            self.ip_policy,
+            is_server=is_server,
+            url_filter=self.url_filter,
+            url_filter_group=config.url_filter_match_group,
+            private_prefix=config.prefix_private_hash,
             injected_params=injected_params,
         )
 

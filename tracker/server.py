@@ -9,6 +9,7 @@ ships in one process. SIGTERM: stop accepting, finish in-flight requests, ship t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import signal
@@ -62,7 +63,8 @@ async def _serve_one(config: Config) -> None:
     stop = _stop_event()
     app = create_app(config, worker_index=0, run_shipper=True)
     log.info("serving", extra={"bind": hypercorn_config(config).bind, "workers": 1})
-    await worker_serve(wrap_app(app, 0, "asgi"), hypercorn_config(config), shutdown_trigger=stop.wait)
+    served = wrap_app(app, 0, "asgi")  # type: ignore[arg-type]
+    await worker_serve(served, hypercorn_config(config), shutdown_trigger=stop.wait)
     log.info("stopped")
 
 
@@ -87,7 +89,8 @@ def _worker(config: Config, index: int, sockets: Sockets, shutdown: ProcessEvent
                 await asyncio.sleep(0.1)
 
         app = create_app(config, worker_index=index, run_shipper=False)
-        await worker_serve(wrap_app(app, 0, "asgi"), hypercorn_config(config), sockets=sockets, shutdown_trigger=trigger)
+        served = wrap_app(app, 0, "asgi")  # type: ignore[arg-type]
+        await worker_serve(served, hypercorn_config(config), sockets=sockets, shutdown_trigger=trigger)
 
     asyncio.run(main())
 
@@ -126,10 +129,8 @@ async def _ship_and_watch(config: Config, workers: dict[int, Any], spawn: Any, s
             if not process.is_alive():
                 log.warning("worker exited; restarting", extra={"worker": index, "exitcode": process.exitcode})
                 spawn(index)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=0.5)
-        except TimeoutError:
-            pass
     shutdown.set()
     for process in workers.values():
         await asyncio.to_thread(process.join, GRACEFUL_SECONDS + 5)

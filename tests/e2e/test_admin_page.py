@@ -14,8 +14,16 @@ from tests.harness import TrackerProcess, prepare_tracker, wait_until
 from tests.routes.conftest import BROWSER_UA, add_account
 
 CHROMIUM = os.environ.get("TRACKER_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 SCREENSHOTS = Path(os.environ.get("TRACKER_TEST_OUTPUT", "test-output"))
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -25,7 +33,9 @@ expect = playwright_api.expect
 @pytest.fixture
 def tracker_with_account(tmp_path: Path) -> Iterator[TrackerProcess]:
     # The page runs on 127.0.0.1, so short links are created for that host and followed in the same browser.
-    process = prepare_tracker(tmp_path / "tracker", Domains=["yourdomain.com"], Redirects={"AllowedHosts": ["127.0.0.1"]})
+    process = prepare_tracker(
+        tmp_path / "tracker", Domains=["yourdomain.com"], Redirects={"AllowedHosts": ["127.0.0.1"]}
+    )
     add_account(process.config_path, "marketer", "marketer-password")
     process.start()
     try:
@@ -79,6 +89,8 @@ def test_marketer_creates_follows_and_sees_the_visit(tracker_with_account: Track
             page.fill("#utm_url", "https://example.com/landing")
             page.fill("#utm_source", "newsletter")
             page.fill("#utm_campaign", "spring")
-            expect(page.locator("#utm_result")).to_have_text("https://example.com/landing?utm_source=newsletter&utm_campaign=spring")
+            expect(page.locator("#utm_result")).to_have_text(
+                "https://example.com/landing?utm_source=newsletter&utm_campaign=spring"
+            )
         finally:
             browser.close()

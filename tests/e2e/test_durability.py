@@ -13,8 +13,15 @@ import pytest
 from tests.harness import TrackerProcess, start_tracker
 
 
-async def send_events(base_url: str, count: int, *, concurrency: int = 16, tag: str = "load",
-                      stop_after: int | None = None, on_progress: object = None) -> list[str]:
+async def send_events(
+    base_url: str,
+    count: int,
+    *,
+    concurrency: int = 16,
+    tag: str = "load",
+    stop_after: int | None = None,
+    on_progress: object = None,
+) -> list[str]:
     """POST `count` events with client-chosen ids; return the ids that were answered 2xx."""
     accepted: list[str] = []
     next_index = 0
@@ -27,7 +34,13 @@ async def send_events(base_url: str, count: int, *, concurrency: int = 16, tag: 
                 index = next_index
                 next_index += 1
                 eid = str(uuid.uuid1())
-                body = {"eid": eid, "ename": tag, "vid": str(uuid.uuid1()), "params": {"i": index}, "url": f"https://shop.example/p/{index}"}
+                body = {
+                    "eid": eid,
+                    "ename": tag,
+                    "vid": str(uuid.uuid1()),
+                    "params": {"i": index},
+                    "url": f"https://shop.example/p/{index}",
+                }
                 try:
                     response = await client.post("/tr/v1/str/", json=body)
                 except httpx.HTTPError:

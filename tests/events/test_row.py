@@ -13,13 +13,25 @@ VID = "14fb0860-b4bf-11e9-8971-7b80435315ac"
 
 
 def build(path: str = "", query: str = "", body: dict | None = None, cookies: dict | None = None, **kw):
-    info = inputs.RequestInfo(host="yourdomain.com", path="/tr/v1/tr/" + path, query=query,
-                              user_agent="Mozilla/5.0", client_ip="203.0.113.9", cookies=cookies or {})
+    info = inputs.RequestInfo(
+        host="yourdomain.com",
+        path="/tr/v1/tr/" + path,
+        query=query,
+        user_agent="Mozilla/5.0",
+        client_ip="203.0.113.9",
+        cookies=cookies or {},
+    )
     pairs = inputs.path_pairs(path)
     q = inputs.query_values(query, "igqp")
     values = {**inputs.seed(info), **pairs, **q, **inputs.lower_keys(body or {})}
-    return row.build(values, info, kw.pop("policy", IPPolicy("hash")), is_server=kw.pop("is_server", False),
-                     injected_params={**pairs, **q}, **kw)
+    return row.build(
+        values,
+        info,
+        kw.pop("policy", IPPolicy("hash")),
+        is_server=kw.pop("is_server", False),
+        injected_params={**pairs, **q},
+        **kw,
+    )
 
 
 def test_url_tuple_pairs_after_the_route_prefix_spec_example_2() -> None:
@@ -67,8 +79,16 @@ def test_cflags_text_from_the_path_is_ignored_like_go() -> None:
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"duration": "soon"}, "duration"), ({"lat": 1}, "lon"), ({"score": "x"}, "score"), ({"params": [1]}, "params"),
-     ({"ver": 2**40}, "ver"), ({"lat": 91, "lon": 0}, "lat"), ({"ename": "x" * 9000}, "ename"), ({"cflags": True}, "cflags")],
+    [
+        ({"duration": "soon"}, "duration"),
+        ({"lat": 1}, "lon"),
+        ({"score": "x"}, "score"),
+        ({"params": [1]}, "params"),
+        ({"ver": 2**40}, "ver"),
+        ({"lat": 91, "lon": 0}, "lat"),
+        ({"ename": "x" * 9000}, "ename"),
+        ({"cflags": True}, "cflags"),
+    ],
 )
 def test_bad_values_name_their_field(body: dict, field: str) -> None:
     with pytest.raises(BadEvent) as caught:
@@ -104,8 +124,13 @@ def test_path_pairs_never_crash_and_pair_evenly(path: str) -> None:
     assert all(k == k.lower() for k in pairs)
 
 
-@given(st.dictionaries(st.text(max_size=10), st.one_of(st.text(max_size=20), st.integers(), st.floats(), st.none(),
-                                                      st.booleans()), max_size=8))
+@given(
+    st.dictionaries(
+        st.text(max_size=10),
+        st.one_of(st.text(max_size=20), st.integers(), st.floats(), st.none(), st.booleans()),
+        max_size=8,
+    )
+)
 def test_any_json_object_is_stored_or_rejected_with_a_field(body: dict) -> None:
     try:
         event, _ = build(body=body)

@@ -133,13 +133,14 @@ def test_reader_tails_a_writer_in_another_process(tmp_path: Path) -> None:
     import subprocess
     import sys
 
+    root, directory = str(Path(__file__).resolve().parents[2]), str(tmp_path)
     code = (
-        "import asyncio, sys; sys.path.insert(0, %r)\n"
+        f"import asyncio, sys; sys.path.insert(0, {root!r})\n"
         "from tracker.pipeline.spool import Spool\nfrom tracker.records import Record\n"
-        "async def main():\n s = Spool(__import__('pathlib').Path(%r), segment_bytes=4000); s.open()\n"
+        f"async def main():\n s = Spool(__import__('pathlib').Path({directory!r}), segment_bytes=4000); s.open()\n"
         " for i in range(500): await s.append([Record('events', {'eid': f'e{i}'})])\n await s.close()\n"
         "asyncio.run(main())\n"
-    ) % (str(Path(__file__).resolve().parents[2]), str(tmp_path))
+    )
     writer = subprocess.Popen([sys.executable, "-c", code])
     reader = SpoolReader(tmp_path)
     cursor, seen = Cursor(0, 0), []

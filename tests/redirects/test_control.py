@@ -68,5 +68,7 @@ async def test_failed_logins_are_throttled_per_client(plane: ControlPlane) -> No
 
 
 async def test_max_visits_are_counted_in_one_place(plane: ControlPlane) -> None:
-    await plane.save(fields={"slugfrom": "cap", "urlto": "https://example.com/", "max_visits": 2}, uid="alice", mode="create")
+    await plane.save(
+        fields={"slugfrom": "cap", "urlto": "https://example.com/", "max_visits": 2}, uid="alice", mode="create"
+    )
     assert [await plane.claim_visit(key="go.example/cap") for _ in range(3)] == [True, True, False]

@@ -16,7 +16,10 @@ def make(**fields: object) -> Redirect:
 
 def test_key_is_lowercased_host_and_path_without_scheme_or_query() -> None:
     assert link_key("https://Yourdomain.com/Short?x=1") == "yourdomain.com/short"
-    assert make(urlfrom="https://Yourdomain.com/Short", urlto="https://example.com/x?a=1").urlfrom == "yourdomain.com/short"
+    assert (
+        make(urlfrom="https://Yourdomain.com/Short", urlto="https://example.com/x?a=1").urlfrom
+        == "yourdomain.com/short"
+    )
 
 
 def test_without_a_slug_a_random_lowercase_code_on_the_default_host() -> None:
@@ -52,7 +55,11 @@ def test_self_referential_is_allowed_through_our_own_rdr() -> None:
 
 
 def test_device_targets_follow_the_user_agent() -> None:
-    link = make(slugfrom="app", urlto="https://example.com/", targets={"android": "https://play.example/", "ios": "https://apps.example/"})
+    link = make(
+        slugfrom="app",
+        urlto="https://example.com/",
+        targets={"android": "https://play.example/", "ios": "https://apps.example/"},
+    )
     assert link.target_for("Mozilla/5.0 (Linux; Android 14; Pixel 8)") == "https://play.example/"
     assert link.target_for("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)") == "https://apps.example/"
     assert link.target_for("Mozilla/5.0 (X11; Linux x86_64) Chrome/120") == "https://example.com/"
@@ -60,7 +67,9 @@ def test_device_targets_follow_the_user_agent() -> None:
 
 
 def test_validity_window() -> None:
-    link = make(slugfrom="w", urlto="https://example.com/", valid_since="2030-01-01T00:00:00Z", valid_until="2030-02-01")
+    link = make(
+        slugfrom="w", urlto="https://example.com/", valid_since="2030-01-01T00:00:00Z", valid_until="2030-02-01"
+    )
     assert not link.live_at("2029-12-31 23:59:59.000000")
     assert link.live_at("2030-01-15 00:00:00.000000")
     assert not link.live_at("2030-02-01 00:00:01.000000")

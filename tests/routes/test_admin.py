@@ -19,7 +19,9 @@ def links(admin: Admin, **params: str) -> dict:
 
 def test_go_api_creates_and_lists_with_the_password_in_the_path(admin: Admin) -> None:
     url = admin.tracker.url(f"/tr/v1/rpi/redirect/{admin.uid}/{admin.password}")
-    response = httpx.post(url, json={"urlfrom": "https://Yourdomain.com/Go-Short", "urlto": "https://example.com/x?a=1"})
+    response = httpx.post(
+        url, json={"urlfrom": "https://Yourdomain.com/Go-Short", "urlto": "https://example.com/x?a=1"}
+    )
     assert response.status_code == 200, response.text
     listed = httpx.get(admin.tracker.url(f"/tr/v1/rpi/redirects/{admin.uid}/{admin.password}/yourdomain.com")).json()
     assert "yourdomain.com/go-short" in [r["urlfrom"] for r in listed["results"]]
@@ -29,8 +31,17 @@ def test_go_api_creates_and_lists_with_the_password_in_the_path(admin: Admin) ->
 
 def test_bearer_api_create_get_update_delete(admin: Admin) -> None:
     base = admin.tracker.url("/tr/v1/rpi/links")
-    created = httpx.post(base, json={"host": "go.example", "slugfrom": "Crud", "urlto": "https://example.com/a",
-                                     "tags": ["spring"], "status": 301}, headers=admin.bearer)
+    created = httpx.post(
+        base,
+        json={
+            "host": "go.example",
+            "slugfrom": "Crud",
+            "urlto": "https://example.com/a",
+            "tags": ["spring"],
+            "status": 301,
+        },
+        headers=admin.bearer,
+    )
     assert created.status_code == 201, created.text
     key = created.json()["urlfrom"]
     assert key == "go.example/crud" and created.json()["updater"] == "alice"
@@ -72,7 +83,9 @@ def test_auth_failures_are_401_and_change_nothing(admin: Admin) -> None:
     assert httpx.post(admin.tracker.url("/tr/v1/rpi/redirect/mallory/x"), json=body).status_code == 401
     missing = httpx.post(admin.tracker.url("/tr/v1/rpi/links"), json=body)
     assert missing.status_code == 401 and missing.headers["www-authenticate"].startswith("Bearer")
-    forged = httpx.post(admin.tracker.url("/tr/v1/rpi/links"), json=body, headers={"authorization": "Bearer trk_forged"})
+    forged = httpx.post(
+        admin.tracker.url("/tr/v1/rpi/links"), json=body, headers={"authorization": "Bearer trk_forged"}
+    )
     assert forged.status_code == 401
     assert links(admin)["total"] == before
 
@@ -101,8 +114,9 @@ def test_pagination_and_search(admin: Admin) -> None:
 
 def test_every_change_is_in_redirect_history_with_who(admin: Admin) -> None:
     base = admin.tracker.url("/tr/v1/rpi/links")
-    key = httpx.post(base, json={"host": "go.example", "slugfrom": "hist", "urlto": "https://example.com/1"},
-                     headers=admin.bearer).json()["urlfrom"]
+    key = httpx.post(
+        base, json={"host": "go.example", "slugfrom": "hist", "urlto": "https://example.com/1"}, headers=admin.bearer
+    ).json()["urlfrom"]
     httpx.patch(f"{base}/{key}", json={"urlto": "https://example.com/2"}, headers=admin.bearer)
     httpx.delete(f"{base}/{key}", headers=admin.bearer)
 
@@ -110,8 +124,11 @@ def test_every_change_is_in_redirect_history_with_who(admin: Admin) -> None:
         sql = "SELECT action, updater, urlto FROM redirect_history WHERE urlfrom = ? ORDER BY updated_at"
         return snapshot_query(admin.database, sql, [key])  # type: ignore[return-value]
 
-    expected = [("create", "alice", "https://example.com/1"), ("update", "alice", "https://example.com/2"),
-                ("delete", "alice", "https://example.com/2")]
+    expected = [
+        ("create", "alice", "https://example.com/1"),
+        ("update", "alice", "https://example.com/2"),
+        ("delete", "alice", "https://example.com/2"),
+    ]
     wait_until(lambda: history() == expected, 30, what="three history rows")
 
 
@@ -135,8 +152,9 @@ def test_a_go_sha1_password_works_once_and_is_upgraded_to_scrypt(admin: Admin) -
 
 def test_qr_codes_in_svg_and_png(admin: Admin) -> None:
     base = admin.tracker.url("/tr/v1/rpi/links")
-    key = httpx.post(base, json={"host": "go.example", "slugfrom": "qr", "urlto": "https://example.com/"},
-                     headers=admin.bearer).json()["urlfrom"]
+    key = httpx.post(
+        base, json={"host": "go.example", "slugfrom": "qr", "urlto": "https://example.com/"}, headers=admin.bearer
+    ).json()["urlfrom"]
     svg = httpx.get(admin.tracker.url(f"/tr/v1/rpi/qr/{key}"), headers=admin.bearer)
     assert svg.status_code == 200 and svg.headers["content-type"] == "image/svg+xml" and b"<svg" in svg.content
     png = httpx.get(admin.tracker.url(f"/tr/v1/rpi/qr/{key}"), params={"format": "png"}, headers=admin.bearer)

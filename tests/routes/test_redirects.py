@@ -41,13 +41,21 @@ def test_hit_rows_have_the_right_fields(admin: Admin) -> None:
     visit(admin, "/rows?utm_source=news&utm_campaign=spring", referer="https://news.example/post")
 
     def rows() -> list[tuple]:
-        sql = ("SELECT ename, etyp, last, source, campaign, referer, CAST(vid AS VARCHAR), host FROM events "
-               "WHERE link = ? AND source = 'news'")
+        sql = (
+            "SELECT ename, etyp, last, source, campaign, referer, CAST(vid AS VARCHAR), host FROM events "
+            "WHERE link = ? AND source = 'news'"
+        )
         return snapshot_query(admin.database, sql, [key])
 
     found = wait_until(rows, 30, what="the hit row")
-    assert found[0][:6] == ("short_rdr", "redirect", "/rows", "news", "spring",  # url and last drop the query
-                            "https://news.example/post")
+    assert found[0][:6] == (
+        "short_rdr",
+        "redirect",
+        "/rows",
+        "news",
+        "spring",  # url and last drop the query
+        "https://news.example/post",
+    )
     assert found[0][7] == "go.example" and found[0][6] != "00000000-0000-0000-0000-000000000000"
 
 
@@ -67,16 +75,30 @@ def test_device_targets(admin: Admin) -> None:
 
 
 def test_expired_and_not_yet_valid_links_are_404(admin: Admin) -> None:
-    httpx.post(admin.tracker.url("/tr/v1/rpi/links"), headers=admin.bearer, json={
-        "host": "go.example", "slugfrom": "old", "urlto": "https://example.com/", "valid_until": "2001-01-01T00:00:00Z"})
-    httpx.post(admin.tracker.url("/tr/v1/rpi/links"), headers=admin.bearer, json={
-        "host": "go.example", "slugfrom": "future", "urlto": "https://example.com/", "valid_since": "2999-01-01"})
+    httpx.post(
+        admin.tracker.url("/tr/v1/rpi/links"),
+        headers=admin.bearer,
+        json={
+            "host": "go.example",
+            "slugfrom": "old",
+            "urlto": "https://example.com/",
+            "valid_until": "2001-01-01T00:00:00Z",
+        },
+    )
+    httpx.post(
+        admin.tracker.url("/tr/v1/rpi/links"),
+        headers=admin.bearer,
+        json={"host": "go.example", "slugfrom": "future", "urlto": "https://example.com/", "valid_since": "2999-01-01"},
+    )
     assert visit(admin, "/old").status_code == 404 and visit(admin, "/future").status_code == 404
 
 
 def test_max_visits_stops_the_link(admin: Admin) -> None:
-    httpx.post(admin.tracker.url("/tr/v1/rpi/links"), headers=admin.bearer, json={
-        "host": "go.example", "slugfrom": "capped", "urlto": "https://example.com/", "max_visits": 3})
+    httpx.post(
+        admin.tracker.url("/tr/v1/rpi/links"),
+        headers=admin.bearer,
+        json={"host": "go.example", "slugfrom": "capped", "urlto": "https://example.com/", "max_visits": 3},
+    )
     statuses = [visit(admin, "/capped").status_code for _ in range(5)]
     assert statuses == [302, 302, 302, 404, 404]
 
@@ -106,9 +128,19 @@ def test_tracked_redirects_go_only_to_allowed_hosts(admin: Admin) -> None:
 @pytest.mark.parametrize(
     "target",
     [
-        "https://evil.com/", "//evil.com", "///evil.com", "https:evil.com", "https:/evil.com", "/\\evil.com",
-        "\\\\evil.com", "https://yourdomain.com.evil.com/", "https://yourdomain.com@evil.com/",
-        "javascript:alert(1)", "https://evil.com%2f@yourdomain.com", "%2F%2Fevil.com", "http://evil.com\t.yourdomain.com",
+        "https://evil.com/",
+        "//evil.com",
+        "///evil.com",
+        "https:evil.com",
+        "https:/evil.com",
+        "/\\evil.com",
+        "\\\\evil.com",
+        "https://yourdomain.com.evil.com/",
+        "https://yourdomain.com@evil.com/",
+        "javascript:alert(1)",
+        "https://evil.com%2f@yourdomain.com",
+        "%2F%2Fevil.com",
+        "http://evil.com\t.yourdomain.com",
     ],
 )
 @pytest.mark.parametrize("route", ["rdr", "xrdr"])

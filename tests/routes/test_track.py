@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import orjson
@@ -18,8 +17,9 @@ EID = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
-    srv = InProcessServer(tmp_path_factory.mktemp("track"), UseRemoveIP=False,
-                          Limits={"MaxBodyBytes": 65536, "MaxEventsPerBatch": 50}).start()
+    srv = InProcessServer(
+        tmp_path_factory.mktemp("track"), UseRemoveIP=False, Limits={"MaxBodyBytes": 65536, "MaxEventsPerBatch": 50}
+    ).start()
     yield srv
     srv.stop()
 
@@ -44,8 +44,9 @@ def test_preflight_answers_the_go_headers(client: httpx.Client) -> None:
     assert "POST" in response.headers["access-control-allow-methods"]
 
 
-def test_url_tuple_get_stores_the_event_and_issues_first_party_cookies(server: InProcessServer,
-                                                                      client: httpx.Client) -> None:
+def test_url_tuple_get_stores_the_event_and_issues_first_party_cookies(
+    server: InProcessServer, client: httpx.Client
+) -> None:
     response = client.get("/tr/v1/tr/ename/Tuple_Get/etyp/view", headers={"user-agent": "UA-1"})
     assert response.status_code == 200 and response.content == b""
     cookies = response.headers.get_list("set-cookie")
@@ -88,10 +89,15 @@ def test_post_json_object_array_and_form(server: InProcessServer, client: httpx.
     assert formed["campaign"] == "winter"
 
 
-def test_batch_with_bad_events_stores_the_good_ones_and_names_the_bad(server: InProcessServer,
-                                                                     client: httpx.Client) -> None:
-    batch = [{"ename": "mixed_ok"}, {"ename": "mixed_bad", "duration": "forever"}, "not an object",
-             {"ename": "mixed_ok"}]
+def test_batch_with_bad_events_stores_the_good_ones_and_names_the_bad(
+    server: InProcessServer, client: httpx.Client
+) -> None:
+    batch = [
+        {"ename": "mixed_ok"},
+        {"ename": "mixed_bad", "duration": "forever"},
+        "not an object",
+        {"ename": "mixed_ok"},
+    ]
     response = client.post("/tr/v1/tr/", content=orjson.dumps(batch))
     assert response.status_code == 200
     body = response.json()
@@ -102,8 +108,14 @@ def test_batch_with_bad_events_stores_the_good_ones_and_names_the_bad(server: In
 
 @pytest.mark.parametrize(
     ("content", "field"),
-    [(b"{nope", "body"), (b'"just a string"', "body"), (b'{"lat": 1}', "lon"), (b'{"params": "[1]"}', "params"),
-     (orjson.dumps([{"duration": "x"}]), "duration"), (orjson.dumps([{"ver": "x"}, 5]), "body")],
+    [
+        (b"{nope", "body"),
+        (b'"just a string"', "body"),
+        (b'{"lat": 1}', "lon"),
+        (b'{"params": "[1]"}', "params"),
+        (orjson.dumps([{"duration": "x"}]), "duration"),
+        (orjson.dumps([{"ver": "x"}, 5]), "body"),
+    ],
 )
 def test_bad_input_gets_400_naming_the_field(client: httpx.Client, content: bytes, field: str) -> None:
     response = client.post("/tr/v1/tr/", content=content, headers={"content-type": "application/json"})

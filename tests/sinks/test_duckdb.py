@@ -20,8 +20,16 @@ def make_sink(path: Path, **settings: object) -> DuckDBSink:
 
 
 def event(i: int, **extra: object) -> dict:
-    return {"eid": str(uuid.uuid1()), "created_at": "2026-11-24 04:00:00.123", "vid": str(uuid.uuid1()),
-            "ename": "view", "params": {"i": i, "label": "Mixed Case"}, "lat": 1.5, "ip": "203.0.113.1", **extra}
+    return {
+        "eid": str(uuid.uuid1()),
+        "created_at": "2026-11-24 04:00:00.123",
+        "vid": str(uuid.uuid1()),
+        "ename": "view",
+        "params": {"i": i, "label": "Mixed Case"},
+        "lat": 1.5,
+        "ip": "203.0.113.1",
+        **extra,
+    }
 
 
 async def test_schema_creation_is_idempotent(tmp_path: Path) -> None:
@@ -83,8 +91,10 @@ async def test_state_tables_upsert(tmp_path: Path) -> None:
     sink = make_sink(tmp_path / "t.duckdb")
     await sink.open()
     await sink.write("redirects", [{"urlfrom": "a.com/x", "urlto": "https://b.com/1"}])
-    await sink.write("redirects", [{"urlfrom": "a.com/x", "urlto": "https://b.com/2"},
-                                   {"urlfrom": "a.com/x", "urlto": "https://b.com/3"}])
+    await sink.write(
+        "redirects",
+        [{"urlfrom": "a.com/x", "urlto": "https://b.com/2"}, {"urlfrom": "a.com/x", "urlto": "https://b.com/3"}],
+    )
     assert await sink.query("select urlto from redirects") == [{"urlto": "https://b.com/3"}]
     await sink.close()
 

@@ -23,23 +23,131 @@ from tracker.privacy.storage import IPPolicy
 
 UUID_COLUMNS = ("oid", "uid", "tid", "auth_id", "rid", "invoice_id", "device_id", "ref")
 UUID_ALIASES = {"did": "device_id", "auth": "auth_id", "invid": "invoice_id"}
-TEXT_COLUMNS = (
-    "org app rel ptyp xid split ename etyp sink source medium campaign content term aff arm_id mcid device os "
-    "relation gaid idfa msid fbid culture rcode browser tz zip country region city ja4h"
-).split()
+TEXT_COLUMNS = [
+    "org",
+    "app",
+    "rel",
+    "ptyp",
+    "xid",
+    "split",
+    "ename",
+    "etyp",
+    "sink",
+    "source",
+    "medium",
+    "campaign",
+    "content",
+    "term",
+    "aff",
+    "arm_id",
+    "mcid",
+    "device",
+    "os",
+    "relation",
+    "gaid",
+    "idfa",
+    "msid",
+    "fbid",
+    "culture",
+    "rcode",
+    "browser",
+    "tz",
+    "zip",
+    "country",
+    "region",
+    "city",
+    "ja4h",
+]
 UUID_COLUMN_SET = frozenset(UUID_COLUMNS)
 TEXT_COLUMN_SET = frozenset(TEXT_COLUMNS)
-LOWERCASE = frozenset("ename etyp ptyp source medium campaign term device os browser relation sink".split())
+LOWERCASE = frozenset(
+    ["ename", "etyp", "ptyp", "source", "medium", "campaign", "term", "device", "os", "browser", "relation", "sink"]
+)
 MAX_TEXT = 8192
 # Go's excludeFields: keys that never land in params (they are columns or private).
 EXCLUDED_FROM_PARAMS = frozenset(
-    (
-        "uri hhash iphash cell chash email ehash uname acct first lat lon w h params eid tr time vid did sid app "
-        "rel cflags created uid last url ip latlon ptyp bhash auth_id duration xid split etyp ver sink score gaid "
-        "idfa msid fbid country region city zip culture ref aff arm_id mcid browser device os tz vp targets rid "
-        "relation rcode ename source medium campaign term content v1 oid org tid auth invid invoice_id ja4h "
-        "uhash vp_w vp_h user"
-    ).split()
+    [
+        "uri",
+        "hhash",
+        "iphash",
+        "cell",
+        "chash",
+        "email",
+        "ehash",
+        "uname",
+        "acct",
+        "first",
+        "lat",
+        "lon",
+        "w",
+        "h",
+        "params",
+        "eid",
+        "tr",
+        "time",
+        "vid",
+        "did",
+        "sid",
+        "app",
+        "rel",
+        "cflags",
+        "created",
+        "uid",
+        "last",
+        "url",
+        "ip",
+        "latlon",
+        "ptyp",
+        "bhash",
+        "auth_id",
+        "duration",
+        "xid",
+        "split",
+        "etyp",
+        "ver",
+        "sink",
+        "score",
+        "gaid",
+        "idfa",
+        "msid",
+        "fbid",
+        "country",
+        "region",
+        "city",
+        "zip",
+        "culture",
+        "ref",
+        "aff",
+        "arm_id",
+        "mcid",
+        "browser",
+        "device",
+        "os",
+        "tz",
+        "vp",
+        "targets",
+        "rid",
+        "relation",
+        "rcode",
+        "ename",
+        "source",
+        "medium",
+        "campaign",
+        "term",
+        "content",
+        "v1",
+        "oid",
+        "org",
+        "tid",
+        "auth",
+        "invid",
+        "invoice_id",
+        "ja4h",
+        "uhash",
+        "vp_w",
+        "vp_h",
+        "user",
+    ]
 )
 INTERNAL_PATH = re.compile(r"^/tr/v\d+/(tr|img|pub|str|rdr|xrdr|ws)\b")
 

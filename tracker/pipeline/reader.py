@@ -145,8 +145,15 @@ class SpoolReader:
 
     def _corrupt(self, cursor: Cursor, reason: str) -> None:
         self.corrupt_records += 1
-        log.error("spool record skipped", extra={"directory": str(self.directory), "segment": cursor.segment,
-                                                 "offset": cursor.offset, "reason": reason})
+        log.error(
+            "spool record skipped",
+            extra={
+                "directory": str(self.directory),
+                "segment": cursor.segment,
+                "offset": cursor.offset,
+                "reason": reason,
+            },
+        )
 
 
 def delete_shipped(directory: Path, cursors: list[Cursor | None]) -> int:

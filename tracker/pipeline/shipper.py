@@ -157,7 +157,10 @@ class Shipper:
         rows, after = await asyncio.to_thread(reader.read, cursor, limit)
         deadline = time.monotonic() + state.settings.flush_interval
         while (
-            rows and len(rows) < limit and not self._stopping and time.monotonic() < deadline
+            rows
+            and len(rows) < limit
+            and not self._stopping
+            and time.monotonic() < deadline
             and not any(table in IMMEDIATE_TABLES for table, _ in rows)
         ):
             await asyncio.sleep(POLL_SECONDS)
@@ -226,9 +229,11 @@ class Shipper:
     def _lag(self, state: SinkState) -> int:
         if self.memory_spool is not None:
             spool = self.memory_spool
-            return sum(size for size, _ in spool.entries[max(state.memory_index - spool.first_index, 0):])
-        return sum(self._reader(d).lag_bytes(state.cursors.get(d) or CursorFile(d, state.sink.name).load())
-                   for d in self._directories())
+            return sum(size for size, _ in spool.entries[max(state.memory_index - spool.first_index, 0) :])
+        return sum(
+            self._reader(d).lag_bytes(state.cursors.get(d) or CursorFile(d, state.sink.name).load())
+            for d in self._directories()
+        )
 
     def status(self) -> dict[str, Any]:
         return {

@@ -56,7 +56,7 @@ class SinkState:
 
     def backoff(self) -> float:
         exponent = min(max(self.consecutive_failures - 1, 0), 12)
-        return min(BACKOFF_FIRST * 2**exponent, BACKOFF_CAP) * random.uniform(0.8, 1.2)
+        return float(min(BACKOFF_FIRST * 2**exponent, BACKOFF_CAP) * random.uniform(0.8, 1.2))
 
     def failed(self, error: BaseException, *, opening: bool = False) -> None:
         self.consecutive_failures += 1
@@ -64,9 +64,15 @@ class SinkState:
         self.last_error = f"{type(error).__name__}: {error}"[:500]
         self.last_error_unix = time.time()
         if self.consecutive_failures in (1, CIRCUIT_OPENS_AFTER) or self.consecutive_failures % 50 == 0:
-            log.warning("sink write failed" if not opening else "sink open failed",
-                        extra={"sink": self.sink.name, "error": self.last_error, "state": self.state,
-                               "consecutive_failures": self.consecutive_failures})
+            log.warning(
+                "sink write failed" if not opening else "sink open failed",
+                extra={
+                    "sink": self.sink.name,
+                    "error": self.last_error,
+                    "state": self.state,
+                    "consecutive_failures": self.consecutive_failures,
+                },
+            )
 
     def succeeded(self) -> None:
         if self.consecutive_failures >= CIRCUIT_OPENS_AFTER:

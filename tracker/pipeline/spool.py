@@ -65,7 +65,9 @@ class Spool:
         if path.exists():
             keep = valid_length(path)
             if keep < path.stat().st_size:
-                log.warning("spool torn tail truncated", extra={"segment": path.name, "bytes": path.stat().st_size - keep})
+                log.warning(
+                    "spool torn tail truncated", extra={"segment": path.name, "bytes": path.stat().st_size - keep}
+                )
                 os.truncate(path, keep)
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self._segment_size = os.fstat(self._fd).st_size

@@ -72,16 +72,26 @@ class Account:
     updated_at: str = ""
 
     def row(self) -> dict[str, Any]:
-        return {"uid": self.uid, "pwd": self.pwd, "tokens": list(self.tokens),
-                "created_at": self.created_at, "updated_at": self.updated_at}
+        return {
+            "uid": self.uid,
+            "pwd": self.pwd,
+            "tokens": list(self.tokens),
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
 
     @classmethod
     def from_row(cls, values: dict[str, Any]) -> Account:
         tokens = values.get("tokens") or []
         if isinstance(tokens, str):
             tokens = orjson.loads(tokens or "[]")
-        return cls(uid=str(values["uid"]), pwd=str(values.get("pwd") or ""), tokens=tuple(tokens),
-                   created_at=str(values.get("created_at") or ""), updated_at=str(values.get("updated_at") or ""))
+        return cls(
+            uid=str(values["uid"]),
+            pwd=str(values.get("pwd") or ""),
+            tokens=tuple(tokens),
+            created_at=str(values.get("created_at") or ""),
+            updated_at=str(values.get("updated_at") or ""),
+        )
 
     def has_token(self, token: str) -> bool:
         digest = token_digest(token).encode()

@@ -154,8 +154,10 @@ class ControlPlane:
         await self._ready()
         host, query = host.lower(), query.lower()
         found = [
-            x for x in self.links.values()
-            if not x.deleted and (not host or x.host == host)
+            x
+            for x in self.links.values()
+            if not x.deleted
+            and (not host or x.host == host)
             and (not query or query in x.urlfrom or query in x.urlto.lower() or any(query in t for t in x.tags))
         ]
         found.sort(key=lambda x: (x.created_at, x.urlfrom), reverse=True)
@@ -189,7 +191,9 @@ class ControlPlane:
 
     # ---- changes -----------------------------------------------------------------------------------
 
-    async def save(self, fields: Mapping[str, Any], uid: str, key: str | None = None, mode: str = "upsert") -> dict[str, Any]:
+    async def save(
+        self, fields: Mapping[str, Any], uid: str, key: str | None = None, mode: str = "upsert"
+    ) -> dict[str, Any]:
         """mode "create" refuses a taken key (409); "update" needs `key` to exist (404); "upsert" is the Go API."""
         await self._ready()
         existing = None
@@ -199,8 +203,14 @@ class ControlPlane:
                 raise NotFound("no such short link", link=key)
         domains = self.config.redirects.allowed_hosts or self.config.domains
         try:
-            link = build(fields, updater=uid, domains=self.config.domains,
-                         default_host=domains[0] if domains else "", existing=existing, taken=self.links)
+            link = build(
+                fields,
+                updater=uid,
+                domains=self.config.domains,
+                default_host=domains[0] if domains else "",
+                existing=existing,
+                taken=self.links,
+            )
         except BadEvent as error:
             raise ControlError(error.message, field=error.field) from None
         current = self.links.get(link.urlfrom)
@@ -248,8 +258,13 @@ class ControlPlane:
         token = new_token()
         stamp = now_text()
         previous = self.accounts.get(uid)
-        account = Account(uid, await asyncio.to_thread(hash_password, password), (token_digest(token),),
-                          previous.created_at if previous else stamp, stamp)
+        account = Account(
+            uid,
+            await asyncio.to_thread(hash_password, password),
+            (token_digest(token),),
+            previous.created_at if previous else stamp,
+            stamp,
+        )
         await self.spool.append([Record("accounts", account.row())])
         self.accounts[uid] = account
         return {"uid": uid, "password": password, "token": token}
@@ -281,8 +296,13 @@ class ControlPlane:
         return {"uid": found, "token": self.sessions.issue(found), "expires_in": 12 * 3600}
 
     async def _upgrade(self, account: Account, password: str) -> None:
-        upgraded = Account(account.uid, await asyncio.to_thread(hash_password, password), account.tokens,
-                           account.created_at, now_text())
+        upgraded = Account(
+            account.uid,
+            await asyncio.to_thread(hash_password, password),
+            account.tokens,
+            account.created_at,
+            now_text(),
+        )
         await self.spool.append([Record("accounts", upgraded.row())])
         self.accounts[account.uid] = upgraded
         log.info("account password hash upgraded", extra={"uid": account.uid})
@@ -319,10 +339,20 @@ def _keep_created(link: Redirect, current: Redirect) -> Redirect:
 def _history(link: Redirect, action: str) -> dict[str, Any]:
     target = urlsplit(link.urlto)
     return {
-        "id": str(uuid.uuid4()), "urlfrom": link.urlfrom, "hostfrom": link.host, "slugfrom": link.slug,
-        "urlto": link.urlto, "hostto": target.hostname or "", "pathto": target.path, "searchto": target.query,
-        "action": action, "updater": link.updater, "oid": link.oid, "org": link.org,
-        "created_at": link.updated_at, "updated_at": link.updated_at,
+        "id": str(uuid.uuid4()),
+        "urlfrom": link.urlfrom,
+        "hostfrom": link.host,
+        "slugfrom": link.slug,
+        "urlto": link.urlto,
+        "hostto": target.hostname or "",
+        "pathto": target.path,
+        "searchto": target.query,
+        "action": action,
+        "updater": link.updater,
+        "oid": link.oid,
+        "org": link.org,
+        "created_at": link.updated_at,
+        "updated_at": link.updated_at,
     }
 
 

@@ -32,4 +32,3 @@ class ControlHost:
         await self.server.stop()
         await self.plane.stop()
         await self.spool.close()
-

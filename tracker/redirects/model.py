@@ -101,13 +101,22 @@ class Redirect:
         if isinstance(targets, str):
             targets = orjson.loads(targets or "{}")
         return cls(
-            urlfrom=text("urlfrom"), urlto=text("urlto"), slug=text("slug"), status=int(values.get("status") or 0),
-            oid=text("oid") or NIL_UUID, org=text("org"), updater=text("updater"),
-            created_at=moment("created_at") or "", updated_at=moment("updated_at") or "",
-            valid_since=moment("valid_since"), valid_until=moment("valid_until"),
+            urlfrom=text("urlfrom"),
+            urlto=text("urlto"),
+            slug=text("slug"),
+            status=int(values.get("status") or 0),
+            oid=text("oid") or NIL_UUID,
+            org=text("org"),
+            updater=text("updater"),
+            created_at=moment("created_at") or "",
+            updated_at=moment("updated_at") or "",
+            valid_since=moment("valid_since"),
+            valid_until=moment("valid_until"),
             max_visits=int(values["max_visits"]) if values.get("max_visits") not in (None, "") else None,
-            tags=tuple(str(t) for t in tags), targets={str(k): str(v) for k, v in dict(targets).items()},
-            crawlable=bool(values.get("crawlable")), deleted=bool(values.get("deleted")),
+            tags=tuple(str(t) for t in tags),
+            targets={str(k): str(v) for k, v in dict(targets).items()},
+            crawlable=bool(values.get("crawlable")),
+            deleted=bool(values.get("deleted")),
         )
 
 
@@ -154,8 +163,13 @@ def check_target(url: str, field_name: str) -> str:
 
 
 def build(
-    fields: Mapping[str, Any], *, updater: str, domains: Sequence[str], default_host: str,
-    existing: Redirect | None = None, taken: Mapping[str, Redirect] | None = None,
+    fields: Mapping[str, Any],
+    *,
+    updater: str,
+    domains: Sequence[str],
+    default_host: str,
+    existing: Redirect | None = None,
+    taken: Mapping[str, Redirect] | None = None,
 ) -> Redirect:
     """A new or updated link from API fields, checked as the Go tracker checks (plus our own fields)."""
     merged: dict[str, Any] = existing.row() if existing else {}
@@ -201,11 +215,22 @@ def build(
         raise BadEvent("oid", "must be a UUID") from None
     stamp = now_text()
     link = Redirect(
-        urlfrom=urlfrom, urlto=urlto, slug=urlfrom.split("/", 1)[1], status=status, oid=oid,
-        org=str(merged.get("org") or ""), updater=updater,
-        created_at=existing.created_at if existing else stamp, updated_at=stamp,
-        valid_since=since, valid_until=until, max_visits=max_visits, tags=tuple(tags),
-        targets=clean_targets, crawlable=bool(merged.get("crawlable", False)), deleted=False,
+        urlfrom=urlfrom,
+        urlto=urlto,
+        slug=urlfrom.split("/", 1)[1],
+        status=status,
+        oid=oid,
+        org=str(merged.get("org") or ""),
+        updater=updater,
+        created_at=existing.created_at if existing else stamp,
+        updated_at=stamp,
+        valid_since=since,
+        valid_until=until,
+        max_visits=max_visits,
+        tags=tuple(tags),
+        targets=clean_targets,
+        crawlable=bool(merged.get("crawlable", False)),
+        deleted=False,
     )
     return link
 

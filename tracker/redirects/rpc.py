@@ -24,8 +24,17 @@ from starlette.routing import Route
 from tracker.redirects import control
 from tracker.redirects.control import ControlError, ControlPlane
 
-ERRORS = {cls.status: cls for cls in (control.ControlError, control.NotFound, control.Conflict,
-                                      control.AuthFailed, control.Throttled, control.Unavailable)}
+ERRORS = {
+    cls.status: cls
+    for cls in (
+        control.ControlError,
+        control.NotFound,
+        control.Conflict,
+        control.AuthFailed,
+        control.Throttled,
+        control.Unavailable,
+    )
+}
 METHODS = ("changes", "list", "get", "stats", "claim_visit", "save", "delete", "add_account", "authenticate", "login")
 
 

@@ -75,8 +75,12 @@ def _go(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         control = request.app.state.runtime.control
         try:
-            uid = await control.authenticate(uid=request.path_params["uid"], password=request.path_params["password"],
-                                             token="", client=_client(request))
+            uid = await control.authenticate(
+                uid=request.path_params["uid"],
+                password=request.path_params["password"],
+                token="",
+                client=_client(request),
+            )
             return _answer(request, await handler(request, control, uid))
         except (ControlError, BodyTooLarge) as error:
             return _failure(request, error)
@@ -189,12 +193,16 @@ async def login(request: Request) -> Response:
 async def page(request: Request) -> Response:
     html = resources.files("tracker.redirects").joinpath("admin.html").read_text()
     api = request.app.state.runtime.config.api_prefix
-    return HTMLResponse(html.replace("{{API}}", api), headers={
-        "cache-control": "no-store",
-        "content-security-policy": "default-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
-        "x-frame-options": "DENY", "referrer-policy": "no-referrer",
-    })
+    return HTMLResponse(
+        html.replace("{{API}}", api),
+        headers={
+            "cache-control": "no-store",
+            "content-security-policy": "default-src 'self'; img-src 'self' blob: data:; "
+            "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+            "x-frame-options": "DENY",
+            "referrer-policy": "no-referrer",
+        },
+    )
 
 
 async def _preflight(request: Request) -> Response:

@@ -8,6 +8,9 @@ from tracker.edge.client_ip import TrustedProxies, client_ip
 from tracker.events.inputs import RequestInfo
 
 
+DRAIN_BYTES = 8 * 1024 * 1024
+
+
 class BodyTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"body larger than {limit} bytes")
@@ -15,16 +18,21 @@ class BodyTooLarge(Exception):
 
 
 async def read_body(request: Request, limit: int) -> bytes:
+    """The body, or BodyTooLarge. A refused body of modest size is still read and dropped, so a client that is
+    still sending can read our 413 (closing on it mid-upload makes its TCP stack discard the answer)."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isdigit() and int(declared) > limit + DRAIN_BYTES:
         raise BodyTooLarge(limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(limit)
-        chunks.append(chunk)
+        if size > limit + DRAIN_BYTES:
+            break
+        if size <= limit:
+            chunks.append(chunk)
+    if size > limit:
+        raise BodyTooLarge(limit)
     return b"".join(chunks)
 
 

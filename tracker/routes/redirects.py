@@ -49,8 +49,10 @@ async def short_link(request: Request) -> Response | None:
     visitor = await _record(runtime, values, info, is_server, query, link)
     if runtime.config.redirects.pass_query and info.query:
         target = _with_query(target, info.query)
-    response = Response(status_code=link.status or runtime.config.redirects.status,
-                        headers={"location": target, "cache-control": NO_STORE})
+    response = Response(
+        status_code=link.status or runtime.config.redirects.status,
+        headers={"location": target, "cache-control": NO_STORE},
+    )
     if not link.crawlable:
         response.headers["x-robots-tag"] = "noindex, nofollow"
     if visitor is not None and not is_server:

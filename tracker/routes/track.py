@@ -145,6 +145,4 @@ def visitor_cookies(request: Request, response: Response, visitor: row.Visitor, 
     if settings.require_consent and not request.cookies.get("CookieConsent", "0").strip("0"):
         return
     had_vid = parse_uuid(request.cookies.get("vid")) == visitor.vid
-    set_visitor_cookies(
-        response, visitor, settings, secure_request=request.url.scheme == "https", had_vid=had_vid
-    )
+    set_visitor_cookies(response, visitor, settings, secure_request=request.url.scheme == "https", had_vid=had_vid)

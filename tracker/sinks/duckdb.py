@@ -28,8 +28,11 @@ log = logging.getLogger("tracker.sinks.duckdb")
 T = TypeVar("T")
 REPLACE_TABLES = frozenset(("redirects", "accounts", "agreements", "jurisdictions"))
 CONTENT_ERRORS = (
-    duckdb.ConversionException, duckdb.ConstraintException, duckdb.InvalidInputException,
-    duckdb.OutOfRangeException, duckdb.TypeMismatchException,
+    duckdb.ConversionException,
+    duckdb.ConstraintException,
+    duckdb.InvalidInputException,
+    duckdb.OutOfRangeException,
+    duckdb.TypeMismatchException,
 )
 
 
@@ -209,5 +212,7 @@ def _arrow_column(values: list[Any], column_type: str) -> pa.Array:
         return pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         # Mixed types in one column: hand DuckDB text and let its CAST decide (and name the bad row).
-        return pa.array([None if v is None else (v if isinstance(v, str) else orjson.dumps(v).decode())
-                         for v in values], pa.string())
+        return pa.array(
+            [None if v is None else (v if isinstance(v, str) else orjson.dumps(v).decode()) for v in values],
+            pa.string(),
+        )

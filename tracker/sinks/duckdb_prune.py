@@ -24,7 +24,7 @@ def prune(connection: Any, sink: str, rules: list[PruneRule], logs_only: bool) -
     if logs_only:
         return report
     assert isinstance(connection, duckdb.DuckDBPyConnection)
-    varchar = getattr(duckdb, "sqltypes", None) or duckdb.typing  # moved in DuckDB 2.0
+    varchar = getattr(duckdb, "sqltypes", None) or getattr(duckdb, "typing")  # noqa: B009 - moved in DuckDB 2.0
     with contextlib.suppress(duckdb.Error):
         connection.remove_function("tracker_sha")
     connection.create_function("tracker_sha", sha, [varchar.VARCHAR], varchar.VARCHAR, side_effects=False)
@@ -38,7 +38,7 @@ def prune(connection: Any, sink: str, rules: list[PruneRule], logs_only: bool) -
         if keep_mask:
             expired += f" AND (cflags & {keep_mask}) = 0"
         if rule.clear_all:
-            count = connection.execute(f"DELETE FROM {rule.table} WHERE {expired}").fetchone()[0]
+            count = _count(connection.execute(f"DELETE FROM {rule.table} WHERE {expired}").fetchone())
             report.rows_deleted += count
             report.tables[rule.table] = report.tables.get(rule.table, 0) + count
             continue
@@ -47,18 +47,25 @@ def prune(connection: Any, sink: str, rules: list[PruneRule], logs_only: bool) -
             if field.dest_param_hash:
                 assignments.append(
                     f"params = json_merge_patch(coalesce(params, '{{}}'), json_object('{field.dest_param_hash}', "
-                    f"CASE WHEN \"{field.id}\"::VARCHAR <> '' THEN tracker_sha(\"{field.id}\"::VARCHAR) END))"
+                    f'CASE WHEN "{field.id}"::VARCHAR <> \'\' THEN tracker_sha("{field.id}"::VARCHAR) END))'
                 )
-            assignments.append(f"\"{field.id}\" = DEFAULT")
+            assignments.append(f'"{field.id}" = DEFAULT')
         if rule.clear_params:
             kept = [f.dest_param_hash for f in rule.fields if f.dest_param_hash]
-            assignments.append("params = '{}'" if not kept else
-                               "params = json_object(" + ", ".join(f"'{k}', params->>'{k}'" for k in kept) + ")")
+            assignments.append(
+                "params = '{}'"
+                if not kept
+                else "params = json_object(" + ", ".join(f"'{k}', params->>'{k}'" for k in kept) + ")"
+            )
         if not assignments:
             continue
         count = 0
         for assignment in assignments:  # DuckDB applies one SET list per statement; keep them ordered
-            count = connection.execute(f"UPDATE {rule.table} SET {assignment} WHERE {expired}").fetchone()[0]
+            count = _count(connection.execute(f"UPDATE {rule.table} SET {assignment} WHERE {expired}").fetchone())
         report.rows_scrubbed += count
         report.tables[rule.table] = report.tables.get(rule.table, 0) + count
     return report
+
+
+def _count(row: tuple[object, ...] | None) -> int:
+    return int(row[0]) if row else 0  # type: ignore[call-overload]

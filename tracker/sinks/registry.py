@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import entry_points
 
-from tracker.config import Config, ConfigError, SinkConfig
+from tracker.config import Config, ConfigError
 from tracker.sinks.base import Sink, SinkFactory
 
 BUILTIN = {
