@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs a throwaway ClickHouse server in the foreground on 127.0.0.1 (Debian's 18.16 package; SERVICES.md).
+# Usage: .setup/services/clickhouse.sh DIR HTTP_PORT TCP_PORT   — data and logs stay under DIR.
+set -euo pipefail
+dir="$(mkdir -p "$1" && cd "$1" && pwd)"; http_port="$2"; tcp_port="$3"
+mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas"
+cat > "$dir/config.xml" <<XML
+<yandex>
+  <logger><level>warning</level><log>$dir/server.log</log><errorlog>$dir/error.log</errorlog></logger>
+  <listen_host>127.0.0.1</listen_host>
+  <http_port>$http_port</http_port>
+  <tcp_port>$tcp_port</tcp_port>
+  <path>$dir/data/</path>
+  <tmp_path>$dir/tmp/</tmp_path>
+  <user_files_path>$dir/user_files/</user_files_path>
+  <format_schema_path>$dir/format_schemas/</format_schema_path>
+  <users_config>$dir/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <mark_cache_size>536870912</mark_cache_size>
+  <timezone>UTC</timezone>
+</yandex>
+XML
+cat > "$dir/users.xml" <<XML
+<yandex>
+  <profiles><default>
+    <date_time_input_format>best_effort</date_time_input_format>
+    <input_format_skip_unknown_fields>1</input_format_skip_unknown_fields>
+  </default></profiles>
+  <users><default>
+    <password></password>
+    <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+    <profile>default</profile><quota>default</quota>
+  </default></users>
+  <quotas><default/></quotas>
+</yandex>
+XML
+exec /usr/sbin/clickhouse-server --config-file="$dir/config.xml"

@@ -1,0 +1,89 @@
+"""A real ClickHouse server (Debian 18.16) on free loopback ports with a temp data dir, restartable in place."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.harness import ROOT, free_port, wait_until
+
+SERVER = "/usr/sbin/clickhouse-server"
+
+
+@dataclass
+class ClickHouseServer:
+    directory: Path
+    http_port: int
+    tcp_port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.http_port}"
+
+    def start(self) -> None:
+        script = ROOT / ".setup" / "services" / "clickhouse.sh"
+        log = (self.directory / "stdout.log").open("ab")
+        self.process = subprocess.Popen(
+            [str(script), str(self.directory), str(self.http_port), str(self.tcp_port)],
+            stdout=log, stderr=log, start_new_session=True,
+        )
+        wait_until(self._ready, 60, interval=0.1, what=f"ClickHouse on {self.url}")
+
+    def _ready(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"clickhouse-server exited: {(self.directory / 'error.log').read_text()[-2000:]}")
+        return httpx.get(self.url + "/ping", timeout=1).text.strip() == "Ok."
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+
+    def query(self, sql: str, database: str = "default") -> str:
+        response = httpx.post(self.url, params={"database": database}, content=sql.encode(), timeout=30)
+        if response.status_code != 200:
+            raise RuntimeError(response.text)
+        return response.text
+
+    def scalar(self, sql: str, database: str = "default") -> int:
+        return int(self.query(sql, database).strip() or 0)
+
+
+@pytest.fixture(scope="session")
+def clickhouse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClickHouseServer]:
+    if shutil.which(SERVER) is None and not Path(SERVER).exists():
+        pytest.skip(f"{SERVER} is not installed (make test installs Debian's clickhouse-server)")
+    server = ClickHouseServer(tmp_path_factory.mktemp("clickhouse"), free_port(), free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def clickhouse_database(clickhouse_server: ClickHouseServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh database per test, dropped afterwards."""
+    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name)[:60]
+    clickhouse_server.query(f"DROP DATABASE IF EXISTS {name}")
+    clickhouse_server.query(f"CREATE DATABASE {name}")
+    yield name
+    clickhouse_server.query(f"DROP DATABASE IF EXISTS {name}")

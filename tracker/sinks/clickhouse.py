@@ -1,0 +1,220 @@
+"""The ClickHouse sink: batched JSONEachRow inserts over HTTP, idempotent through ReplacingMergeTree.
+
+One shared httpx session (keep-alive) carries both the inserts, posted as (optionally gzip-compressed)
+JSONEachRow bodies, and aiochclient's reads and DDL. Network errors, timeouts and server-side failures are
+transient (the shipper retries with backoff); a batch the server refuses for its content is bisected so the
+good rows are stored and only the bad ones become a PermanentSinkError. Replays are harmless: every table is
+a ReplacingMergeTree on its key, so reads that must be exact use FINAL. Works on ClickHouse 18.16 and current.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import httpx
+import orjson
+from aiochclient import ChClient, ChClientError
+
+from tracker.config import Config, PruneRule, SinkConfig
+from tracker.sinks.base import PermanentSinkError, PruneReport, Row, TransientSinkError
+from tracker.sinks.schema import schema_files
+
+log = logging.getLogger("tracker.sinks.clickhouse")
+# Server error codes that mean "this data cannot be stored" (parse and type errors), as opposed to the
+# server being unable to take it now (memory, too many parts, read-only, timeouts), which is retried.
+CONTENT_ERROR_CODES = frozenset((6, 26, 27, 32, 38, 41, 53, 69, 70, 72, 117, 130, 131, 321, 349, 377, 407, 1001))
+ERROR_CODE = re.compile(r"Code:\s*(\d+)")
+INSERT_SETTINGS = {"input_format_skip_unknown_fields": "1", "date_time_input_format": "best_effort"}
+SQL_STATEMENT_END = re.compile(r";\s*(?:\n|$)")
+
+
+class ContentRejected(Exception):
+    """The server refused these rows for what they contain."""
+
+
+class ClickHouseSink:
+    can_read = True
+    dialect = "clickhouse"
+
+    def __init__(self, settings: SinkConfig, config: Config) -> None:
+        self.name = settings.sink_name
+        host = settings.hosts[0] if settings.hosts else "127.0.0.1:8123"
+        self.url = host if "://" in host else f"{'https' if settings.secure else 'http'}://{host}"
+        self.database = settings.context or "default"
+        self.create_schema = settings.schema == "auto"
+        self.compress = settings.enable_compression
+        self._auth = {"X-ClickHouse-User": settings.username or "default"}
+        if settings.password:
+            self._auth["X-ClickHouse-Key"] = settings.password
+        self._password = settings.password
+        self._timeout = max(settings.timeout_ms / 1000, 0.5)
+        self._connections = max(settings.connections, 1)
+        self._verify: bool | str = settings.ca_cert or True
+        self._http: httpx.AsyncClient | None = None
+        self._client: ChClient | None = None
+        self.columns: dict[str, dict[str, str]] = {}
+
+    # ---- lifecycle ---------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                timeout=httpx.Timeout(self._timeout, connect=min(self._timeout, 5.0)),
+                limits=httpx.Limits(max_connections=self._connections * 2, max_keepalive_connections=self._connections),
+                headers=self._auth,
+                verify=self._verify,
+            )
+            self._client = ChClient(
+                self._http, url=self.url, user=self._auth["X-ClickHouse-User"], password=self._password or None,
+                database=self.database,
+            )
+        try:
+            if self.create_schema:
+                await self.command(f"CREATE DATABASE IF NOT EXISTS {self.database}", database="default")
+                for file in schema_files("clickhouse"):
+                    for statement in statements(file.read_text()):
+                        await self.command(statement)
+            await self._load_columns()
+        except (httpx.HTTPError, ChClientError, OSError) as error:
+            raise TransientSinkError(f"cannot open ClickHouse at {self.url}: {_short(error)}") from error
+
+    async def init_schema(self) -> None:
+        self.create_schema = True
+        await self.open()
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = self._client = None
+
+    async def command(self, sql: str, database: str | None = None) -> None:
+        assert self._http is not None
+        params = {"database": database or self.database}
+        response = await self._http.post(self.url, params=params, content=sql.encode())
+        if response.status_code != 200:
+            raise TransientSinkError(f"ClickHouse refused {sql[:60]!r}: {response.text[:300]}")
+
+    async def _load_columns(self) -> None:
+        rows = await self.query(
+            "SELECT table, name, type FROM system.columns WHERE database = ? ORDER BY table", [self.database]
+        )
+        columns: dict[str, dict[str, str]] = {}
+        for row in rows:
+            columns.setdefault(row["table"], {})[row["name"]] = row["type"]
+        self.columns = columns
+
+    # ---- writes ------------------------------------------------------------------------------------
+
+    async def write(self, table: str, rows: Sequence[Row]) -> None:
+        if self._http is None:
+            raise TransientSinkError("clickhouse sink is not open")
+        if table not in self.columns:
+            await self.open()
+            if table not in self.columns:
+                raise TransientSinkError(f'no table "{table}" in ClickHouse database {self.database}')
+        bad = await self._write_bisecting(table, list(rows))
+        if bad:
+            message, rejected = bad[0][0], [row for _, row in bad]
+            raise PermanentSinkError(f"ClickHouse refused {len(rejected)} row(s) of {table}: {message}", rows=rejected)
+
+    async def _write_bisecting(self, table: str, rows: list[Row]) -> list[tuple[str, Row]]:
+        try:
+            await self._insert(table, rows)
+            return []
+        except ContentRejected as error:
+            if len(rows) == 1:
+                return [(str(error), rows[0])]
+            middle = len(rows) // 2
+            return await self._write_bisecting(table, rows[:middle]) + await self._write_bisecting(table, rows[middle:])
+
+    async def _insert(self, table: str, rows: list[Row]) -> None:
+        assert self._http is not None
+        body = encode(rows, self.columns[table])
+        headers = {"Content-Type": "application/x-ndjson"}
+        if self.compress:
+            body = gzip.compress(body, compresslevel=1)
+            headers["Content-Encoding"] = "gzip"
+        params = {"database": self.database, "query": f"INSERT INTO {table} FORMAT JSONEachRow", **INSERT_SETTINGS}
+        try:
+            response = await self._http.post(self.url, params=params, content=body, headers=headers)
+        except httpx.HTTPError as error:
+            raise TransientSinkError(f"ClickHouse insert into {table} failed: {_short(error)}") from error
+        if response.status_code == 200:
+            return
+        text = response.text.strip()
+        code = ERROR_CODE.search(text)
+        if code and int(code.group(1)) in CONTENT_ERROR_CODES:
+            raise ContentRejected(text[:500])
+        raise TransientSinkError(f"ClickHouse insert into {table}: HTTP {response.status_code}: {text[:300]}")
+
+    # ---- reads -------------------------------------------------------------------------------------
+
+    async def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """`?` placeholders, filled by aiochclient's escaping (ClickHouse 18.16 has no server-side parameters)."""
+        if self._client is None:
+            raise TransientSinkError("clickhouse sink is not open")
+        names: dict[str, Any] = {}
+
+        def placeholder(_: re.Match[str]) -> str:
+            name = f"p{len(names)}"
+            names[name] = params[len(names)]
+            return "{" + name + "}"
+
+        prepared = re.sub(r"\?", placeholder, sql.replace("{", "{{").replace("}", "}}"))
+        try:
+            records = await self._client.fetch(prepared, params=names or None)
+        except (httpx.HTTPError, ChClientError) as error:
+            raise TransientSinkError(f"ClickHouse query failed: {_short(error)}") from error
+        return [dict(record) for record in records]
+
+    async def prune(self, rules: Sequence[PruneRule], logs_only: bool) -> PruneReport:
+        from tracker.sinks.clickhouse_prune import prune
+
+        if self._http is None:
+            await self.open()
+        return await prune(self, rules, logs_only)
+
+
+def encode(rows: Sequence[Row], columns: dict[str, str]) -> bytes:
+    """JSONEachRow for these columns: whole-second times, JSON columns as text, no nulls where not Nullable."""
+    times = {n for n, t in columns.items() if "DateTime" in t}
+    texts = {n for n, t in columns.items() if t == "String"}
+    nullable = {n for n, t in columns.items() if t.startswith("Nullable")}
+    lines = []
+    for row in rows:
+        clean = {}
+        for key, value in row.items():
+            if key not in columns:
+                continue
+            if value is None:
+                if key in nullable:
+                    clean[key] = None
+                continue
+            if key in times:
+                value = value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else str(value)[:19]
+            elif key in texts and isinstance(value, dict | list):
+                value = orjson.dumps(value).decode()
+            elif isinstance(value, bool):
+                value = int(value)
+            clean[key] = value
+        lines.append(orjson.dumps(clean))
+    return b"\n".join(lines)
+
+
+def statements(sql: str) -> list[str]:
+    """The statements of a schema file (ClickHouse's HTTP interface takes one per request)."""
+    found = []
+    for part in SQL_STATEMENT_END.split(sql):
+        body = "\n".join(line for line in part.splitlines() if not line.strip().startswith("--")).strip()
+        if body:
+            found.append(body)
+    return found
+
+
+def _short(error: BaseException) -> str:
+    return f"{type(error).__name__}: {str(error)[:300]}"
