@@ -119,11 +119,14 @@ class TrackerProcess:
         return httpx.get(self.url("/status"), timeout=5.0).json()  # type: ignore[no-any-return]
 
     def wait_shipped(self, timeout: float = 60.0) -> None:
-        """Every sink has shipped everything in the spool (cursor lag 0)."""
+        """Every sink has shipped everything in the spool (cursor lag 0), in a status written after this call."""
+        asked = time.time()
 
         def idle() -> bool:
-            sinks = self.status().get("sinks", {})
-            return bool(sinks) and all(s.get("lag_bytes", 1) == 0 for s in sinks.values())
+            status = self.status()
+            sinks = status.get("sinks", {})
+            fresh = status.get("updated_unix", 0) > asked
+            return fresh and bool(sinks) and all(s.get("lag_bytes", 1) == 0 for s in sinks.values())
 
         wait_until(idle, timeout, interval=0.1, what="the shipper to drain the spool")
 

@@ -38,7 +38,9 @@ class ClickHouseServer:
         log = (self.directory / "stdout.log").open("ab")
         self.process = subprocess.Popen(
             [str(script), str(self.directory), str(self.http_port), str(self.tcp_port)],
-            stdout=log, stderr=log, start_new_session=True,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
         wait_until(self._ready, 60, interval=0.1, what=f"ClickHouse on {self.url}")
 

@@ -202,7 +202,7 @@ class Shipper:
                     rejected = error.rows or pending
                     self.dead_letters.add(state.sink.name, table, rejected, str(error))
                     state.dead_lettered(table, len(rejected))
-                    pending = _without(pending, rejected)
+                    pending = [] if error.others_stored else _without(pending, rejected)
                 except Exception as error:  # noqa: BLE001 - transient or unknown: retry the same rows
                     state.failed(error)
                     if self._stopping and time.monotonic() > self._stop_deadline:

@@ -7,7 +7,6 @@ from starlette.requests import Request
 from tracker.edge.client_ip import TrustedProxies, client_ip
 from tracker.events.inputs import RequestInfo
 
-
 DRAIN_BYTES = 8 * 1024 * 1024
 
 

@@ -2,8 +2,8 @@
 
 A sink receives rows for one table at a time from its shipper and either stores all of them, or raises
 TransientSinkError (nothing stored for sure; the shipper retries the same rows later) or
-PermanentSinkError(rows=...) (those rows can never be stored; they go to the dead-letter file and the rest
-are retried). Rows are JSON-shaped mappings: UUIDs and timestamps as strings, JSON columns as dicts.
+PermanentSinkError(rows=...) (those rows can never be stored; they go to the dead-letter file, and the rest
+are retried unless the error says `others_stored`). Rows are JSON-shaped mappings: UUIDs and timestamps as strings, JSON columns as dicts.
 Writes must be idempotent on the row's id (events: `eid`), because the spool delivers at least once.
 """
 
@@ -29,9 +29,10 @@ class TransientSinkError(SinkError):
 class PermanentSinkError(SinkError):
     """These rows can never be stored (type error, constraint); dead-letter them, retry the others."""
 
-    def __init__(self, message: str, rows: Sequence[Row]) -> None:
+    def __init__(self, message: str, rows: Sequence[Row], *, others_stored: bool = False) -> None:
         super().__init__(message)
         self.rows = list(rows)
+        self.others_stored = others_stored  # the sink already stored the batch's good rows: do not send them again
 
 
 @dataclass(slots=True)

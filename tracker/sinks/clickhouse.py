@@ -27,7 +27,7 @@ from tracker.sinks.schema import schema_files
 log = logging.getLogger("tracker.sinks.clickhouse")
 # Server error codes that mean "this data cannot be stored" (parse and type errors), as opposed to the
 # server being unable to take it now (memory, too many parts, read-only, timeouts), which is retried.
-CONTENT_ERROR_CODES = frozenset((6, 26, 27, 32, 38, 41, 53, 69, 70, 72, 117, 130, 131, 321, 349, 377, 407, 1001))
+CONTENT_ERROR_CODES = frozenset((6, 25, 26, 27, 38, 41, 53, 69, 70, 72, 117, 130, 131, 321, 349, 376, 377, 407, 441))
 ERROR_CODE = re.compile(r"Code:\s*(\d+)")
 INSERT_SETTINGS = {"input_format_skip_unknown_fields": "1", "date_time_input_format": "best_effort"}
 SQL_STATEMENT_END = re.compile(r";\s*(?:\n|$)")
@@ -70,7 +70,10 @@ class ClickHouseSink:
                 verify=self._verify,
             )
             self._client = ChClient(
-                self._http, url=self.url, user=self._auth["X-ClickHouse-User"], password=self._password or None,
+                self._http,
+                url=self.url,
+                user=self._auth["X-ClickHouse-User"],
+                password=self._password or None,
                 database=self.database,
             )
         try:
@@ -120,7 +123,8 @@ class ClickHouseSink:
         bad = await self._write_bisecting(table, list(rows))
         if bad:
             message, rejected = bad[0][0], [row for _, row in bad]
-            raise PermanentSinkError(f"ClickHouse refused {len(rejected)} row(s) of {table}: {message}", rows=rejected)
+            message = f"ClickHouse refused {len(rejected)} row(s) of {table}: {message}"
+            raise PermanentSinkError(message, rows=rejected, others_stored=True)
 
     async def _write_bisecting(self, table: str, rows: list[Row]) -> list[tuple[str, Row]]:
         try:

@@ -125,7 +125,7 @@ class DuckDBSink:
         bad = await self._run(self._write_bisecting, table, list(rows))
         if bad:
             error, bad_rows = bad
-            raise PermanentSinkError(error, rows=bad_rows)
+            raise PermanentSinkError(error, rows=bad_rows, others_stored=True)
 
     def _write_bisecting(self, table: str, rows: list[Row]) -> tuple[str, list[Row]] | None:
         try:

@@ -1,0 +1,133 @@
+"""A real tracker writing to a real ClickHouse server: routes → tables, outage, dead letters, two sinks."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.harness import TrackerProcess, prepare_tracker, snapshot_query, wait_until
+from tests.routes.conftest import BROWSER_UA, add_account
+from tests.services.clickhouse import ClickHouseServer, clickhouse_database, clickhouse_server  # noqa: F401
+
+
+def clickhouse_sink(server: ClickHouseServer, database: str) -> dict[str, object]:
+    return {
+        "Service": "clickhouse",
+        "Hosts": [server.host],
+        "Context": database,
+        "MaxBatchSize": 2000,
+        "BatchFlushInterval": 100,
+        "Timeout": 2000,
+    }
+
+
+def lag(tracker: TrackerProcess, sink: str, since: float) -> int:
+    """The sink's cursor lag from a status written after `since` (else unknown: -1)."""
+    status = tracker.status()
+    return int(status["sinks"][sink]["lag_bytes"]) if status.get("updated_unix", 0) > since else -1
+
+
+@pytest.fixture
+def tracker_on_clickhouse(
+    tmp_path,
+    clickhouse_server: ClickHouseServer,
+    clickhouse_database: str,  # type: ignore[no-untyped-def]
+) -> Iterator[TrackerProcess]:
+    process = prepare_tracker(
+        tmp_path / "t", Workers=2, Notify=[clickhouse_sink(clickhouse_server, clickhouse_database)]
+    )
+    process.token = add_account(process.config_path, "alice", "alice-password")["token"]  # type: ignore[attr-defined]
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def test_every_route_writes_its_clickhouse_tables(
+    tracker_on_clickhouse: TrackerProcess, clickhouse_server: ClickHouseServer, clickhouse_database: str
+) -> None:
+    tracker, db = tracker_on_clickhouse, clickhouse_database
+    bearer = {"authorization": f"Bearer {tracker.token}"}  # type: ignore[attr-defined]
+    assert httpx.get(tracker.url("/tr/v1/tr/ename/ch_get/etyp/view?utm_source=g")).status_code == 200
+    assert httpx.post(tracker.url("/tr/v1/tr/"), json=[{"ename": "ch_post", "params": {"k": "v"}}]).status_code == 200
+    assert httpx.post(tracker.url("/tr/v1/str/"), json={"ename": "ch_server"}).status_code == 200
+    assert httpx.get(tracker.url("/tr/v1/img/ename/ch_pixel")).status_code == 200
+    link = httpx.post(
+        tracker.url("/tr/v1/rpi/links"),
+        headers=bearer,
+        json={"host": "go.example", "slugfrom": "ch", "urlto": "https://example.com/"},
+    )
+    assert link.status_code == 201, link.text
+    hit = httpx.get(tracker.url("/ch?utm_campaign=c1"), headers={"host": "go.example", "user-agent": BROWSER_UA})
+    assert hit.status_code == 302
+
+    def events() -> dict[str, list[str]]:
+        text = clickhouse_server.query(
+            f"SELECT ename, source, campaign, params, link FROM {db}.events FINAL FORMAT JSONCompact"
+        )
+        return {row[0]: row[1:] for row in json.loads(text)["data"]}
+
+    found = wait_until(lambda: len(events()) >= 5 and events(), 60, what="five events in ClickHouse")
+    assert found["ch_get"][0] == "g" and found["ch_post"][2] == '{"k":"v"}'
+    assert {"ch_server", "ch_pixel"} <= found.keys()
+    assert found["short_rdr"][1] == "c1" and found["short_rdr"][3] == "go.example/ch"
+    assert clickhouse_server.scalar(f"SELECT count() FROM {db}.redirects FINAL WHERE urlfrom = 'go.example/ch'") == 1
+    assert clickhouse_server.scalar(f"SELECT count() FROM {db}.redirect_history WHERE action = 'create'") == 1
+    assert clickhouse_server.scalar(f"SELECT count() FROM {db}.accounts FINAL WHERE uid = 'alice'") == 1
+    # the stats read from ClickHouse as the primary store
+    stats = wait_until(lambda: httpx.get(tracker.url("/tr/v1/rpi/stats/go.example/ch"), headers=bearer).json(), 30)
+    assert stats["visits"] == 1 and stats["uniques"] == 1
+
+
+def test_a_bad_row_is_dead_lettered_and_its_batch_arrives(
+    tracker_on_clickhouse: TrackerProcess, clickhouse_server: ClickHouseServer, clickhouse_database: str
+) -> None:
+    tracker, db = tracker_on_clickhouse, clickhouse_database
+    # a stricter column than the tracker knows: an xid that is not a UUID cannot be stored
+    clickhouse_server.query(f"ALTER TABLE {db}.events MODIFY COLUMN xid UUID")
+    batch = [{"ename": f"dl{i}"} for i in range(20)]
+    batch[7]["xid"] = "not-a-uuid"
+    assert httpx.post(tracker.url("/tr/v1/tr/"), json=batch).status_code == 200
+    tracker.wait_shipped()
+    assert clickhouse_server.scalar(f"SELECT count() FROM {db}.events WHERE ename LIKE 'dl%'") == 19
+    dead = (tracker.workdir / "spool" / "dead-letter" / "clickhouse.jsonl").read_text().splitlines()
+    assert len(dead) == 1 and json.loads(dead[0])["row"]["ename"] == "dl7" and "Code:" in json.loads(dead[0])["error"]
+
+
+def test_outage_loses_nothing_and_does_not_slow_the_other_sink(
+    tmp_path,
+    clickhouse_server: ClickHouseServer,
+    clickhouse_database: str,  # type: ignore[no-untyped-def]
+) -> None:
+    duck = {"Service": "duckdb", "Path": str(tmp_path / "t" / "tracker.duckdb"), "BatchFlushInterval": 100}
+    tracker = prepare_tracker(
+        tmp_path / "t", Workers=2, Notify=[duck, clickhouse_sink(clickhouse_server, clickhouse_database)]
+    )
+    tracker.start()
+    try:
+        clickhouse_server.stop()
+        with httpx.Client(base_url=tracker.base_url) as client:
+            for batch in range(100):
+                events = [{"ename": "outage", "xid": f"{batch}-{i}"} for i in range(50)]
+                assert client.post("/tr/v1/tr/", json=events).status_code == 200
+        sent = time.time()
+        wait_until(lambda: lag(tracker, "duckdb", sent) == 0, 60, what="DuckDB to drain while ClickHouse is down")
+        assert lag(tracker, "clickhouse", sent) > 0
+        stored = snapshot_query(
+            tracker.workdir / "tracker.duckdb", "SELECT count(*) FROM events WHERE ename = 'outage'"
+        )
+        assert stored[0][0] == 5000
+        clickhouse_server.start()
+        restarted = time.time()
+        wait_until(lambda: lag(tracker, "clickhouse", restarted) == 0, 120, interval=0.5, what="ClickHouse to catch up")
+        db = clickhouse_database
+        assert clickhouse_server.scalar(f"SELECT uniqExact(eid) FROM {db}.events WHERE ename = 'outage'") == 5000
+        assert clickhouse_server.scalar(f"SELECT count() FROM {db}.events FINAL WHERE ename = 'outage'") == 5000
+    finally:
+        clickhouse_server.start() if clickhouse_server.process and clickhouse_server.process.poll() is not None else None
+        tracker.stop()
