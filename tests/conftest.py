@@ -9,6 +9,8 @@ import pytest
 
 from tests.harness import TrackerProcess, start_tracker
 
+pytest_plugins = ["tests.services.clickhouse"]
+
 
 @pytest.fixture
 def tracker(tmp_path: Path) -> Iterator[TrackerProcess]:

@@ -11,7 +11,7 @@ import pytest
 
 from tests.harness import TrackerProcess, prepare_tracker, snapshot_query, wait_until
 from tests.routes.conftest import BROWSER_UA, add_account
-from tests.services.clickhouse import ClickHouseServer, clickhouse_database, clickhouse_server  # noqa: F401
+from tests.services.clickhouse import ClickHouseServer
 
 
 def clickhouse_sink(server: ClickHouseServer, database: str) -> dict[str, object]:
@@ -129,5 +129,6 @@ def test_outage_loses_nothing_and_does_not_slow_the_other_sink(
         assert clickhouse_server.scalar(f"SELECT uniqExact(eid) FROM {db}.events WHERE ename = 'outage'") == 5000
         assert clickhouse_server.scalar(f"SELECT count() FROM {db}.events FINAL WHERE ename = 'outage'") == 5000
     finally:
-        clickhouse_server.start() if clickhouse_server.process and clickhouse_server.process.poll() is not None else None
+        if clickhouse_server.process is not None and clickhouse_server.process.poll() is not None:
+            clickhouse_server.start()  # the server is shared by the session
         tracker.stop()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench.sink_duckdb import event
-from tests.services.clickhouse import ClickHouseServer, clickhouse_database, clickhouse_server  # noqa: F401
+from tests.services.clickhouse import ClickHouseServer
 from tracker.config import from_mapping
 from tracker.sinks.base import PermanentSinkError, TransientSinkError
 from tracker.sinks.clickhouse import ClickHouseSink, encode, statements

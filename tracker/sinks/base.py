@@ -2,8 +2,9 @@
 
 A sink receives rows for one table at a time from its shipper and either stores all of them, or raises
 TransientSinkError (nothing stored for sure; the shipper retries the same rows later) or
-PermanentSinkError(rows=...) (those rows can never be stored; they go to the dead-letter file, and the rest
-are retried unless the error says `others_stored`). Rows are JSON-shaped mappings: UUIDs and timestamps as strings, JSON columns as dicts.
+PermanentSinkError(rows=...) (those rows can never be stored; they go to the dead-letter file, and the
+rest are retried unless the error says `others_stored`). Rows are JSON-shaped mappings: UUIDs and
+timestamps as strings, JSON columns as dicts.
 Writes must be idempotent on the row's id (events: `eid`), because the spool delivers at least once.
 """
 

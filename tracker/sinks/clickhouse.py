@@ -191,7 +191,7 @@ def encode(rows: Sequence[Row], columns: dict[str, str]) -> bytes:
     nullable = {n for n, t in columns.items() if t.startswith("Nullable")}
     lines = []
     for row in rows:
-        clean = {}
+        clean: dict[str, Any] = {}
         for key, value in row.items():
             if key not in columns:
                 continue
