@@ -95,3 +95,7 @@ FROM events WHERE bhash <> '' GROUP BY hhash, bhash, CAST(created_at AS DATE);
 CREATE OR REPLACE VIEW referrers AS
 SELECT hhash, referer AS url, count(*) AS total, CAST(created_at AS DATE) AS date
 FROM events WHERE referer <> '' GROUP BY ALL;
+CREATE OR REPLACE VIEW reqs AS
+SELECT hhash, vid, count(*) AS total, CAST(created_at AS DATE) AS date FROM events GROUP BY ALL;
+CREATE OR REPLACE VIEW counters AS
+SELECT 'vids_created' AS id, count(*) AS total, CAST(created_at AS DATE) AS date FROM visitors GROUP BY ALL;

@@ -30,6 +30,7 @@ log = logging.getLogger("tracker.sinks.clickhouse")
 CONTENT_ERROR_CODES = frozenset((6, 25, 26, 27, 38, 41, 53, 69, 70, 72, 117, 130, 131, 321, 349, 376, 377, 407, 441))
 ERROR_CODE = re.compile(r"Code:\s*(\d+)")
 INSERT_SETTINGS = {"input_format_skip_unknown_fields": "1", "date_time_input_format": "best_effort"}
+REWRITTEN_TYPES = frozenset((dict, list, bool, type(None), datetime))
 SQL_STATEMENT_END = re.compile(r";\s*(?:\n|$)")
 
 
@@ -185,28 +186,31 @@ class ClickHouseSink:
 
 
 def encode(rows: Sequence[Row], columns: dict[str, str]) -> bytes:
-    """JSONEachRow for these columns: whole-second times, JSON columns as text, no nulls where not Nullable."""
-    times = {n for n, t in columns.items() if "DateTime" in t}
-    texts = {n for n, t in columns.items() if t == "String"}
+    """JSONEachRow for these columns. Only values ClickHouse cannot read as they are are rewritten: objects for
+    String columns become JSON text, booleans 0/1, datetimes text, nulls dropped where not Nullable; the rest
+    (times with fractions: `best_effort` parsing; unknown keys: skipped by the server) goes through as it is."""
     nullable = {n for n, t in columns.items() if t.startswith("Nullable")}
+    dumps = orjson.dumps
     lines = []
     for row in rows:
-        clean: dict[str, Any] = {}
+        if REWRITTEN_TYPES.isdisjoint(map(type, row.values())):
+            lines.append(dumps(row))
+            continue
+        fixed = dict(row)
         for key, value in row.items():
-            if key not in columns:
+            kind = type(value)
+            if kind not in REWRITTEN_TYPES:
                 continue
             if value is None:
-                if key in nullable:
-                    clean[key] = None
-                continue
-            if key in times:
-                value = value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else str(value)[:19]
-            elif key in texts and isinstance(value, dict | list):
-                value = orjson.dumps(value).decode()
-            elif isinstance(value, bool):
-                value = int(value)
-            clean[key] = value
-        lines.append(orjson.dumps(clean))
+                if key not in nullable:
+                    del fixed[key]
+            elif kind is bool:
+                fixed[key] = int(value)
+            elif kind is datetime:
+                fixed[key] = value.strftime("%Y-%m-%d %H:%M:%S")
+            elif columns.get(key) == "String":
+                fixed[key] = dumps(value).decode()
+        lines.append(dumps(fixed))
     return b"\n".join(lines)
 
 
