@@ -91,8 +91,9 @@ def main() -> None:
                 inserted = time.perf_counter() - started
                 assert response.status_code == 200, response.text[:300]
                 total = encoded + inserted
+                rate = len(rows) / total
                 results.append(
-                    f"| {name} | {len(body):,} | {encoded * 1000:.0f} | {inserted * 1000:.0f} | {len(rows) / total:,.0f} |"
+                    f"| {name} | {len(body):,} | {encoded * 1000:.0f} | {inserted * 1000:.0f} | {rate:,.0f} |"
                 )
             print("| format | body bytes | encode ms | insert ms | rows/s |\n|---|---|---|---|---|")
             print("\n".join(results))
