@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 import uuid
@@ -13,6 +14,7 @@ _GREGORIAN_OFFSET = 0x01B21DD213814000  # 100 ns intervals from 1582-10-15 to 19
 _NODE = secrets.randbits(48) | 0x010000000000
 _CLOCK = 0x8000 | secrets.randbits(14)
 _last_stamp = 0
+_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def new_id() -> str:
@@ -30,6 +32,8 @@ def parse_uuid(value: object) -> str | None:
     """The canonical text of a UUID, or None when `value` is not one."""
     if not isinstance(value, str) or not 32 <= len(value) <= 36:
         return None
+    if _CANONICAL.fullmatch(value):
+        return value  # already canonical: the common case, without building a UUID object
     try:
         return str(uuid.UUID(value))
     except ValueError:

@@ -36,7 +36,10 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def request_host(request: Request) -> str:
-    host = request.headers.get("host", "")
+    return _host_name(request.headers.get("host", ""))
+
+
+def _host_name(host: str) -> str:
     if host.startswith("["):
         return host[: host.find("]") + 1].lower()
     return host.rsplit(":", 1)[0].lower() if ":" in host else host.lower()
@@ -47,18 +50,27 @@ def peer_address(request: Request, trusted: TrustedProxies) -> str:
     return client_ip(peer, request.headers.get("x-forwarded-for"), trusted)
 
 
+WANTED_HEADERS = frozenset((b"host", b"user-agent", b"referer", b"cookie", b"user", b"x-forwarded-for"))
+
+
 def request_info(request: Request, trusted: TrustedProxies) -> RequestInfo:
-    headers = request.headers
+    """One pass over the raw headers (the hot path: Starlette's Headers scans the list for every lookup)."""
     scope = request.scope
+    found: dict[bytes, str] = {}
+    for name, value in scope["headers"]:
+        if name in WANTED_HEADERS and name not in found:  # the first occurrence, as Headers.get returns
+            found[name] = value.decode("latin-1")
+    client = scope.get("client")
+    cookie_header = found.get(b"cookie")
     return RequestInfo(
-        method=request.method,
-        host=request_host(request),
+        method=scope["method"],
+        host=_host_name(found.get(b"host", "")),
         path=scope["path"],
         query=scope["query_string"].decode("latin-1"),
-        user_agent=headers.get("user-agent", ""),
-        referer=headers.get("referer", ""),
-        client_ip=peer_address(request, trusted),
+        user_agent=found.get(b"user-agent", ""),
+        referer=found.get(b"referer", ""),
+        client_ip=client_ip(client[0] if client else None, found.get(b"x-forwarded-for"), trusted),
         secure=scope["scheme"] in ("https", "wss"),
-        cookies=request.cookies,
-        user_header=headers.get("user", ""),
+        cookies=request.cookies if cookie_header else {},
+        user_header=found.get(b"user", ""),
     )

@@ -142,7 +142,9 @@ def _failure(request: Request, kind: str, error: Exception, runtime: Any) -> Res
 
 def visitor_cookies(request: Request, response: Response, visitor: row.Visitor, runtime: Any) -> None:
     settings = runtime.config.cookies
-    if settings.require_consent and not request.cookies.get("CookieConsent", "0").strip("0"):
+    cookies = request.cookies if any(name == b"cookie" for name, _ in request.scope["headers"]) else {}
+    if settings.require_consent and not cookies.get("CookieConsent", "0").strip("0"):
         return
-    had_vid = parse_uuid(request.cookies.get("vid")) == visitor.vid
-    set_visitor_cookies(response, visitor, settings, secure_request=request.url.scheme == "https", had_vid=had_vid)
+    had_vid = parse_uuid(cookies.get("vid")) == visitor.vid
+    secure = request.scope["scheme"] == "https"
+    set_visitor_cookies(response, visitor, settings, secure_request=secure, had_vid=had_vid)
