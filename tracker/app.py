@@ -35,6 +35,7 @@ def create_app(config: Config, *, worker_index: int = 0, run_shipper: bool = Tru
 
     app = Starlette(routes=routes(config), lifespan=lifespan, exception_handlers={Exception: _internal_error})
     app.state.runtime = runtime
+    app.add_middleware(HotRoutes, api=config.api_prefix)
     app.add_middleware(RequestMetrics, runtime=runtime)
     return app
 
@@ -42,8 +43,7 @@ def create_app(config: Config, *, worker_index: int = 0, run_shipper: bool = Tru
 def routes(config: Config) -> list[BaseRoute]:
     api = config.api_prefix
     table: list[BaseRoute] = []
-    for kind in ("tr", "str", "img"):  # the hot routes first: Starlette tries routes in order
-        endpoint = track.make_endpoint(kind)
+    for kind, endpoint in TRACKING_ENDPOINTS.items():  # also served by HotRoutes, which usually answers first
         table.append(Route(f"{api}/{kind}/{{rest:path}}", endpoint, methods=ANY_METHOD))
         table.append(Route(f"{api}/{kind}", endpoint, methods=ANY_METHOD))
     table += [
@@ -99,6 +99,30 @@ def route_family(path: str, api: str) -> str:
     if path in ("/health", "/ping", "/status", "/metrics", "/clear"):
         return "ops"
     return "other"
+
+
+TRACKING_ENDPOINTS = {kind: track.make_endpoint(kind) for kind in ("tr", "str", "img")}
+
+
+class HotRoutes:
+    """The tracking routes, dispatched before Starlette's router and exception layer: they are most of the
+    traffic, and matching them is a string split. Errors still reach the app's 500 handler (the outer layer)."""
+
+    def __init__(self, app: ASGIApp, api: str) -> None:
+        self.app = app
+        self.prefix = api + "/"
+        self.methods = frozenset(ANY_METHOD)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix) and scope["method"] in self.methods:
+            kind, _, rest = scope["path"][len(self.prefix) :].partition("/")
+            endpoint = TRACKING_ENDPOINTS.get(kind)
+            if endpoint is not None:
+                scope["path_params"] = {"rest": rest}
+                response = await endpoint(Request(scope, receive))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class RequestMetrics:
