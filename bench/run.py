@@ -23,6 +23,15 @@ from tests.harness import free_port, start_tracker, wait_until  # noqa: E402
 TRACK_URL = "/tr/v1/tr/vid/14fb0860-b4bf-11e9-8971-7b80435315ac/ename/bench/etyp/view?utm_source=bench&page=2"
 
 
+def shipped_sinks(workdir: Path) -> list[dict[str, object]]:
+    """The sinks of the shipped config.json (its batching settings), writing under `workdir`."""
+    sinks = json.loads((ROOT / "config.json").read_text())["Notify"]
+    for sink in sinks:
+        if sink.get("Service") == "duckdb":
+            sink["Path"] = str(workdir / "tracker.duckdb")
+    return sinks
+
+
 def start_bare() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_app.py"), "--port", str(port)], cwd=ROOT)
@@ -34,7 +43,7 @@ def start_bare() -> tuple[subprocess.Popen[bytes], str]:
 def tracking_vs_bare(seconds: int) -> list[str]:
     results: dict[str, list[Result]] = {"bare": [], "tracker": []}
     with tempfile.TemporaryDirectory() as tmp:
-        tracker = start_tracker(Path(tmp) / "t")
+        tracker = start_tracker(Path(tmp) / "t", Notify=shipped_sinks(Path(tmp) / "t"))
         bare, bare_url = start_bare()
         try:
             for _ in range(2):  # alternate to spread machine noise over both

@@ -18,9 +18,15 @@ PREFLIGHT_HEADERS = {
 
 
 def allow_origin(request: Request, configured: str) -> dict[str, str]:
-    origin = request.headers.get("origin")
-    if configured == "*" and origin:
-        return {"access-control-allow-origin": origin, "access-control-allow-credentials": "true", "vary": "Origin"}
+    if configured == "*":
+        for name, value in request.scope["headers"]:  # not request.headers: this runs on every tracking hit
+            if name == b"origin" and value:
+                origin = value.decode("latin-1")
+                return {
+                    "access-control-allow-origin": origin,
+                    "access-control-allow-credentials": "true",
+                    "vary": "Origin",
+                }
     return {"access-control-allow-origin": configured}
 
 

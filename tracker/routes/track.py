@@ -60,11 +60,11 @@ def make_endpoint(kind: str):  # type: ignore[no-untyped-def]
                 await runtime.accept(outcome.records, family="tracking")
         except (BadEvent, BodyTooLarge, SpoolFull) as error:
             return _failure(request, kind, error, runtime)
+        cors = allow_origin(request, config.allow_origin)
         if kind == "img":
-            response: Response = Response(PIXEL, media_type="image/gif", headers=PIXEL_HEADERS)
+            response: Response = Response(PIXEL, media_type="image/gif", headers={**PIXEL_HEADERS, **cors})
         else:
-            response = _answer(kind, outcome)
-        response.headers.update(allow_origin(request, config.allow_origin))
+            response = _answer(kind, outcome, cors)
         if not is_server and outcome.visitors:
             visitor_cookies(request, response, outcome.visitors[0], runtime)
         return response
@@ -113,17 +113,17 @@ def _body_items(request: Request, body: bytes, max_events: int) -> list[Any]:
     return inputs.json_events(body, max_events)
 
 
-def _answer(kind: str, outcome: Outcome) -> Response:
+def _answer(kind: str, outcome: Outcome, headers: dict[str, str]) -> Response:
     if kind == "str":
         ids = [r.row["eid"] for r in outcome.records]
         body: Any = ids[0] if len(ids) == 1 and not outcome.rejected else ids
         if outcome.rejected:
             body = {"eids": ids, "accepted": len(ids), "rejected": outcome.rejected}
-        return Response(orjson.dumps(body), media_type="application/json")
+        return Response(orjson.dumps(body), media_type="application/json", headers=headers)
     if outcome.rejected:
         body = {"accepted": len(outcome.records), "rejected": outcome.rejected}
-        return Response(orjson.dumps(body), media_type="application/json")
-    return Response(status_code=200)
+        return Response(orjson.dumps(body), media_type="application/json", headers=headers)
+    return Response(status_code=200, headers=headers)
 
 
 def _failure(request: Request, kind: str, error: Exception, runtime: Any) -> Response:
