@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tracker.config import Config
+from tracker.edge.static import StaticFiles
 from tracker.errors import json_error
 from tracker.routes import admin, ops, redirects, track
 from tracker.runtime import Runtime
@@ -60,21 +61,28 @@ def routes(config: Config) -> list[BaseRoute]:
             Route(f"{api}/{kind}", endpoint, methods=ANY_METHOD),
         ]
     table += admin.routes(api)
-    table.append(Route("/robots.txt", _robots, methods=["GET", "HEAD"]))
-    table.append(Route("/{path:path}", _fallthrough, methods=ANY_METHOD))
+    table.append(Route("/{path:path}", Fallthrough(StaticFiles(config.static, config.static_directory, api)),
+                       methods=ANY_METHOD))
     return table
 
 
-async def _robots(request: Request) -> Response:
-    return await redirects.short_link(request) or await redirects.robots(request)
+class Fallthrough:
+    """The catch-all, in SPEC order: short link → static files → default upstream → 404.
+    /robots.txt, when neither a link nor a file, lists which short links crawlers may follow."""
 
+    def __init__(self, static: StaticFiles) -> None:
+        self.static = static
 
-async def _fallthrough(request: Request) -> Response:
-    """The catch-all, in SPEC order: short link → static files → default upstream → 404."""
-    response = await redirects.short_link(request)
-    if response is not None:
-        return response
-    return json_error(404, "not found", path=request.url.path)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        response = await redirects.short_link(request)
+        if response is None and self.static and await self.static.serve(scope, receive, send):
+            return
+        if response is None and scope["path"] == "/robots.txt":
+            response = await redirects.robots(request)
+        if response is None:
+            response = json_error(404, "not found", path=scope["path"])
+        await response(scope, receive, send)
 
 
 async def _internal_error(request: Request, error: Exception) -> Response:

@@ -1,0 +1,131 @@
+"""Static files (tracker/edge/static.py) served by a real tracker process."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.harness import TrackerProcess, start_tracker
+
+BODY = b"0123456789" * 100  # 1,000 bytes
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrackerProcess]:
+    base = tmp_path_factory.mktemp("static")
+    root, pub, outside = base / "root", base / "pub", base / "outside"
+    for directory in (root / "docs", pub, outside):
+        directory.mkdir(parents=True)
+    (root / "data.bin").write_bytes(BODY)
+    (root / "app.js").write_text("console.log('plain');" * 20)
+    (root / "app.js.gz").write_bytes(gzip.compress(b"gz-version"))
+    (root / "app.js.br").write_bytes(b"br-version")
+    (root / "docs" / "index.html").write_text("<h1>docs</h1>")
+    (root / "only-host.txt").write_text("any host")
+    (outside / "secret.txt").write_text("secret")
+    (root / "escape").symlink_to(outside)
+    (pub / "banner.txt").write_text("pub file")
+    process = start_tracker(
+        base / "tracker", StaticDirectory=str(pub),
+        Static=[{"Root": str(root), "Prefix": "/files/", "CacheControl": "public, max-age=60"},
+                {"Root": str(outside), "Prefix": "/", "Host": "secret.example"}],
+    )
+    yield process
+    process.stop()
+
+
+def raw_get(tracker: TrackerProcess, target: str) -> int:
+    """The status for a request target sent byte for byte (httpx would normalise `..`)."""
+    with socket.create_connection(("127.0.0.1", tracker.port), timeout=5) as sock:
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+        head = sock.recv(4096).decode("latin-1")
+    return int(head.split(" ", 2)[1])
+
+
+def test_a_file_with_validators_and_cache_control(site: TrackerProcess) -> None:
+    response = httpx.get(site.url("/files/data.bin"))
+    assert response.status_code == 200 and response.content == BODY
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert response.headers["cache-control"] == "public, max-age=60"
+    assert response.headers["etag"].startswith('"') and response.headers["last-modified"].endswith("GMT")
+    assert response.headers["accept-ranges"] == "bytes"
+    head = httpx.head(site.url("/files/data.bin"))
+    assert head.status_code == 200 and head.content == b"" and head.headers["content-length"] == "1000"
+
+
+def test_conditional_requests_answer_304(site: TrackerProcess) -> None:
+    first = httpx.get(site.url("/files/data.bin"))
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    assert httpx.get(site.url("/files/data.bin"), headers={"if-none-match": etag}).status_code == 304
+    assert httpx.get(site.url("/files/data.bin"), headers={"if-none-match": f'W/{etag}, "x"'}).status_code == 304
+    assert httpx.get(site.url("/files/data.bin"), headers={"if-modified-since": modified}).status_code == 304
+    assert httpx.get(site.url("/files/data.bin"), headers={"if-none-match": '"other"'}).status_code == 200
+
+
+def test_ranges_206_and_416(site: TrackerProcess) -> None:
+    part = httpx.get(site.url("/files/data.bin"), headers={"range": "bytes=10-19"})
+    assert part.status_code == 206 and part.content == BODY[10:20]
+    assert part.headers["content-range"] == "bytes 10-19/1000"
+    tail = httpx.get(site.url("/files/data.bin"), headers={"range": "bytes=-5"})
+    assert tail.status_code == 206 and tail.content == BODY[-5:]
+    beyond = httpx.get(site.url("/files/data.bin"), headers={"range": "bytes=5000-"})
+    assert beyond.status_code == 416 and beyond.headers["content-range"] == "bytes */1000"
+    stale = httpx.get(site.url("/files/data.bin"), headers={"range": "bytes=0-1", "if-range": '"stale"'})
+    assert stale.status_code == 200 and stale.content == BODY
+
+
+def test_precompressed_siblings_follow_accept_encoding(site: TrackerProcess) -> None:
+    def fetch(accept: str) -> tuple[httpx.Headers, bytes]:
+        with httpx.stream("GET", site.url("/files/app.js"), headers={"accept-encoding": accept}) as response:
+            return response.headers, b"".join(response.iter_raw())  # the bytes as sent, not decoded
+
+    br, br_body = fetch("gzip, br")
+    assert br["content-encoding"] == "br" and br_body == b"br-version"
+    assert br["vary"] == "Accept-Encoding" and br["content-type"].startswith("text/javascript")
+    gz, gz_body = fetch("gzip")
+    assert gz["content-encoding"] == "gzip" and gzip.decompress(gz_body) == b"gz-version"
+    plain, plain_body = fetch("identity")
+    assert "content-encoding" not in plain and plain_body.startswith(b"console.log")
+    assert fetch("br;q=0, gzip")[0]["content-encoding"] == "gzip"
+    assert len({br["etag"], gz["etag"], plain["etag"]}) == 3
+
+
+def test_index_files_and_directory_redirect(site: TrackerProcess) -> None:
+    assert httpx.get(site.url("/files/docs/")).text == "<h1>docs</h1>"
+    redirect = httpx.get(site.url("/files/docs"))
+    assert redirect.status_code == 308 and redirect.headers["location"] == "/files/docs/"
+
+
+def test_the_go_pub_route_serves_static_directory(site: TrackerProcess) -> None:
+    assert httpx.get(site.url("/tr/v1/pub/banner.txt")).text == "pub file"
+
+
+def test_host_specific_site(site: TrackerProcess) -> None:
+    assert httpx.get(site.url("/secret.txt"), headers={"host": "secret.example"}).text == "secret"
+    assert httpx.get(site.url("/secret.txt")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/files/../outside/secret.txt", "/files/%2e%2e/outside/secret.txt", "/files/..%2foutside%2fsecret.txt",
+        "/files/%2E%2E%2Foutside/secret.txt", "/files/..%5coutside%5csecret.txt", "/files/data.bin%00.txt",
+        "/files/escape/secret.txt", "/files//etc/passwd", "/files/%2fetc%2fpasswd",
+    ],
+)
+def test_traversal_attempts_never_leave_the_root(site: TrackerProcess, target: str) -> None:
+    assert raw_get(site, target) in (400, 404)
+
+
+def test_writes_to_a_file_are_405(site: TrackerProcess) -> None:
+    assert httpx.post(site.url("/files/data.bin"), content=b"x").status_code == 405
+
+
+def test_missing_files_fall_through_to_404_json(site: TrackerProcess) -> None:
+    response = httpx.get(site.url("/files/nope.txt"))
+    assert response.status_code == 404 and response.json()["error"] == "not found"

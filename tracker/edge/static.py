@@ -1,0 +1,186 @@
+"""Static files: configured roots per host and path prefix, plus the Go `/tr/v1/pub/` route.
+
+A request is served only when a site matches and a regular file resolves inside that site's root (no `..`,
+no NUL or backslash, no symlink leading out); otherwise `serve()` sends nothing and returns False, so the
+catch-all can fall through to the default upstream and 404. Representations: `.br`/`.gz` siblings when the
+client accepts them (with Vary), ETag + Last-Modified with 304, and Range/If-Range (206, 416) through
+Starlette's FileResponse, which streams the file in chunks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import mimetypes
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.utils import formatdate, parsedate_to_datetime
+from pathlib import Path
+
+from starlette.datastructures import Headers
+from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from tracker.config import StaticConfig
+
+ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
+TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml", "application/xml")
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    root: Path
+    prefix: str
+    host: str
+    cache_control: str
+    index: str
+    listing: bool
+
+    def matches(self, host: str, path: str) -> bool:
+        return (not self.host or self.host == host) and path.startswith(self.prefix)
+
+
+class StaticFiles:
+    def __init__(self, sites: Sequence[StaticConfig], static_directory: str, api_prefix: str) -> None:
+        found = [
+            Site(Path(s.root).resolve(), _slashed(s.prefix), s.host.lower(), s.cache_control, s.index, s.listing)
+            for s in sites
+        ]
+        if static_directory:
+            found.append(Site(Path(static_directory).resolve(), f"{api_prefix}/pub/", "", "public, max-age=3600",
+                              "index.html", False))
+        self.sites = sorted(found, key=lambda site: (not site.host, -len(site.prefix)))
+
+    def __bool__(self) -> bool:
+        return bool(self.sites)
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        headers = Headers(scope=scope)
+        host = headers.get("host", "").rsplit(":", 1)[0].lower()
+        path = scope["path"]
+        for site in self.sites:
+            if path + "/" == site.prefix and (not site.host or site.host == host):
+                await Response(status_code=308, headers={"location": site.prefix})(scope, receive, send)
+                return True
+            if not site.matches(host, path):
+                continue
+            response = self._response(site, path[len(site.prefix) :], scope["method"], headers)
+            if response is not None:
+                await response(scope, receive, send)
+                return True
+        return False
+
+    def _response(self, site: Site, relative: str, method: str, headers: Headers) -> Response | None:
+        target = _resolve(site.root, relative)
+        if target is None:
+            return None
+        try:
+            info = target.stat()
+        except OSError:
+            return None
+        if stat.S_ISDIR(info.st_mode):
+            if not relative.endswith("/") and relative:
+                return Response(status_code=308, headers={"location": site.prefix + relative + "/"})
+            index = _resolve(site.root, relative + site.index) if site.index else None
+            if index is not None and index.is_file():
+                target, info = index, index.stat()
+            elif site.listing:
+                return _listing(target, site.prefix + relative)
+            else:
+                return None
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        if method not in ("GET", "HEAD"):
+            return Response(status_code=405, headers={"allow": "GET, HEAD"})
+        return _file_response(site, target, info, headers)
+
+
+def _file_response(site: Site, target: Path, info: os.stat_result, headers: Headers) -> Response:
+    media_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    if media_type.startswith(TEXT_TYPES):
+        media_type += "; charset=utf-8"
+    extra = {"cache-control": site.cache_control, "x-content-type-options": "nosniff"}
+    chosen, chosen_info, encoding = target, info, ""
+    siblings = [(name, target.with_name(target.name + suffix)) for name, suffix in ENCODINGS]
+    available = [(name, path) for name, path in siblings if path.is_file() and _inside(site.root, path)]
+    if available:
+        extra["vary"] = "Accept-Encoding"
+        accepted = _accepted_encodings(headers.get("accept-encoding", ""))
+        for name, path in available:
+            if name in accepted:
+                chosen, chosen_info, encoding = path, path.stat(), name
+                extra["content-encoding"] = name
+                break
+    etag = _etag(chosen_info, encoding)
+    last_modified = formatdate(chosen_info.st_mtime, usegmt=True)
+    extra.update({"etag": etag, "last-modified": last_modified})
+    if _not_modified(headers, etag, chosen_info.st_mtime):
+        return Response(status_code=304, headers=extra)
+    return FileResponse(chosen, headers=extra, media_type=media_type, stat_result=chosen_info)
+
+
+def _resolve(root: Path, relative: str) -> Path | None:
+    """The path inside `root`, or None for anything that could leave it or is not a plain name."""
+    if "\x00" in relative or "\\" in relative:
+        return None
+    parts = [p for p in relative.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        return None
+    candidate = root.joinpath(*parts)
+    return candidate if _inside(root, candidate) else None
+
+
+def _inside(root: Path, candidate: Path) -> bool:
+    try:
+        return candidate.resolve().is_relative_to(root)  # symlinks resolved: a link out of the root is refused
+    except (OSError, RuntimeError):
+        return False
+
+
+def _etag(info: os.stat_result, encoding: str) -> str:
+    digest = hashlib.md5(f"{info.st_mtime_ns}-{info.st_size}".encode(), usedforsecurity=False).hexdigest()
+    return f'"{digest[:20]}{"-" + encoding if encoding else ""}"'
+
+
+def _not_modified(headers: Headers, etag: str, mtime: float) -> bool:
+    if_none_match = headers.get("if-none-match")
+    if if_none_match is not None:
+        tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+        return "*" in tags or etag in tags
+    since = headers.get("if-modified-since")
+    if since:
+        try:
+            return int(mtime) <= parsedate_to_datetime(since).timestamp()
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def _accepted_encodings(header: str) -> set[str]:
+    accepted = set()
+    for item in header.split(","):
+        name, _, params = item.strip().partition(";")
+        q = params.strip().removeprefix("q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            weight = 1.0
+        if name and weight > 0:
+            accepted.add(name.strip().lower())
+    return accepted
+
+
+def _listing(directory: Path, url_path: str) -> Response:
+    entries = sorted(directory.iterdir(), key=lambda p: (not p.is_dir(), p.name))
+    items = "".join(
+        f'<li><a href="{html.escape(e.name)}{"/" if e.is_dir() else ""}">{html.escape(e.name)}</a></li>'
+        for e in entries
+        if not e.name.startswith(".")
+    )
+    return HTMLResponse(f"<!doctype html><title>{html.escape(url_path)}</title><ul>{items}</ul>")
+
+
+def _slashed(prefix: str) -> str:
+    return prefix if prefix.endswith("/") else prefix + "/"
