@@ -9,7 +9,7 @@ import pytest
 
 from tests.harness import TrackerProcess, start_tracker
 
-pytest_plugins = ["tests.services.clickhouse"]
+pytest_plugins = ["tests.services.clickhouse", "tests.services.redis"]
 
 
 @pytest.fixture

@@ -13,7 +13,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tracker.config import Config
+from tracker.config import Config, RateLimitConfig
+from tracker.edge.client_ip import TrustedProxies, client_ip
+from tracker.edge.ratelimit import RateLimit
 from tracker.edge.static import StaticFiles
 from tracker.errors import json_error
 from tracker.routes import admin, ops, redirects, track
@@ -34,14 +36,51 @@ def create_app(config: Config, *, worker_index: int = 0, run_shipper: bool = Tru
         finally:
             await runtime.stop()
 
-    app = Starlette(routes=routes(config), lifespan=lifespan, exception_handlers={Exception: _internal_error})
+    static = StaticFiles(config.static, config.static_directory, config.api_prefix)
+    app = Starlette(routes=routes(config, static), lifespan=lifespan, exception_handlers={Exception: _internal_error})
     app.state.runtime = runtime
     app.add_middleware(HotRoutes, api=config.api_prefix)
+    rules = rate_limit_rules(config)
+    if rules:
+        edge = EdgeFamilies(config, static)
+        app.add_middleware(
+            RateLimit, rules=rules, storage_uri=config.rate_limit_storage, family_of=edge.family, client_of=edge.client
+        )
     app.add_middleware(RequestMetrics, runtime=runtime)
     return app
 
 
-def routes(config: Config) -> list[BaseRoute]:
+def rate_limit_rules(config: Config) -> list[RateLimitConfig]:
+    rules = list(config.rate_limits)
+    if config.proxy_daily_limit > 0:  # the Go key, as one rule of ours
+        rules.append(RateLimitConfig(limit=f"{config.proxy_daily_limit}/day", routes=("proxy",)))
+    return rules
+
+
+class EdgeFamilies:
+    """What the edge layers need to know of a raw request: its route family and its client's address."""
+
+    def __init__(self, config: Config, static: StaticFiles) -> None:
+        self.api = config.api_prefix
+        self.static = static
+        self.trusted = TrustedProxies.parse(config.trusted_proxies)
+
+    def family(self, scope: Scope) -> str:
+        path = scope["path"]
+        family = route_family(path, self.api)
+        if family != "other" or path.startswith(self.api + "/"):
+            return family
+        if any(site.prefix != "/" and path.startswith(site.prefix) for site in self.static.sites):
+            return "static"
+        return "redirects"  # the catch-all: short links first
+
+    def client(self, scope: Scope) -> str:
+        forwarded = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"), None)
+        peer = scope.get("client")
+        return client_ip(peer[0] if peer else None, forwarded, self.trusted)
+
+
+def routes(config: Config, static: StaticFiles) -> list[BaseRoute]:
     api = config.api_prefix
     table: list[BaseRoute] = []
     for kind, endpoint in TRACKING_ENDPOINTS.items():  # also served by HotRoutes, which usually answers first
@@ -61,8 +100,7 @@ def routes(config: Config) -> list[BaseRoute]:
             Route(f"{api}/{kind}", endpoint, methods=ANY_METHOD),
         ]
     table += admin.routes(api)
-    table.append(Route("/{path:path}", Fallthrough(StaticFiles(config.static, config.static_directory, api)),
-                       methods=ANY_METHOD))
+    table.append(Route("/{path:path}", Fallthrough(static), methods=ANY_METHOD))
     return table
 
 

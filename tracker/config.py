@@ -383,8 +383,12 @@ def _convert(value: Any, hint: Any, path: str, source: str, unsupported: list[st
     raise TypeError(f"config loader cannot handle {hint!r} at {path}")
 
 
+RATE_LIMIT_FAMILIES = ("tracking", "redirects", "proxy", "static", "admin", "privacy", "ops", "other", "all")
+
+
 def validate(config: Config) -> None:
     source = config.source
+    _validate_rate_limits(config)
     for i, sink in enumerate(config.notify):
         here = f"Notify[{i}].Service"
         if sink.kind not in KNOWN_SINKS and sink.enabled:
@@ -476,3 +480,28 @@ def _closest(name: str, candidates: Mapping[str, Any]) -> str | None:
 
     match = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.75)
     return match[0] if match else None
+
+
+def _validate_rate_limits(config: Config) -> None:
+    from limits import parse
+
+    for i, rule in enumerate(config.rate_limits):
+        try:
+            parse(rule.limit)
+        except ValueError:
+            raise ConfigError(
+                f"RateLimits[{i}].Limit", f'{_show(rule.limit)} is not a rate like "100/minute"', config.source
+            ) from None
+        for j, family in enumerate(rule.routes):
+            if family not in RATE_LIMIT_FAMILIES:
+                known = ", ".join(RATE_LIMIT_FAMILIES)
+                raise ConfigError(
+                    f"RateLimits[{i}].Routes[{j}]",
+                    f"unknown route family {_show(family)} (known: {known})",
+                    config.source,
+                )
+    storage = config.rate_limit_storage
+    if not storage.startswith(("memory://", "redis://", "rediss://", "redis+unix://", "async+")):
+        raise ConfigError(
+            "RateLimitStorage", f'{_show(storage)} is not "memory://" or "redis://host:port"', config.source
+        )

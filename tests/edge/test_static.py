@@ -31,9 +31,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrackerProcess]:
     (root / "escape").symlink_to(outside)
     (pub / "banner.txt").write_text("pub file")
     process = start_tracker(
-        base / "tracker", StaticDirectory=str(pub),
-        Static=[{"Root": str(root), "Prefix": "/files/", "CacheControl": "public, max-age=60"},
-                {"Root": str(outside), "Prefix": "/", "Host": "secret.example"}],
+        base / "tracker",
+        StaticDirectory=str(pub),
+        Static=[
+            {"Root": str(root), "Prefix": "/files/", "CacheControl": "public, max-age=60"},
+            {"Root": str(outside), "Prefix": "/", "Host": "secret.example"},
+        ],
     )
     yield process
     process.stop()
@@ -113,9 +116,15 @@ def test_host_specific_site(site: TrackerProcess) -> None:
 @pytest.mark.parametrize(
     "target",
     [
-        "/files/../outside/secret.txt", "/files/%2e%2e/outside/secret.txt", "/files/..%2foutside%2fsecret.txt",
-        "/files/%2E%2E%2Foutside/secret.txt", "/files/..%5coutside%5csecret.txt", "/files/data.bin%00.txt",
-        "/files/escape/secret.txt", "/files//etc/passwd", "/files/%2fetc%2fpasswd",
+        "/files/../outside/secret.txt",
+        "/files/%2e%2e/outside/secret.txt",
+        "/files/..%2foutside%2fsecret.txt",
+        "/files/%2E%2E%2Foutside/secret.txt",
+        "/files/..%5coutside%5csecret.txt",
+        "/files/data.bin%00.txt",
+        "/files/escape/secret.txt",
+        "/files//etc/passwd",
+        "/files/%2fetc%2fpasswd",
     ],
 )
 def test_traversal_attempts_never_leave_the_root(site: TrackerProcess, target: str) -> None:

@@ -49,8 +49,16 @@ class StaticFiles:
             for s in sites
         ]
         if static_directory:
-            found.append(Site(Path(static_directory).resolve(), f"{api_prefix}/pub/", "", "public, max-age=3600",
-                              "index.html", False))
+            found.append(
+                Site(
+                    Path(static_directory).resolve(),
+                    f"{api_prefix}/pub/",
+                    "",
+                    "public, max-age=3600",
+                    "index.html",
+                    False,
+                )
+            )
         self.sites = sorted(found, key=lambda site: (not site.host, -len(site.prefix)))
 
     def __bool__(self) -> bool:

@@ -1,0 +1,139 @@
+"""Rate limits per client IP and route family, with the `limits` library's moving window.
+
+Counts live in memory (per worker process) or, with `RateLimitStorage: "redis://…"`, in Redis, shared by every
+worker and tracker instance. Over a limit: 429 with Retry-After and RateLimit-Limit/-Remaining/-Reset (JSON
+for API routes, a short HTML page for redirects), except pixels, which still answer their GIF (recording
+nothing) so e-mail clients show no broken image. Allowed responses carry the RateLimit-* headers too.
+If the storage fails (Redis down) requests are let through and the failure is logged once per outage:
+refusing all traffic because the counter store is down would turn a Redis outage into a site outage.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import orjson
+from limits import RateLimitItem, parse
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tracker.config import RateLimitConfig
+
+log = logging.getLogger("tracker.edge.ratelimit")
+FAMILIES = frozenset(("tracking", "redirects", "proxy", "static", "admin", "privacy", "ops", "other", "all"))
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    index: int
+    item: RateLimitItem
+    text: str
+    families: frozenset[str]
+
+    def applies(self, family: str) -> bool:
+        return "all" in self.families or family in self.families
+
+
+def async_storage_uri(uri: str) -> str:
+    return uri if uri.startswith("async+") else "async+" + uri
+
+
+class RateLimit:
+    def __init__(
+        self,
+        app: ASGIApp,
+        rules: Sequence[RateLimitConfig],
+        storage_uri: str,
+        family_of: Callable[[Scope], str],
+        client_of: Callable[[Scope], str],
+    ) -> None:
+        self.app = app
+        self.rules = [Rule(i, parse(r.limit), r.limit, frozenset(r.routes)) for i, r in enumerate(rules)]
+        self.limiter = MovingWindowRateLimiter(storage_from_string(async_storage_uri(storage_uri)))
+        self.family_of, self.client_of = family_of, client_of
+        self._storage_failing = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.rules:
+            await self.app(scope, receive, send)
+            return
+        family = self.family_of(scope)
+        rules = [rule for rule in self.rules if rule.applies(family)]
+        if not rules:
+            await self.app(scope, receive, send)
+            return
+        client = self.client_of(scope)
+        try:
+            verdicts = [await self._check(rule, family, client) for rule in rules]
+            self._storage_ok()
+        except Exception as error:  # noqa: BLE001 - any storage failure: fail open, see the module docstring
+            self._storage_failed(error)
+            await self.app(scope, receive, send)
+            return
+        refused = next((v for v in verdicts if not v.allowed), None)
+        if refused is not None:
+            await self._refuse(scope, receive, send, refused, family)
+            return
+        tightest = min(verdicts, key=lambda v: v.remaining)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *tightest.headers()]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    async def _check(self, rule: Rule, family: str, client: str) -> Verdict:
+        identifiers = (str(rule.index), family, client)
+        allowed = await self.limiter.hit(rule.item, *identifiers)
+        stats = await self.limiter.get_window_stats(rule.item, *identifiers)
+        return Verdict(rule, allowed, stats.remaining, max(0, math.ceil(stats.reset_time - time.time())))
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, verdict: Verdict, family: str) -> None:
+        from tracker.routes.track import PIXEL, PIXEL_HEADERS
+
+        headers = verdict.headers() + [(b"retry-after", str(max(verdict.reset, 1)).encode())]
+        path = scope["path"]
+        if family == "tracking" and "/img" in path:
+            status, body = 200, PIXEL
+            headers += [(b"content-type", b"image/gif")] + [(k.encode(), v.encode()) for k, v in PIXEL_HEADERS.items()]
+        elif family == "redirects" or (family == "other" and scope["method"] == "GET"):
+            status, body = 429, b"<!doctype html><title>Too many requests</title><p>Too many requests; try again soon."
+            headers.append((b"content-type", b"text/html; charset=utf-8"))
+        else:
+            status = 429
+            body = orjson.dumps({"error": "rate limited", "limit": verdict.rule.text, "retry_after": verdict.reset})
+            headers.append((b"content-type", b"application/json"))
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _storage_failed(self, error: Exception) -> None:
+        if not self._storage_failing:
+            log.error("rate-limit storage failing; letting requests through", extra={"error": str(error)[:300]})
+        self._storage_failing = True
+
+    def _storage_ok(self) -> None:
+        if self._storage_failing:
+            log.warning("rate-limit storage back")
+        self._storage_failing = False
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    rule: Rule
+    allowed: bool
+    remaining: int
+    reset: int
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return [
+            (b"ratelimit-limit", str(self.rule.item.amount).encode()),
+            (b"ratelimit-remaining", str(max(self.remaining, 0)).encode()),
+            (b"ratelimit-reset", str(self.reset).encode()),
+        ]
