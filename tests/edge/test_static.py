@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
