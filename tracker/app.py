@@ -10,11 +10,12 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tracker.config import Config, RateLimitConfig
 from tracker.edge.client_ip import TrustedProxies, client_ip
+from tracker.edge.proxy import ReverseProxy
 from tracker.edge.ratelimit import RateLimit
 from tracker.edge.static import StaticFiles
 from tracker.errors import json_error
@@ -34,15 +35,21 @@ def create_app(config: Config, *, worker_index: int = 0, run_shipper: bool = Tru
         try:
             yield
         finally:
+            await proxy.aclose()
             await runtime.stop()
 
     static = StaticFiles(config.static, config.static_directory, config.api_prefix)
-    app = Starlette(routes=routes(config, static), lifespan=lifespan, exception_handlers={Exception: _internal_error})
+    proxy = ReverseProxy(config.upstreams, config.proxy_url, runtime.trusted, config.limits.max_websocket_message_bytes)
+    app = Starlette(
+        routes=routes(config, Fallthrough(static, proxy)),
+        lifespan=lifespan,
+        exception_handlers={Exception: _internal_error},
+    )
     app.state.runtime = runtime
     app.add_middleware(HotRoutes, api=config.api_prefix)
     rules = rate_limit_rules(config)
     if rules:
-        edge = EdgeFamilies(config, static)
+        edge = EdgeFamilies(config, static, proxy)
         app.add_middleware(
             RateLimit, rules=rules, storage_uri=config.rate_limit_storage, family_of=edge.family, client_of=edge.client
         )
@@ -60,9 +67,10 @@ def rate_limit_rules(config: Config) -> list[RateLimitConfig]:
 class EdgeFamilies:
     """What the edge layers need to know of a raw request: its route family and its client's address."""
 
-    def __init__(self, config: Config, static: StaticFiles) -> None:
+    def __init__(self, config: Config, static: StaticFiles, proxy: ReverseProxy) -> None:
         self.api = config.api_prefix
         self.static = static
+        self.proxy = proxy
         self.trusted = TrustedProxies.parse(config.trusted_proxies)
 
     def family(self, scope: Scope) -> str:
@@ -70,6 +78,9 @@ class EdgeFamilies:
         family = route_family(path, self.api)
         if family != "other" or path.startswith(self.api + "/"):
             return family
+        upstream = self.proxy.match(scope)
+        if upstream is not None and upstream.prefix != "/":
+            return "proxy"
         if any(site.prefix != "/" and path.startswith(site.prefix) for site in self.static.sites):
             return "static"
         return "redirects"  # the catch-all: short links first
@@ -80,7 +91,7 @@ class EdgeFamilies:
         return client_ip(peer[0] if peer else None, forwarded, self.trusted)
 
 
-def routes(config: Config, static: StaticFiles) -> list[BaseRoute]:
+def routes(config: Config, fallthrough: Fallthrough) -> list[BaseRoute]:
     api = config.api_prefix
     table: list[BaseRoute] = []
     for kind, endpoint in TRACKING_ENDPOINTS.items():  # also served by HotRoutes, which usually answers first
@@ -100,21 +111,34 @@ def routes(config: Config, static: StaticFiles) -> list[BaseRoute]:
             Route(f"{api}/{kind}", endpoint, methods=ANY_METHOD),
         ]
     table += admin.routes(api)
-    table.append(Route("/{path:path}", Fallthrough(static), methods=ANY_METHOD))
+    table.append(Route("/{path:path}", fallthrough, methods=ANY_METHOD))
+    table.append(WebSocketRoute("/{path:path}", fallthrough))
     return table
 
 
 class Fallthrough:
-    """The catch-all, in SPEC order: short link → static files → default upstream → 404.
-    /robots.txt, when neither a link nor a file, lists which short links crawlers may follow."""
+    """The catch-all, in SPEC order: short link → static files → default upstream → 404; an upstream with a
+    prefix of its own (`/api/`) is matched first. /robots.txt, when neither a link nor a file, lists which
+    short links crawlers may follow. WebSockets go to a matching upstream or are refused."""
 
-    def __init__(self, static: StaticFiles) -> None:
+    def __init__(self, static: StaticFiles, proxy: ReverseProxy) -> None:
         self.static = static
+        self.proxy = proxy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        upstream = self.proxy.match(scope)
+        if upstream is not None and (upstream.prefix != "/" or scope["type"] == "websocket"):
+            await self.proxy.handle(scope, receive, send, upstream)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
         request = Request(scope, receive)
         response = await redirects.short_link(request)
         if response is None and self.static and await self.static.serve(scope, receive, send):
+            return
+        if response is None and upstream is not None:
+            await self.proxy.handle(scope, receive, send, upstream)
             return
         if response is None and scope["path"] == "/robots.txt":
             response = await redirects.robots(request)

@@ -1,0 +1,200 @@
+"""The reverse proxy (tracker/edge/proxy.py, proxy_ws.py) between real processes: a client, a tracker, and
+upstream apps each in their own process on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.harness import TrackerProcess, free_port, start_tracker, wait_until
+
+UPSTREAM_APP = Path(__file__).with_name("upstream_app.py")
+MIB = 1024 * 1024
+
+
+@dataclass
+class Upstream:
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def start_upstream() -> Upstream:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, str(UPSTREAM_APP), "--port", str(port)])
+    upstream = Upstream(port, process)
+    wait_until(lambda: httpx.get(upstream.url + "/app/who", timeout=1).status_code == 200, 20, what="upstream app")
+    return upstream
+
+
+@pytest.fixture(scope="module")
+def upstreams() -> Iterator[tuple[Upstream, Upstream]]:
+    first, second = start_upstream(), start_upstream()
+    yield first, second
+    for upstream in (first, second):
+        upstream.process.terminate()
+        upstream.process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def proxy(upstreams: tuple[Upstream, Upstream], tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrackerProcess]:
+    first, second = upstreams
+    dead = f"http://127.0.0.1:{free_port()}"
+    tracker = start_tracker(
+        tmp_path_factory.mktemp("proxy"),
+        Upstreams=[
+            {"Prefix": "/app/", "Targets": [first.url]},
+            {"Prefix": "/app/slow", "Targets": [first.url], "ReadTimeoutSeconds": 0.5},
+            {"Prefix": "/rr/", "Targets": [first.url, second.url], "StripPrefix": True},
+            {"Prefix": "/mixed/", "Targets": [dead, first.url], "StripPrefix": True},
+            {"Prefix": "/dead/", "Targets": [dead], "ConnectTimeoutSeconds": 1},
+        ],
+    )
+    yield tracker
+    tracker.stop()
+
+
+def worker_peak_rss_kib(tracker: TrackerProcess) -> int:
+    assert tracker.process is not None
+    children = subprocess.run(["pgrep", "-P", str(tracker.process.pid)], capture_output=True, text=True).stdout.split()
+    peaks = []
+    for pid in [tracker.process.pid, *map(int, children)]:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]))
+    return max(peaks)
+
+
+def test_forwarding_headers_and_hop_by_hop(proxy: TrackerProcess) -> None:
+    response = httpx.get(
+        proxy.url("/app/echo?x=1&y=%20"),
+        headers={"connection": "keep-alive, x-secret-hop", "x-secret-hop": "1", "te": "trailers", "x-app": "kept"},
+    )
+    assert response.status_code == 200
+    seen = response.json()
+    headers = dict(seen["headers"])
+    assert seen["raw_path"] == "/app/echo" and seen["query"] == "x=1&y=%20"
+    assert headers["x-forwarded-for"] == "127.0.0.1" and headers["x-forwarded-proto"] == "http"
+    assert headers["x-forwarded-host"] == f"127.0.0.1:{proxy.port}" and headers["host"] == f"127.0.0.1:{proxy.port}"
+    assert headers["forwarded"] == f'for=127.0.0.1;proto=http;host="127.0.0.1:{proxy.port}"'
+    assert headers["x-app"] == "kept" and "x-secret-hop" not in headers and "te" not in headers
+    assert response.headers["x-upstream"] == "yes"
+    assert "x-private" not in response.headers and "keep-alive" not in response.headers
+
+
+def test_x_forwarded_for_from_an_untrusted_peer_is_replaced(proxy: TrackerProcess) -> None:
+    seen = httpx.get(proxy.url("/app/echo"), headers={"x-forwarded-for": "6.6.6.6"}).json()
+    assert dict(seen["headers"])["x-forwarded-for"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("code", [201, 204, 301, 404, 418, 503])
+def test_status_codes_pass_through(proxy: TrackerProcess, code: int) -> None:
+    response = httpx.get(proxy.url(f"/app/status/{code}"))
+    assert response.status_code == code and response.headers["x-code"] == str(code)
+
+
+def test_methods_and_bodies(proxy: TrackerProcess) -> None:
+    seen = httpx.put(proxy.url("/app/echo"), content=b"hello").json()
+    assert seen["method"] == "PUT" and seen["body"] == "hello"
+    assert httpx.delete(proxy.url("/app/echo")).json()["method"] == "DELETE"
+
+
+def test_chunked_both_ways(proxy: TrackerProcess) -> None:
+    def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(10):
+            yield b"y" * 1000
+
+    up = httpx.post(proxy.url("/app/upload"), content=chunks())
+    assert up.json() == {"bytes": 10_000, "chunked": True}
+    down = httpx.get(proxy.url("/app/download"), params={"size": 300_000, "chunked": 1})
+    assert len(down.content) == 300_000 and "content-length" not in down.headers
+
+
+def test_expect_100_continue_upload(proxy: TrackerProcess, tmp_path: Path) -> None:
+    body = tmp_path / "body.bin"
+    body.write_bytes(b"z" * (2 * MIB))
+    out = subprocess.run(
+        ["curl", "-s", "-H", "Expect: 100-continue", "--data-binary", f"@{body}", proxy.url("/app/upload")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert '"bytes":2097152' in out.stdout
+
+
+def test_200_mib_down_and_up_in_bounded_memory(proxy: TrackerProcess) -> None:
+    size = 200 * MIB
+    received = 0
+    with httpx.stream("GET", proxy.url("/app/download"), params={"size": size}, timeout=120) as response:
+        assert response.headers["content-length"] == str(size)
+        for chunk in response.iter_raw():
+            received += len(chunk)
+    assert received == size
+
+    def upload():  # type: ignore[no-untyped-def]
+        block = b"u" * MIB
+        for _ in range(200):
+            yield block
+
+    answer = httpx.post(proxy.url("/app/upload"), content=upload(), headers={"content-length": str(size)}, timeout=120)
+    assert answer.json() == {"bytes": size, "chunked": False}
+    assert worker_peak_rss_kib(proxy) < 150 * 1024  # far below the 200 MiB that went through each way
+
+
+def test_websocket_echo_through_the_proxy(proxy: TrackerProcess) -> None:
+    async def session() -> tuple[str, bytes, int, str, str | None]:
+        async with connect(f"ws://127.0.0.1:{proxy.port}/app/ws", subprotocols=["chat"]) as ws:
+            await ws.send("hi")
+            text = await ws.recv()
+            await ws.send(b"\x00\x01binary")
+            data = await ws.recv()
+            await ws.send("close:4001")
+            try:
+                await ws.recv()
+            except ConnectionClosed:
+                pass
+            assert ws.close_code is not None
+            return str(text), bytes(data), ws.close_code, ws.close_reason or "", ws.subprotocol
+
+    text, data, code, reason, subprotocol = asyncio.run(session())
+    assert (text, data, code, reason, subprotocol) == ("echo:hi", b"\x00\x01binary", 4001, "bye", "chat")
+
+
+def test_a_dead_upstream_is_502_and_a_slow_one_504(proxy: TrackerProcess) -> None:
+    down = httpx.get(proxy.url("/dead/x"))
+    assert down.status_code == 502 and down.json() == {"error": "no upstream target could be reached"}
+    slow = httpx.get(proxy.url("/app/slow"), params={"seconds": 3})
+    assert slow.status_code == 504 and slow.json() == {"error": "upstream timed out"}
+
+
+def test_round_robin_and_a_dead_target_skipped(proxy: TrackerProcess) -> None:
+    pids = {httpx.get(proxy.url("/rr/app/who")).text for _ in range(6)}
+    assert len(pids) == 2
+    assert [httpx.get(proxy.url("/mixed/app/who")).status_code for _ in range(6)] == [200] * 6
+
+
+def test_a_killed_upstream_gives_502(tmp_path: Path) -> None:
+    upstream = start_upstream()
+    tracker = start_tracker(tmp_path / "t", Upstreams=[{"Prefix": "/app/", "Targets": [upstream.url]}])
+    try:
+        assert httpx.get(tracker.url("/app/who")).status_code == 200
+        upstream.process.kill()
+        upstream.process.wait(10)
+        response = httpx.get(tracker.url("/app/who"))
+        assert response.status_code == 502 and response.headers["content-type"] == "application/json"
+        assert "Traceback" not in tracker.log()
+    finally:
+        tracker.stop()

@@ -1,0 +1,126 @@
+"""WebSocket passthrough: the client's socket is accepted only once the upstream accepted, then frames are
+relayed both ways (text and binary, with the close code and reason) until either side closes.
+
+Ping/pong is answered on each leg by its own endpoint (ASGI does not expose ping frames). Messages larger than
+Limits.MaxWebSocketMessageBytes are refused by Hypercorn on the client leg and by `websockets` on the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+import orjson
+from starlette.types import Receive, Scope, Send
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from tracker.edge.upstreams import PASSIVE_HEALTH_SECONDS, Upstream
+
+log = logging.getLogger("tracker.edge.proxy")
+# Headers the websocket handshake itself sets, or that are hop-by-hop: never copied to the upstream leg.
+HANDSHAKE = frozenset(
+    (
+        b"host",
+        b"connection",
+        b"upgrade",
+        b"sec-websocket-key",
+        b"sec-websocket-version",
+        b"sec-websocket-extensions",
+        b"sec-websocket-protocol",
+        b"sec-websocket-accept",
+        b"content-length",
+        b"transfer-encoding",
+        b"keep-alive",
+        b"te",
+    )
+)
+
+
+async def relay_websocket(
+    scope: Scope, receive: Receive, send: Send, upstream: Upstream, headers: list[tuple[bytes, bytes]], max_bytes: int
+) -> None:
+    if not upstream.config.websocket:
+        await _deny(scope, send, 404, "websockets are not proxied here")
+        return
+    first = await receive()
+    if first["type"] != "websocket.connect":
+        return
+    path = upstream.path_for(scope.get("raw_path", scope["path"].encode()).decode("latin-1"))
+    query = scope["query_string"].decode("latin-1")
+    forwarded = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers if n not in HANDSHAKE]
+    for target in upstream.candidates():
+        url = target.websocket_base + path + ("?" + query if query else "")
+        try:
+            upstream_socket = await connect(
+                url,
+                additional_headers=forwarded,
+                subprotocols=scope.get("subprotocols") or None,
+                proxy=None,
+                open_timeout=upstream.config.connect_timeout_seconds,
+                max_size=max_bytes,
+                compression=None,
+                user_agent_header=None,
+            )
+        except InvalidStatus as refused:
+            await _deny(scope, send, refused.response.status_code, "upstream refused the websocket")
+            return
+        except (OSError, TimeoutError, InvalidHandshake) as error:
+            target.failed_until = time.monotonic() + PASSIVE_HEALTH_SECONDS
+            log.warning("websocket upstream failing", extra={"target": target.base, "error": type(error).__name__})
+            continue
+        async with upstream_socket:
+            await send({"type": "websocket.accept", "subprotocol": upstream_socket.subprotocol})
+            await _pump(receive, send, upstream_socket)
+        return
+    await _deny(scope, send, 502, "no upstream target could be reached")
+
+
+async def _pump(receive: Receive, send: Send, upstream: ClientConnection) -> None:
+    async def client_to_upstream() -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                await upstream.close(code=message.get("code", 1000), reason=message.get("reason") or "")
+                return
+            if message.get("bytes") is not None:
+                await upstream.send(message["bytes"])
+            elif message.get("text") is not None:
+                await upstream.send(message["text"])
+
+    async def upstream_to_client() -> None:
+        try:
+            async for data in upstream:
+                key = "bytes" if isinstance(data, bytes) else "text"
+                await send({"type": "websocket.send", key: data})
+        except ConnectionClosed:
+            pass
+        code = upstream.close_code if upstream.close_code is not None else 1011
+        with contextlib.suppress(Exception):  # the client may be gone already
+            await send({"type": "websocket.close", "code": code, "reason": upstream.close_reason or ""})
+
+    tasks = [asyncio.create_task(client_to_upstream()), asyncio.create_task(upstream_to_client())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _deny(scope: Scope, send: Send, status: int, message: str) -> None:
+    """An HTTP answer instead of the upgrade when the server supports it (ASGI websocket denial), else a close."""
+    if "websocket.http.response" in scope.get("extensions", {}):
+        body = orjson.dumps({"error": message})
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "websocket.http.response.body", "body": body})
+    else:
+        await send({"type": "websocket.close", "code": 1011})
