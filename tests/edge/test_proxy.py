@@ -4,6 +4,7 @@ upstream apps each in their own process on loopback."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -162,10 +163,8 @@ def test_websocket_echo_through_the_proxy(proxy: TrackerProcess) -> None:
             await ws.send(b"\x00\x01binary")
             data = await ws.recv()
             await ws.send("close:4001")
-            try:
+            with contextlib.suppress(ConnectionClosed):
                 await ws.recv()
-            except ConnectionClosed:
-                pass
             assert ws.close_code is not None
             return str(text), bytes(data), ws.close_code, ws.close_reason or "", ws.subprotocol
 
