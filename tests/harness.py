@@ -100,6 +100,12 @@ class TrackerProcess:
         assert self.process is not None
         if self.process.poll() is not None:
             raise RuntimeError(f"tracker exited with {self.process.returncode}: {self.log()[-2000:]}")
+        tls = self.config.get("ProxyPortTLS")
+        if tls:  # the plain port only redirects: ask the TLS listener (whatever certificate it has yet)
+            return (
+                httpx.get(f"https://127.0.0.1:{tls.rsplit(':', 1)[1]}/health", timeout=1.0, verify=False).status_code
+                == 200
+            )
         return httpx.get(self.url("/health"), timeout=1.0).status_code == 200
 
     def stop(self, timeout: float = 30.0) -> int:

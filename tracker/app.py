@@ -13,11 +13,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tracker.config import Config, RateLimitConfig
+from tracker.config import Config, RateLimitConfig, split_bind
+from tracker.edge.acme import challenge_directory
 from tracker.edge.client_ip import TrustedProxies, client_ip
+from tracker.edge.https_redirect import PlainToHttps
 from tracker.edge.proxy import ReverseProxy
 from tracker.edge.ratelimit import RateLimit
 from tracker.edge.static import StaticFiles
+from tracker.edge.tls import tls_enabled
 from tracker.errors import json_error
 from tracker.routes import admin, ops, redirects, track
 from tracker.runtime import Runtime
@@ -54,6 +57,14 @@ def create_app(config: Config, *, worker_index: int = 0, run_shipper: bool = Tru
             RateLimit, rules=rules, storage_uri=config.rate_limit_storage, family_of=edge.family, client_of=edge.client
         )
     app.add_middleware(RequestMetrics, runtime=runtime)
+    if tls_enabled(config):
+        app.add_middleware(
+            PlainToHttps,
+            https_port=split_bind(config.proxy_port_redirect or config.proxy_port_tls)[1],
+            challenges=challenge_directory(config.acme),
+            hsts=config.hsts,
+            serve_all_ports=frozenset([split_bind(config.proxy_except_http)[1]] if config.proxy_except_http else []),
+        )
     return app
 
 

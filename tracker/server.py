@@ -17,22 +17,32 @@ from multiprocessing.synchronize import Event as ProcessEvent
 from typing import Any
 
 from hypercorn.asyncio.run import worker_serve
-from hypercorn.config import Config as HypercornConfig
 from hypercorn.config import Sockets
 from hypercorn.utils import wrap_app
 
 from tracker import logs
 from tracker.app import create_app
 from tracker.config import Config
+from tracker.edge.acme import AcmeManager, ensure_bootstrap_certificate
+from tracker.edge.tls import ALPN, ReloadingCertificate, TLSHypercornConfig, certificate_files, tls_enabled
 
 log = logging.getLogger("tracker.server")
 GRACEFUL_SECONDS = 10.0
 
 
-def hypercorn_config(config: Config) -> HypercornConfig:
-    settings = HypercornConfig()
+def hypercorn_config(config: Config) -> TLSHypercornConfig:
+    settings = TLSHypercornConfig()
     plain = [p for p in (config.proxy_port, config.proxy_except_http) if p]
     settings.bind = [_bind(p) for p in plain]
+    if tls_enabled(config):
+        cert, key = certificate_files(config)
+        if config.acme.domains:
+            ensure_bootstrap_certificate(config.acme, cert, key)
+        settings.insecure_bind = settings.bind
+        settings.bind = [_bind(config.proxy_port_tls)]
+        settings.certfile, settings.keyfile = str(cert), str(key)
+        settings.alpn_protocols = list(ALPN)
+        settings.reloading = ReloadingCertificate(cert, key)
     settings.keep_alive_timeout = float(config.idle_timeout_seconds or 3600)
     settings.read_timeout = config.read_timeout_seconds or None
     settings.h11_max_incomplete_size = config.max_header_bytes
@@ -59,12 +69,21 @@ def serve(config: Config) -> int:
     return 0
 
 
+def acme_manager(config: Config) -> AcmeManager | None:
+    return AcmeManager(config.acme) if tls_enabled(config) and config.acme.domains else None
+
+
 async def _serve_one(config: Config) -> None:
     stop = _stop_event()
+    certificates = acme_manager(config)
+    if certificates is not None:
+        await certificates.start()
     app = create_app(config, worker_index=0, run_shipper=True)
     log.info("serving", extra={"bind": hypercorn_config(config).bind, "workers": 1})
     served = wrap_app(app, 0, "asgi")  # type: ignore[arg-type]
     await worker_serve(served, hypercorn_config(config), shutdown_trigger=stop.wait)
+    if certificates is not None:
+        await certificates.stop()
     log.info("stopped")
 
 
@@ -124,6 +143,9 @@ async def _ship_and_watch(config: Config, workers: dict[int, Any], spawn: Any, s
     await shipper.start()
     control = ControlHost(config, shipper)
     await control.start()
+    certificates = acme_manager(config)
+    if certificates is not None:
+        await certificates.start()
     while not stop.is_set():
         for index, process in list(workers.items()):
             if not process.is_alive():
@@ -136,6 +158,8 @@ async def _ship_and_watch(config: Config, workers: dict[int, Any], spawn: Any, s
         await asyncio.to_thread(process.join, GRACEFUL_SECONDS + 5)
         if process.is_alive():
             process.kill()
+    if certificates is not None:
+        await certificates.stop()
     await control.stop()
     await shipper.stop()
     log.info("stopped")

@@ -1,0 +1,77 @@
+"""The plain-HTTP listener when TLS is on: ACME HTTP-01 answers from the challenge directory, everything else
+a 308 to the same URL on https (the ProxyExceptHTTP listener keeps serving everything); HSTS on HTTPS answers.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CHALLENGE_PREFIX = "/.well-known/acme-challenge/"
+TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+class PlainToHttps:
+    def __init__(
+        self, app: ASGIApp, *, https_port: int, challenges: Path, serve_all_ports: frozenset[int], hsts: str
+    ) -> None:
+        self.app = app
+        self.https_port = https_port
+        self.challenges = challenges
+        self.serve_all_ports = serve_all_ports
+        self.hsts = hsts.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        secure = scope["scheme"] in ("https", "wss")
+        server = scope.get("server") or ("", 0)
+        if secure:
+            await self.app(scope, receive, self._with_hsts(send) if self.hsts else send)
+            return
+        if server[1] in self.serve_all_ports:
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        if scope["path"].startswith(CHALLENGE_PREFIX):
+            await self._challenge(scope["path"][len(CHALLENGE_PREFIX) :], send)
+            return
+        await self._redirect(scope, send)
+
+    def _with_hsts(self, send: Send) -> Send:
+        async def send_with_hsts(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"strict-transport-security", self.hsts)]
+            await send(message)
+
+        return send_with_hsts
+
+    async def _challenge(self, token: str, send: Send) -> None:
+        path = self.challenges / token if TOKEN.fullmatch(token) else None
+        if path is not None and path.is_file():
+            await _plain(send, 200, path.read_bytes(), [])
+        else:
+            await _plain(send, 404, b"not found", [])
+
+    async def _redirect(self, scope: Scope, send: Send) -> None:
+        host = next((v.decode("latin-1") for n, v in scope["headers"] if n == b"host"), "")
+        host = host[: host.index("]") + 1] if host.startswith("[") else host.rsplit(":", 1)[0]
+        if not host:
+            await _plain(send, 400, b"a Host header is needed", [])
+            return
+        port = "" if self.https_port == 443 else f":{self.https_port}"
+        target = f"https://{host}{port}{scope.get('raw_path', scope['path'].encode()).decode('latin-1')}"
+        if scope["query_string"]:
+            target += "?" + scope["query_string"].decode("latin-1")
+        await _plain(send, 308, b"", [(b"location", target.encode())])
+
+
+async def _plain(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    headers = [*headers, (b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
