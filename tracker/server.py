@@ -22,7 +22,7 @@ from hypercorn.utils import wrap_app
 
 from tracker import logs
 from tracker.app import create_app
-from tracker.config import Config
+from tracker.config import Config, split_bind
 from tracker.edge.acme import AcmeManager, ensure_bootstrap_certificate
 from tracker.edge.tls import ALPN, ReloadingCertificate, TLSHypercornConfig, certificate_files, tls_enabled
 
@@ -70,7 +70,9 @@ def serve(config: Config) -> int:
 
 
 def acme_manager(config: Config) -> AcmeManager | None:
-    return AcmeManager(config.acme) if tls_enabled(config) and config.acme.domains else None
+    if not (tls_enabled(config) and config.acme.domains):
+        return None
+    return AcmeManager(config.acme, plain_listener=split_bind(config.proxy_port))
 
 
 async def _serve_one(config: Config) -> None:

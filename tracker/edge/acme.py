@@ -76,8 +76,11 @@ def expires_within(cert: Path, days: int) -> bool:
 
 
 class AcmeManager:
-    def __init__(self, acme: AcmeConfig, check_seconds: float = CHECK_SECONDS) -> None:
+    def __init__(
+        self, acme: AcmeConfig, plain_listener: tuple[str, int] | None = None, check_seconds: float = CHECK_SECONDS
+    ) -> None:
         self.acme = acme
+        self.plain_listener = plain_listener
         self.check_seconds = check_seconds
         self.cert, self.key = certificate_paths(acme)
         self.challenges = challenge_directory(acme)
@@ -92,6 +95,8 @@ class AcmeManager:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _renew_forever(self) -> None:
+        if self.plain_listener is not None:
+            await _listening(*self.plain_listener)  # the CA will call it: workers must be up first
         while True:
             delay = self.check_seconds
             if expires_within(self.cert, self.acme.renew_days):
@@ -150,6 +155,19 @@ class AcmeManager:
             _atomic_write(path, pem, mode=0o600)
         loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
         return JWKRSA(key=loaded)
+
+
+async def _listening(host: str, port: int, timeout: float = 60.0) -> None:
+    target = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(target, port), timeout=1.0)
+        except (OSError, TimeoutError):
+            await asyncio.sleep(0.2)
+            continue
+        writer.close()
+        return
 
 
 def _write_pair(cert: Path, key: Path, cert_pem: bytes, key_pem: bytes) -> None:
