@@ -200,7 +200,7 @@ class Config:
     write_timeout_seconds: int = key("WriteTimeoutSeconds", 20)
     idle_timeout_seconds: int = key("IdleTimeoutSeconds", 20)
     max_header_bytes: int = key("MaxHeaderBytes", 65536)
-    maximum_connections: int = key("MaximumConnections", 0)
+    maximum_connections: int = key("MaximumConnections", 0, unsupported=True)
     trusted_proxies: tuple[str, ...] = key("TrustedProxies", ())
     hsts: str = key("HSTS", "")
     # routing and parsing
