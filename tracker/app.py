@@ -43,13 +43,14 @@ def create_app(config: Config, *, worker_index: int = 0, run_shipper: bool = Tru
 
     static = StaticFiles(config.static, config.static_directory, config.api_prefix)
     proxy = ReverseProxy(config.upstreams, config.proxy_url, runtime.trusted, config.limits.max_websocket_message_bytes)
+    fallthrough = Fallthrough(static, proxy)
     app = Starlette(
-        routes=routes(config, Fallthrough(static, proxy)),
+        routes=routes(config, fallthrough),
         lifespan=lifespan,
         exception_handlers={Exception: _internal_error},
     )
     app.state.runtime = runtime
-    app.add_middleware(HotRoutes, api=config.api_prefix)
+    app.add_middleware(HotRoutes, api=config.api_prefix, fallthrough=fallthrough)
     rules = rate_limit_rules(config)
     if rules:
         edge = EdgeFamilies(config, static, proxy)
@@ -109,11 +110,7 @@ def routes(config: Config, fallthrough: Fallthrough) -> list[BaseRoute]:
         table.append(Route(f"{api}/{kind}/{{rest:path}}", endpoint, methods=ANY_METHOD))
         table.append(Route(f"{api}/{kind}", endpoint, methods=ANY_METHOD))
     table += [
-        Route("/health", ops.health, methods=ANY_METHOD),
-        Route("/ping", ops.ping, methods=ANY_METHOD),
-        Route("/clear", ops.clear, methods=ANY_METHOD),
-        Route("/status", ops.status, methods=ANY_METHOD),
-        Route("/metrics", ops.metrics, methods=ANY_METHOD),
+        *(Route(path, endpoint, methods=ANY_METHOD) for path, endpoint in OPS_ROUTES.items()),
     ]
     for kind in ("rdr", "xrdr"):
         endpoint = redirects.make_tracked_redirect(kind)
@@ -177,31 +174,45 @@ def route_family(path: str, api: str) -> str:
         if head == "pub":
             return "static"
         return "other"
-    if path in ("/health", "/ping", "/status", "/metrics", "/clear"):
+    if path in OPS_ROUTES:
         return "ops"
     return "other"
 
 
+OPS_ROUTES = {
+    "/health": ops.health,
+    "/ping": ops.ping,
+    "/clear": ops.clear,
+    "/status": ops.status,
+    "/metrics": ops.metrics,
+}
 TRACKING_ENDPOINTS = {kind: track.make_endpoint(kind) for kind in ("tr", "str", "img")}
 
 
 class HotRoutes:
-    """The tracking routes, dispatched before Starlette's router and exception layer: they are most of the
-    traffic, and matching them is a string split. Errors still reach the app's 500 handler (the outer layer)."""
+    """The tracking routes and the catch-all (short links, static files, upstreams), dispatched before
+    Starlette's router and exception layer: they are most of the traffic, and telling them apart is a string
+    split. What the router would have chosen is unchanged; errors still reach the app's 500 handler."""
 
-    def __init__(self, app: ASGIApp, api: str) -> None:
+    def __init__(self, app: ASGIApp, api: str, fallthrough: Fallthrough) -> None:
         self.app = app
         self.prefix = api + "/"
         self.methods = frozenset(ANY_METHOD)
+        self.fallthrough = fallthrough
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(self.prefix) and scope["method"] in self.methods:
-            kind, _, rest = scope["path"][len(self.prefix) :].partition("/")
-            endpoint = TRACKING_ENDPOINTS.get(kind)
-            if endpoint is not None:
-                scope["path_params"] = {"rest": rest}
-                response = await endpoint(Request(scope, receive))
-                await response(scope, receive, send)
+        if scope["type"] == "http" and scope["method"] in self.methods:
+            path = scope["path"]
+            if path.startswith(self.prefix):
+                kind, _, rest = path[len(self.prefix) :].partition("/")
+                endpoint = TRACKING_ENDPOINTS.get(kind)
+                if endpoint is not None:
+                    scope["path_params"] = {"rest": rest}
+                    response = await endpoint(Request(scope, receive))
+                    await response(scope, receive, send)
+                    return
+            elif path not in OPS_ROUTES:
+                await self.fallthrough(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
