@@ -9,19 +9,19 @@ a ReplacingMergeTree on its key, so reads that must be exact use FINAL. Works on
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import logging
 import re
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
-import orjson
 from aiochclient import ChClient, ChClientError
 
 from tracker.config import Config, PruneRule, SinkConfig
 from tracker.sinks.base import PermanentSinkError, PruneReport, Row, TransientSinkError
+from tracker.sinks.clickhouse_encode import encode
 from tracker.sinks.schema import schema_files
 
 log = logging.getLogger("tracker.sinks.clickhouse")
@@ -30,8 +30,10 @@ log = logging.getLogger("tracker.sinks.clickhouse")
 CONTENT_ERROR_CODES = frozenset((6, 25, 26, 27, 38, 41, 53, 69, 70, 72, 117, 130, 131, 321, 349, 376, 377, 407, 441))
 ERROR_CODE = re.compile(r"Code:\s*(\d+)")
 INSERT_SETTINGS = {"input_format_skip_unknown_fields": "1", "date_time_input_format": "best_effort"}
-REWRITTEN_TYPES = frozenset((dict, list, bool, type(None), datetime))
+# A `?` placeholder or a brace outside a string literal (a `?` inside one is text).
+BIND_TOKEN = re.compile(r"'(?:[^'\\]|\\.)*'|\?|[{}]")
 SQL_STATEMENT_END = re.compile(r";\s*(?:\n|$)")
+THREADED_ROWS = 1000  # batches this large are encoded and compressed off the event loop
 
 
 class ContentRejected(Exception):
@@ -139,10 +141,12 @@ class ClickHouseSink:
 
     async def _insert(self, table: str, rows: list[Row]) -> None:
         assert self._http is not None
-        body = encode(rows, self.columns[table])
+        if len(rows) >= THREADED_ROWS:  # zlib releases the GIL; the loop keeps serving the other sinks meanwhile
+            body = await asyncio.to_thread(self._body, rows, self.columns[table])
+        else:
+            body = self._body(rows, self.columns[table])
         headers = {"Content-Type": "application/x-ndjson"}
         if self.compress:
-            body = gzip.compress(body, compresslevel=1)
             headers["Content-Encoding"] = "gzip"
         params = {"database": self.database, "query": f"INSERT INTO {table} FORMAT JSONEachRow", **INSERT_SETTINGS}
         try:
@@ -157,22 +161,23 @@ class ClickHouseSink:
             raise ContentRejected(text[:500])
         raise TransientSinkError(f"ClickHouse insert into {table}: HTTP {response.status_code}: {text[:300]}")
 
+    def _body(self, rows: list[Row], columns: dict[str, str]) -> bytes:
+        body = encode(rows, columns)
+        return gzip.compress(body, compresslevel=1) if self.compress else body
+
     # ---- reads -------------------------------------------------------------------------------------
 
-    async def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """`?` placeholders, filled by aiochclient's escaping (ClickHouse 18.16 has no server-side parameters)."""
+    async def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]:
+        """Values are escaped by aiochclient (ClickHouse 18.16 has no server-side parameters): `?` placeholders
+        with a sequence, as DuckDB takes them, or aiochclient's `{name}` placeholders with a mapping."""
         if self._client is None:
             raise TransientSinkError("clickhouse sink is not open")
-        names: dict[str, Any] = {}
-
-        def placeholder(_: re.Match[str]) -> str:
-            name = f"p{len(names)}"
-            names[name] = params[len(names)]
-            return "{" + name + "}"
-
-        prepared = re.sub(r"\?", placeholder, sql.replace("{", "{{").replace("}", "}}"))
+        if isinstance(params, Mapping):
+            prepared, named = sql, dict(params)
+        else:
+            prepared, named = bind(sql, params)
         try:
-            records = await self._client.fetch(prepared, params=names or None)
+            records = await self._client.fetch(prepared, params=named or None)
         except (httpx.HTTPError, ChClientError) as error:
             raise TransientSinkError(f"ClickHouse query failed: {_short(error)}") from error
         return [dict(record) for record in records]
@@ -185,33 +190,27 @@ class ClickHouseSink:
         return await prune(self, rules, logs_only)
 
 
-def encode(rows: Sequence[Row], columns: dict[str, str]) -> bytes:
-    """JSONEachRow for these columns. Only values ClickHouse cannot read as they are are rewritten: objects for
-    String columns become JSON text, booleans 0/1, datetimes text, nulls dropped where not Nullable; the rest
-    (times with fractions: `best_effort` parsing; unknown keys: skipped by the server) goes through as it is."""
-    nullable = {n for n, t in columns.items() if t.startswith("Nullable")}
-    dumps = orjson.dumps
-    lines = []
-    for row in rows:
-        if REWRITTEN_TYPES.isdisjoint(map(type, row.values())):
-            lines.append(dumps(row))
-            continue
-        fixed = dict(row)
-        for key, value in row.items():
-            kind = type(value)
-            if kind not in REWRITTEN_TYPES:
-                continue
-            if value is None:
-                if key not in nullable:
-                    del fixed[key]
-            elif kind is bool:
-                fixed[key] = int(value)
-            elif kind is datetime:
-                fixed[key] = value.strftime("%Y-%m-%d %H:%M:%S")
-            elif columns.get(key) == "String":
-                fixed[key] = dumps(value).decode()
-        lines.append(dumps(fixed))
-    return b"\n".join(lines)
+def bind(sql: str, params: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """`?` placeholders as aiochclient's `{p0}`, `{p1}`…, other braces doubled for its str.format."""
+    if not params:
+        return sql, {}
+    values = list(params)
+    named: dict[str, Any] = {}
+
+    def replace(match: re.Match[str]) -> str:
+        token = match.group()
+        if token == "?":
+            if len(named) == len(values):
+                raise ValueError(f"more placeholders than the {len(values)} parameters: {sql[:80]!r}")
+            name = f"p{len(named)}"
+            named[name] = values[len(named)]
+            return "{" + name + "}"
+        return token.replace("{", "{{").replace("}", "}}")
+
+    prepared = BIND_TOKEN.sub(replace, sql)
+    if len(named) != len(values):
+        raise ValueError(f"{len(values)} parameters for {len(named)} placeholders: {sql[:80]!r}")
+    return prepared, named
 
 
 def statements(sql: str) -> list[str]:
