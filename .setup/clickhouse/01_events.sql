@@ -4,7 +4,7 @@
 -- the type every supported ClickHouse has.
 CREATE TABLE IF NOT EXISTS events (
     eid UUID, oid UUID, org String DEFAULT '', vid UUID, device_id UUID, sid UUID, hhash String DEFAULT '',
-    app String DEFAULT '', rel String DEFAULT '', cflags Int64 DEFAULT 0, created_at DateTime, uid UUID, tid UUID,
+    app String DEFAULT '', rel String DEFAULT '', cflags Int64 DEFAULT 0, created_at DateTime('UTC'), uid UUID, tid UUID,
     last String DEFAULT '', url String DEFAULT '', ip String DEFAULT '', iphash String DEFAULT '',
     lat Float64 DEFAULT 0, lon Float64 DEFAULT 0, ptyp String DEFAULT '', bhash String DEFAULT '', auth_id UUID,
     duration Int64 DEFAULT 0, xid String DEFAULT '', split String DEFAULT '', ename String DEFAULT '',
