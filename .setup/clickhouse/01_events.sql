@@ -1,10 +1,12 @@
 -- Events (SPEC.md §3) for ClickHouse, from Debian's 18.16 to current releases.
 -- ReplacingMergeTree on (created_at, eid): a batch the spool replays collapses to one row per event on merge;
--- counts that must be exact before a merge use FINAL or uniqExact(eid). Times are whole seconds (DateTime),
--- the type every supported ClickHouse has.
+-- counts that must be exact before a merge use FINAL or uniqExact(eid). Times are whole seconds (DateTime, the
+-- type every supported ClickHouse has) in UTC: DateTime('UTC') reads the tracker's UTC text as UTC whatever the
+-- server's own timezone, and day views (toDate) count UTC days.
 CREATE TABLE IF NOT EXISTS events (
     eid UUID, oid UUID, org String DEFAULT '', vid UUID, device_id UUID, sid UUID, hhash String DEFAULT '',
-    app String DEFAULT '', rel String DEFAULT '', cflags Int64 DEFAULT 0, created_at DateTime('UTC'), uid UUID, tid UUID,
+    app String DEFAULT '', rel String DEFAULT '', cflags Int64 DEFAULT 0, created_at DateTime('UTC'), uid UUID,
+    tid UUID,
     last String DEFAULT '', url String DEFAULT '', ip String DEFAULT '', iphash String DEFAULT '',
     lat Float64 DEFAULT 0, lon Float64 DEFAULT 0, ptyp String DEFAULT '', bhash String DEFAULT '', auth_id UUID,
     duration Int64 DEFAULT 0, xid String DEFAULT '', split String DEFAULT '', ename String DEFAULT '',

@@ -10,7 +10,8 @@ CREATE TABLE IF NOT EXISTS payments (
     fees Nullable(Decimal(18, 4)), subtotal Nullable(Decimal(18, 4)), total Nullable(Decimal(18, 4)),
     payment Nullable(Decimal(18, 4)), currency String DEFAULT 'USD', country String DEFAULT '',
     rcode String DEFAULT '', region String DEFAULT '', campaign_id UUID,
-    invoiced_at Nullable(DateTime('UTC')), paid_at Nullable(DateTime('UTC')), created_at DateTime('UTC'), updated_at DateTime('UTC')
+    invoiced_at Nullable(DateTime('UTC')), paid_at Nullable(DateTime('UTC')),
+    created_at DateTime('UTC'), updated_at DateTime('UTC')
 ) ENGINE = ReplacingMergeTree() ORDER BY id;
 
 -- One row per (payment line, id): summing is a query, so a replayed payment cannot add twice.
