@@ -1,4 +1,5 @@
 -- Payments and lifetime value (LTV), consent records and jurisdictions (SPEC.md §4).
+-- A payment line updated later (paid, refunded) keeps its newest version on merge.
 CREATE TABLE IF NOT EXISTS payments (
     id UUID, oid UUID, org String DEFAULT '', tid UUID, uid UUID, vid UUID, sid UUID, invid UUID, orid UUID,
     product String DEFAULT '', product_id UUID, pcat String DEFAULT '', man String DEFAULT '',
@@ -12,7 +13,7 @@ CREATE TABLE IF NOT EXISTS payments (
     rcode String DEFAULT '', region String DEFAULT '', campaign_id UUID,
     invoiced_at Nullable(DateTime('UTC')), paid_at Nullable(DateTime('UTC')),
     created_at DateTime('UTC'), updated_at DateTime('UTC')
-) ENGINE = ReplacingMergeTree() ORDER BY id;
+) ENGINE = ReplacingMergeTree(updated_at) ORDER BY id;
 
 -- One row per (payment line, id): summing is a query, so a replayed payment cannot add twice.
 CREATE TABLE IF NOT EXISTS ltv (
@@ -20,8 +21,10 @@ CREATE TABLE IF NOT EXISTS ltv (
     oid UUID, org String DEFAULT '', updater String DEFAULT '', owner String DEFAULT '',
     created_at DateTime('UTC'), updated_at DateTime('UTC')
 ) ENGINE = ReplacingMergeTree() ORDER BY (payment_id, id, id_type);
-CREATE VIEW IF NOT EXISTS ltvu AS SELECT hhash, id AS uid, sum(paid) AS paid FROM ltv FINAL WHERE id_type = 'uid' GROUP BY hhash, uid;
-CREATE VIEW IF NOT EXISTS ltvv AS SELECT hhash, id AS vid, sum(paid) AS paid FROM ltv FINAL WHERE id_type = 'vid' GROUP BY hhash, vid;
+CREATE VIEW IF NOT EXISTS ltvu AS
+SELECT hhash, id AS uid, sum(paid) AS paid FROM ltv FINAL WHERE id_type = 'uid' GROUP BY hhash, uid;
+CREATE VIEW IF NOT EXISTS ltvv AS
+SELECT hhash, id AS vid, sum(paid) AS paid FROM ltv FINAL WHERE id_type = 'vid' GROUP BY hhash, vid;
 
 CREATE TABLE IF NOT EXISTS agreements (
     vid UUID, created_at DateTime('UTC'), updated_at DateTime('UTC'), cflags Int64 DEFAULT 0, sid UUID,

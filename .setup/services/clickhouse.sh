@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs a throwaway ClickHouse server in the foreground on 127.0.0.1 (Debian's 18.16 package; SERVICES.md).
-# Usage: .setup/services/clickhouse.sh DIR HTTP_PORT TCP_PORT   — data and logs stay under DIR.
+# Usage: .setup/services/clickhouse.sh DIR HTTP_PORT TCP_PORT [TIMEZONE]   — data and logs stay under DIR;
+# TIMEZONE (default UTC) is the server's own, for tests that the schema stores UTC whatever it is.
 set -euo pipefail
-dir="$(mkdir -p "$1" && cd "$1" && pwd)"; http_port="$2"; tcp_port="$3"
+dir="$(mkdir -p "$1" && cd "$1" && pwd)"; http_port="$2"; tcp_port="$3"; timezone="${4:-UTC}"
 mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas"
 cat > "$dir/config.xml" <<XML
 <yandex>
@@ -18,7 +19,7 @@ cat > "$dir/config.xml" <<XML
   <default_profile>default</default_profile>
   <default_database>default</default_database>
   <mark_cache_size>536870912</mark_cache_size>
-  <timezone>UTC</timezone>
+  <timezone>$timezone</timezone>
 </yandex>
 XML
 cat > "$dir/users.xml" <<XML

@@ -23,6 +23,7 @@ class ClickHouseServer:
     directory: Path
     http_port: int
     tcp_port: int
+    timezone: str = "UTC"
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -37,7 +38,7 @@ class ClickHouseServer:
         script = ROOT / ".setup" / "services" / "clickhouse.sh"
         log = (self.directory / "stdout.log").open("ab")
         self.process = subprocess.Popen(
-            [str(script), str(self.directory), str(self.http_port), str(self.tcp_port)],
+            [str(script), str(self.directory), str(self.http_port), str(self.tcp_port), self.timezone],
             stdout=log,
             stderr=log,
             start_new_session=True,
