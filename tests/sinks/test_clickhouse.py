@@ -21,7 +21,8 @@ from tracker.config import from_mapping
 from tracker.redirects.accounts import Account, token_digest
 from tracker.redirects.model import Redirect
 from tracker.sinks.base import PermanentSinkError, TransientSinkError
-from tracker.sinks.clickhouse import ClickHouseSink, bind, encode, statements
+from tracker.sinks.clickhouse import ClickHouseSink, bind, statements
+from tracker.sinks.clickhouse_encode import encode
 from tracker.sinks.schema import schema_files
 
 TABLES = {"events", "redirects", "redirect_history", "accounts", "payments", "ltv", "agreements", "agreed"}
@@ -50,7 +51,15 @@ async def sink(clickhouse_server: ClickHouseServer, clickhouse_database: str) ->
 def samples() -> dict[str, list[dict[str, Any]]]:
     """One or more rows per table, in the shapes the tracker's builders produce (amounts in every form)."""
     oid, vid, uid, sid, pay1, pay2 = (str(uuid.uuid4()) for _ in range(6))
-    detailed = {**event(), "vid": vid, "sid": sid, "uid": uid, "cflags": 1024, "score": 1.5, "duration": 1200}
+    detailed: dict[str, Any] = {
+        **event(),
+        "vid": vid,
+        "sid": sid,
+        "uid": uid,
+        "cflags": 1024,
+        "score": 1.5,
+        "duration": 1200,
+    }
     detailed |= {"lat": 52.52, "lon": 13.4, "country": "DE", "targets": {"variant": "b"}, "xid": "exp-1"}
     link = Redirect(
         urlfrom="go.example/sale",
@@ -67,27 +76,52 @@ def samples() -> dict[str, list[dict[str, Any]]]:
         targets={"ios": "https://apps.example/ios"},
         crawlable=True,
     ).row()
-    history = {"id": str(uuid.uuid4()), "urlfrom": "go.example/sale", "hostfrom": "go.example", "slugfrom": "sale"}
+    history: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "urlfrom": "go.example/sale",
+        "hostfrom": "go.example",
+        "slugfrom": "sale",
+    }
     history |= {"urlto": "https://shop.example/sale?x=1", "hostto": "shop.example", "pathto": "/sale"}
     history |= {"searchto": "x=1", "action": "create", "updater": "alice", "oid": oid, "created_at": STAMP}
     history |= {"updated_at": STAMP}
     account = Account("alice", "scrypt$16384$8$1$c2FsdA$ZGln", (token_digest("t1"),), STAMP, STAMP).row()
-    payment = {"id": pay1, "oid": oid, "org": "acme", "uid": uid, "vid": vid, "sid": sid, "product": "Widget"}
+    payment: dict[str, Any] = {
+        "id": pay1,
+        "oid": oid,
+        "org": "acme",
+        "uid": uid,
+        "vid": vid,
+        "sid": sid,
+        "product": "Widget",
+    }
     payment |= {"qty": 2, "duration": "P1M", "starts": STAMP, "ends": None, "currency": "EUR", "country": "DE"}
     payment |= {"price": "12.50", "revenue": Decimal("25.0000"), "tax": 2.5, "discount": None, "total": 27}
     payment |= {"paid_at": datetime(2026, 3, 4, 9, tzinfo=timezone(timedelta(hours=2))), "created_at": STAMP}
     payment |= {"updated_at": STAMP}
-    ltv = [
+    ltv: list[dict[str, Any]] = [
         {"payment_id": pay1, "hhash": "h1", "id": uid, "id_type": "uid", "paid": "25.00"},
         {"payment_id": pay2, "hhash": "h1", "id": uid, "id_type": "uid", "paid": Decimal("10.5")},
         {"payment_id": pay1, "hhash": "h1", "id": vid, "id_type": "vid", "paid": 25},
     ]
     for row in ltv:
         row.update(oid=oid, created_at=STAMP, updated_at=STAMP)
-    agreement = {"vid": vid, "created_at": STAMP, "updated_at": STAMP, "cflags": 1024, "sid": sid, "uid": uid}
+    agreement: dict[str, Any] = {
+        "vid": vid,
+        "created_at": STAMP,
+        "updated_at": STAMP,
+        "cflags": 1024,
+        "sid": sid,
+        "uid": uid,
+    }
     agreement |= {"hhash": "h1", "url": "//shop.example/privacy", "ip": "203.0.113.9", "iphash": "abc"}
     agreement |= {"country": "DE", "source": "mail", "vp_w": 1280, "vp_h": 720, "lat": 52.5, "owner": uid}
-    jurisdiction = {"regulation": "gdpr", "compliance": "opt-in", "seq": 1, "rules": {"cflags": 1024, "bar": True}}
+    jurisdiction: dict[str, Any] = {
+        "regulation": "gdpr",
+        "compliance": "opt-in",
+        "seq": 1,
+        "rules": {"cflags": 1024, "bar": True},
+    }
     jurisdiction |= {"locs": ["DE", "FR"], "created_at": STAMP, "updated_at": STAMP}
     return {
         "events": [event(), detailed],
@@ -235,6 +269,22 @@ async def test_query_placeholders_skip_string_literals_and_braces(sink: ClickHou
     ]
     with pytest.raises(ValueError):
         bind("SELECT ?, ?", [1])
+
+
+async def test_a_table_missing_from_the_schema_is_permanent_unless_the_schema_is_manual(
+    sink: ClickHouseSink, clickhouse_server: ClickHouseServer, clickhouse_database: str
+) -> None:
+    with pytest.raises(PermanentSinkError) as caught:
+        await sink.write("nonesuch", [{"a": 1}])
+    assert caught.value.rows == [{"a": 1}]
+    manual = sink_for(clickhouse_server, clickhouse_database, Schema="manual")
+    await manual.open()
+    with pytest.raises(TransientSinkError, match="manual"):
+        await manual.write("nonesuch", [{"a": 1}])
+    clickhouse_server.query(f"CREATE TABLE {clickhouse_database}.nonesuch (a Int64) ENGINE = Memory")
+    await manual.write("nonesuch", [{"a": 1}])  # created by the operator: the waiting rows go in
+    await manual.close()
+    assert clickhouse_server.scalar(f"SELECT sum(a) FROM {clickhouse_database}.nonesuch") == 1
 
 
 async def test_a_server_that_is_down_is_a_transient_error(clickhouse_database: str) -> None:

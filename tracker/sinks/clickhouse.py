@@ -21,7 +21,7 @@ from aiochclient import ChClient, ChClientError
 
 from tracker.config import Config, PruneRule, SinkConfig
 from tracker.sinks.base import PermanentSinkError, PruneReport, Row, TransientSinkError
-from tracker.sinks.clickhouse_encode import encode
+from tracker.sinks.clickhouse_encode import encode as encode  # re-exported: bench/clickhouse_formats.py
 from tracker.sinks.schema import schema_files
 
 log = logging.getLogger("tracker.sinks.clickhouse")
@@ -122,7 +122,10 @@ class ClickHouseSink:
         if table not in self.columns:
             await self.open()
             if table not in self.columns:
-                raise TransientSinkError(f'no table "{table}" in ClickHouse database {self.database}')
+                missing = f'no table "{table}" in ClickHouse database {self.database}'
+                if self.create_schema:  # our own schema lacks it: no retry can store these rows
+                    raise PermanentSinkError(missing, rows=rows)
+                raise TransientSinkError(missing + ' (Schema is "manual": create it, the rows wait)')
         bad = await self._write_bisecting(table, list(rows))
         if bad:
             message, rejected = bad[0][0], [row for _, row in bad]

@@ -1,13 +1,16 @@
 """GDPR retention on ClickHouse (SPEC.md §7): expired events are deleted or scrubbed with mutations.
 
-Mutations (`ALTER TABLE … DELETE/UPDATE`) run asynchronously on the server; the report counts the rows that
-matched when they were issued. Not done here yet: DestParamHash (keeping a hash of a scrubbed field in params),
-which is logged and skipped rather than silently ignored.
+One mutation per rule (`ALTER TABLE … DELETE/UPDATE`), so every assignment sees the row as it was: a field's
+DestParamHash is computed from the value the same mutation empties. prune() waits for its mutations to finish
+(up to MUTATION_WAIT seconds) and reports the rows that matched when they were issued.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +20,9 @@ from tracker.sinks.base import PruneReport
 log = logging.getLogger("tracker.sinks.clickhouse")
 PRUNABLE = frozenset(("events",))
 KEY_COLUMNS = frozenset(("created_at", "eid"))
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # params keys and columns are spliced into SQL and JSON text
+BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+MUTATION_WAIT = 600.0
 
 
 async def prune(sink: Any, rules: Sequence[PruneRule], logs_only: bool) -> PruneReport:
@@ -39,22 +45,79 @@ async def prune(sink: Any, rules: Sequence[PruneRule], logs_only: bool) -> Prune
         if rule.clear_all:
             await sink.command(f"ALTER TABLE {rule.table} DELETE WHERE {expired}")
             report.rows_deleted += count
-            report.tables[rule.table] = report.tables.get(rule.table, 0) + count
-            continue
-        columns = sink.columns.get(rule.table, {})
-        assignments = [
-            f"{f.id} = {_empty(columns[f.id])}" for f in rule.fields if f.id in columns and f.id not in KEY_COLUMNS
-        ]
-        for field in rule.fields:
-            if field.dest_param_hash:
-                log.warning("Prune DestParamHash is not supported on ClickHouse yet", extra={"field": field.id})
-        if rule.clear_params:
-            assignments.append("params = '{}'")
-        if assignments:
+        else:
+            assignments = scrub_assignments(rule, sink.columns.get(rule.table, {}))
+            if not assignments:
+                continue
             await sink.command(f"ALTER TABLE {rule.table} UPDATE {', '.join(assignments)} WHERE {expired}")
             report.rows_scrubbed += count
-            report.tables[rule.table] = report.tables.get(rule.table, 0) + count
+        report.tables[rule.table] = report.tables.get(rule.table, 0) + count
+        await _wait_for_mutations(sink, rule.table)
     return report
+
+
+def scrub_assignments(rule: PruneRule, columns: dict[str, str]) -> list[str]:
+    """`column = value` for every field the rule empties, and params with the fields' hashes added."""
+    fields = [f for f in rule.fields if f.id in columns and f.id not in KEY_COLUMNS and NAME.fullmatch(f.id)]
+    for field in rule.fields:
+        if field not in fields:
+            log.warning("prune field skipped: not a column ClickHouse can update", extra={"field": field.id})
+    hashed = [(f.id, f.dest_param_hash) for f in fields if f.dest_param_hash and NAME.fullmatch(f.dest_param_hash)]
+    assignments = [f"{f.id} = {_empty(columns[f.id])}" for f in fields]
+    if rule.clear_params:
+        # only the hashes survive: the new ones, else any the row already had
+        members = [
+            f"if({column} != '', concat('\"{key}\":\"', {sha_sql(column)}, '\"'), "
+            f"if(visitParamHas(params, '{key}'), concat('\"{key}\":', visitParamExtractRaw(params, '{key}')), ''))"
+            for column, key in hashed
+        ]
+        kept = f"arrayStringConcat(arrayFilter(x -> x != '', [{', '.join(members)}]), ',')" if members else "''"
+        assignments.append(f"params = concat('{{', {kept}, '}}')")
+    elif hashed:
+        members = [  # appended to the JSON text; a key the row already has is left as it is
+            f"if({column} != '' AND NOT visitParamHas(params, '{key}'), "
+            f"concat('\"{key}\":\"', {sha_sql(column)}, '\"'), '')"
+            for column, key in hashed
+        ]
+        added = f"arrayStringConcat(arrayFilter(x -> x != '', [{', '.join(members)}]), ',')"
+        opened = "if(params IN ('', '{}'), '{', concat(substring(params, 1, length(params) - 1), ','))"
+        assignments.append(f"params = if({added} = '', params, concat({opened}, {added}, '}}'))")
+    return assignments
+
+
+def sha_sql(column: str) -> str:
+    """tracker.privacy.hashing.sha() in SQL that 18.16 runs (it has no base64Encode): SHA-1 in URL-safe base64
+    with padding, 3 bytes → 4 characters at a time."""
+    digest = f"SHA1(toString({column}))"
+
+    def byte(i: int) -> str:
+        return f"reinterpretAsUInt8(substring({digest}, {i + 1}, 1))"
+
+    characters = []
+    for group in range(7):  # 20 bytes: six whole groups of three, then two bytes and one '='
+        first = 3 * group
+        parts = [f"{byte(first)} * 65536", f"{byte(first + 1)} * 256"]
+        if group < 6:
+            parts.append(byte(first + 2))
+        number = " + ".join(parts)
+        for position in range(4 if group < 6 else 3):
+            shift = 6 * (3 - position)
+            characters.append(f"substring('{BASE64URL}', bitAnd(bitShiftRight({number}, {shift}), 63) + 1, 1)")
+    return f"concat({', '.join(characters)}, '=')"
+
+
+async def _wait_for_mutations(sink: Any, table: str) -> None:
+    """Mutations run in the background: wait so a prune run ends with its rows really scrubbed."""
+    deadline = time.monotonic() + MUTATION_WAIT
+    while time.monotonic() < deadline:
+        pending = await sink.query(
+            "SELECT count() AS n FROM system.mutations WHERE database = ? AND table = ? AND is_done = 0",
+            [sink.database, table],
+        )
+        if not pending or int(pending[0]["n"]) == 0:
+            return
+        await asyncio.sleep(0.2)
+    log.warning("ClickHouse mutations still running after the prune", extra={"table": table})
 
 
 def _empty(column_type: str) -> str:
