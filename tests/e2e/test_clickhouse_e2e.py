@@ -1,8 +1,11 @@
-"""A real tracker writing to a real ClickHouse server: routes → tables, outage, dead letters, two sinks."""
+"""A real tracker writing to a real ClickHouse server: routes → tables, outage, dead letters, two sinks, and the
+`--init-schema` and `--prune` commands."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -12,6 +15,7 @@ import pytest
 from tests.harness import TrackerProcess, prepare_tracker, snapshot_query, wait_until
 from tests.routes.conftest import BROWSER_UA, add_account
 from tests.services.clickhouse import ClickHouseServer
+from tracker.privacy.hashing import sha
 
 
 def clickhouse_sink(server: ClickHouseServer, database: str) -> dict[str, object]:
@@ -135,3 +139,29 @@ def test_outage_loses_nothing_and_does_not_slow_the_other_sink(
         if clickhouse_server.process is not None and clickhouse_server.process.poll() is not None:
             clickhouse_server.start()  # the server is shared by the session
         tracker.stop()
+
+
+def test_init_schema_and_prune_from_the_command_line(
+    tmp_path,
+    clickhouse_server: ClickHouseServer,
+    clickhouse_database: str,  # type: ignore[no-untyped-def]
+) -> None:
+    entry = {**clickhouse_sink(clickhouse_server, clickhouse_database), "Schema": "manual"}
+    entry["Prune"] = [{"TTL": 86400, "Fields": [{"Id": "ip", "DestParamHash": "iphash"}]}]
+    tracker = prepare_tracker(tmp_path / "t", Notify=[entry])
+
+    def cli(*args: str) -> str:
+        run = [sys.executable, "-m", "tracker", *args, str(tracker.config_path)]
+        done = subprocess.run(run, cwd=tracker.workdir, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "schema ready" in cli("--init-schema")
+    db = clickhouse_database
+    tables = set(clickhouse_server.query(f"SELECT name FROM system.tables WHERE database = '{db}'").split())
+    assert {"events", "redirects", "accounts", "payments", "ltv", "agreements", "agreed", "visitors"} <= tables
+    old = {"eid": "00000000-0000-1000-8000-000000000001", "created_at": "2020-01-01 00:00:00", "ip": "203.0.113.5"}
+    clickhouse_server.query(f"INSERT INTO {db}.events FORMAT JSONEachRow {json.dumps(old)}")
+    assert "scrubbed 1" in cli("--prune")
+    stored = clickhouse_server.query(f"SELECT ip, params FROM {db}.events FORMAT JSONEachRow")
+    assert json.loads(stored) == {"ip": "", "params": json.dumps({"iphash": sha("203.0.113.5")}, separators=(",", ":"))}
