@@ -42,7 +42,7 @@ def rowbinary(rows: list[dict], columns: list[tuple[str, str]]) -> bytes:
             if kind == "UUID":
                 raw = uuid.UUID(value).bytes if value else bytes(16)
                 out += raw[7::-1] + raw[:7:-1]  # two little-endian halves
-            elif kind == "DateTime":
+            elif kind.startswith("DateTime"):  # DateTime('UTC')
                 out += struct.pack("<I", int(time.mktime(time.strptime(value[:19], "%Y-%m-%d %H:%M:%S"))))
             elif kind.startswith("Int64"):
                 out += struct.pack("<q", int(value or 0))
