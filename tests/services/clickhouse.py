@@ -24,6 +24,8 @@ class ClickHouseServer:
     http_port: int
     tcp_port: int
     timezone: str = "UTC"
+    https_port: int | None = None
+    certs: Path | None = None  # with https_port: serve https with localhost.pem, require clients signed by ca.pem
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -36,12 +38,20 @@ class ClickHouseServer:
 
     def start(self) -> None:
         script = ROOT / ".setup" / "services" / "clickhouse.sh"
+        self.directory.mkdir(parents=True, exist_ok=True)
         log = (self.directory / "stdout.log").open("ab")
+        env = dict(os.environ)
+        if self.https_port is not None and self.certs is not None:
+            env["CLICKHOUSE_HTTPS_PORT"] = str(self.https_port)
+            env["CLICKHOUSE_CERT"] = str(self.certs / "localhost.pem")
+            env["CLICKHOUSE_KEY"] = str(self.certs / "localhost.key")
+            env["CLICKHOUSE_CA"] = str(self.certs / "ca.pem")
         self.process = subprocess.Popen(
             [str(script), str(self.directory), str(self.http_port), str(self.tcp_port), self.timezone],
             stdout=log,
             stderr=log,
             start_new_session=True,
+            env=env,
         )
         wait_until(self._ready, 60, interval=0.1, what=f"ClickHouse on {self.url}")
 

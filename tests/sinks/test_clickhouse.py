@@ -21,8 +21,9 @@ from tracker.config import from_mapping
 from tracker.redirects.accounts import Account, token_digest
 from tracker.redirects.model import Redirect
 from tracker.sinks.base import PermanentSinkError, TransientSinkError
-from tracker.sinks.clickhouse import ClickHouseSink, bind, statements
+from tracker.sinks.clickhouse import ClickHouseSink
 from tracker.sinks.clickhouse_encode import encode
+from tracker.sinks.clickhouse_sql import bind, statements
 from tracker.sinks.schema import schema_files
 
 TABLES = {"events", "redirects", "redirect_history", "accounts", "payments", "ltv", "agreements", "agreed"}
@@ -297,6 +298,39 @@ async def test_a_server_that_is_down_is_a_transient_error(clickhouse_database: s
     await down.close()
 
 
+async def test_a_host_that_refuses_connections_is_passed_over(
+    clickhouse_server: ClickHouseServer, clickhouse_database: str
+) -> None:
+    hosts = [f"127.0.0.1:{free_port()}", clickhouse_server.host]
+    sink = sink_for(clickhouse_server, clickhouse_database, Hosts=hosts)
+    await sink.open()
+    await sink.write("events", [event() for _ in range(3)])
+    assert await sink.query("SELECT count() AS n FROM events") == [{"n": 3}]
+    await sink.close()
+
+
+async def test_secure_checks_the_server_against_cacert_and_presents_a_client_certificate(
+    tmp_path: Path, test_certs: Path
+) -> None:
+    server = ClickHouseServer(tmp_path / "tls", free_port(), free_port(), https_port=free_port(), certs=test_certs)
+    server.start()
+    try:
+        secure = {"Hosts": [f"127.0.0.1:{server.https_port}"], "Secure": True, "CACert": str(test_certs / "ca.pem")}
+        client = {"Cert": str(test_certs / "localhost-2.pem"), "Key": str(test_certs / "localhost-2.key")}
+        sink = sink_for(server, "tls", **secure, **client)
+        assert sink.url.startswith("https://")
+        await sink.open()
+        await sink.write("events", [event()])
+        assert await sink.query("SELECT count() AS n FROM events") == [{"n": 1}]
+        await sink.close()
+        without_client_certificate = sink_for(server, "tls", **secure)
+        with pytest.raises(TransientSinkError):
+            await without_client_certificate.open()
+        await without_client_certificate.close()
+    finally:
+        server.stop()
+
+
 async def test_gzip_and_plain_bodies_both_store(clickhouse_server: ClickHouseServer, clickhouse_database: str) -> None:
     for compress in (True, False):
         sink = sink_for(clickhouse_server, clickhouse_database, EnableCompression=compress)
@@ -307,7 +341,6 @@ async def test_gzip_and_plain_bodies_both_store(clickhouse_server: ClickHouseSer
 
 
 async def test_times_are_utc_on_a_server_in_another_timezone(tmp_path: Path) -> None:
-    (tmp_path / "tokyo").mkdir()
     server = ClickHouseServer(tmp_path / "tokyo", free_port(), free_port(), timezone="Asia/Tokyo")
     server.start()
     try:

@@ -5,6 +5,7 @@ JSONEachRow bodies, and aiochclient's reads and DDL. Network errors, timeouts an
 transient (the shipper retries with backoff); a batch the server refuses for its content is bisected so the
 good rows are stored and only the bad ones become a PermanentSinkError. Replays are harmless: every table is
 a ReplacingMergeTree on its key, so reads that must be exact use FINAL. Works on ClickHouse 18.16 and current.
+Hosts are tried in order when one refuses connections; Secure uses https with CACert and a Cert/Key client pair.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import gzip
 import logging
 import re
+import ssl
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,6 +24,8 @@ from aiochclient import ChClient, ChClientError
 from tracker.config import Config, PruneRule, SinkConfig
 from tracker.sinks.base import PermanentSinkError, PruneReport, Row, TransientSinkError
 from tracker.sinks.clickhouse_encode import encode as encode  # re-exported: bench/clickhouse_formats.py
+from tracker.sinks.clickhouse_sql import bind
+from tracker.sinks.clickhouse_sql import statements as statements  # re-exported: bench/clickhouse_formats.py
 from tracker.sinks.schema import schema_files
 
 log = logging.getLogger("tracker.sinks.clickhouse")
@@ -30,9 +34,6 @@ log = logging.getLogger("tracker.sinks.clickhouse")
 CONTENT_ERROR_CODES = frozenset((6, 25, 26, 27, 38, 41, 53, 69, 70, 72, 117, 130, 131, 321, 349, 376, 377, 407, 441))
 ERROR_CODE = re.compile(r"Code:\s*(\d+)")
 INSERT_SETTINGS = {"input_format_skip_unknown_fields": "1", "date_time_input_format": "best_effort"}
-# A `?` placeholder or a brace outside a string literal (a `?` inside one is text).
-BIND_TOKEN = re.compile(r"'(?:[^'\\]|\\.)*'|\?|[{}]")
-SQL_STATEMENT_END = re.compile(r";\s*(?:\n|$)")
 THREADED_ROWS = 1000  # batches this large are encoded and compressed off the event loop
 
 
@@ -46,8 +47,10 @@ class ClickHouseSink:
 
     def __init__(self, settings: SinkConfig, config: Config) -> None:
         self.name = settings.sink_name
-        host = settings.hosts[0] if settings.hosts else "127.0.0.1:8123"
-        self.url = host if "://" in host else f"{'https' if settings.secure else 'http'}://{host}"
+        scheme = "https" if settings.secure else "http"
+        hosts = settings.hosts or ("127.0.0.1:8123",)
+        self.urls = [host if "://" in host else f"{scheme}://{host}" for host in hosts]
+        self._current = 0  # the host that answered last; the next one is tried when it refuses connections
         self.database = settings.context or "default"
         self.create_schema = settings.schema == "auto"
         self.compress = settings.enable_compression
@@ -57,7 +60,7 @@ class ClickHouseSink:
         self._password = settings.password
         self._timeout = max(settings.timeout_ms / 1000, 0.5)
         self._connections = max(settings.connections, 1)
-        self._verify: bool | str = settings.ca_cert or True
+        self._settings = settings
         self._http: httpx.AsyncClient | None = None
         self._client: ChClient | None = None
         self.columns: dict[str, dict[str, str]] = {}
@@ -70,7 +73,7 @@ class ClickHouseSink:
                 timeout=httpx.Timeout(self._timeout, connect=min(self._timeout, 5.0)),
                 limits=httpx.Limits(max_connections=self._connections * 2, max_keepalive_connections=self._connections),
                 headers=self._auth,
-                verify=self._verify,
+                verify=_tls(self._settings) if any(u.startswith("https:") for u in self.urls) else True,
             )
             self._client = ChClient(
                 self._http,
@@ -89,6 +92,28 @@ class ClickHouseSink:
         except (httpx.HTTPError, ChClientError, OSError) as error:
             raise TransientSinkError(f"cannot open ClickHouse at {self.url}: {_short(error)}") from error
 
+    @property
+    def url(self) -> str:
+        return self.urls[self._current]
+
+    def _next_host(self) -> None:
+        self._current = (self._current + 1) % len(self.urls)
+        if self._client is not None:
+            self._client.url = self.url
+
+    async def _post(self, params: dict[str, str], body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
+        """POST to the current host, or to the next ones when it refuses the connection (nothing was sent)."""
+        assert self._http is not None
+        for _ in range(len(self.urls) - 1):
+            try:
+                return await self._http.post(self.url, params=params, content=body, headers=headers)
+            except httpx.ConnectError as error:
+                log.warning(
+                    "ClickHouse host unreachable, trying the next", extra={"host": self.url, "error": str(error)}
+                )
+                self._next_host()
+        return await self._http.post(self.url, params=params, content=body, headers=headers)
+
     async def init_schema(self) -> None:
         self.create_schema = True
         await self.open()
@@ -99,9 +124,8 @@ class ClickHouseSink:
             self._http = self._client = None
 
     async def command(self, sql: str, database: str | None = None) -> None:
-        assert self._http is not None
         params = {"database": database or self.database}
-        response = await self._http.post(self.url, params=params, content=sql.encode())
+        response = await self._post(params, sql.encode())
         if response.status_code != 200:
             raise TransientSinkError(f"ClickHouse refused {sql[:60]!r}: {response.text[:300]}")
 
@@ -153,7 +177,7 @@ class ClickHouseSink:
             headers["Content-Encoding"] = "gzip"
         params = {"database": self.database, "query": f"INSERT INTO {table} FORMAT JSONEachRow", **INSERT_SETTINGS}
         try:
-            response = await self._http.post(self.url, params=params, content=body, headers=headers)
+            response = await self._post(params, body, headers)
         except httpx.HTTPError as error:
             raise TransientSinkError(f"ClickHouse insert into {table} failed: {_short(error)}") from error
         if response.status_code == 200:
@@ -179,11 +203,19 @@ class ClickHouseSink:
             prepared, named = sql, dict(params)
         else:
             prepared, named = bind(sql, params)
-        try:
-            records = await self._client.fetch(prepared, params=named or None)
-        except (httpx.HTTPError, ChClientError) as error:
-            raise TransientSinkError(f"ClickHouse query failed: {_short(error)}") from error
-        return [dict(record) for record in records]
+        tries = len(self.urls)
+        while True:
+            tries -= 1
+            try:
+                records = await self._client.fetch(prepared, params=named or None)
+            except httpx.ConnectError as error:
+                if tries > 0:
+                    self._next_host()
+                    continue
+                raise TransientSinkError(f"ClickHouse query failed: {_short(error)}") from error
+            except (httpx.HTTPError, ChClientError) as error:
+                raise TransientSinkError(f"ClickHouse query failed: {_short(error)}") from error
+            return [dict(record) for record in records]
 
     async def prune(self, rules: Sequence[PruneRule], logs_only: bool) -> PruneReport:
         from tracker.sinks.clickhouse_prune import prune
@@ -193,37 +225,12 @@ class ClickHouseSink:
         return await prune(self, rules, logs_only)
 
 
-def bind(sql: str, params: Sequence[Any]) -> tuple[str, dict[str, Any]]:
-    """`?` placeholders as aiochclient's `{p0}`, `{p1}`…, other braces doubled for its str.format."""
-    if not params:
-        return sql, {}
-    values = list(params)
-    named: dict[str, Any] = {}
-
-    def replace(match: re.Match[str]) -> str:
-        token = match.group()
-        if token == "?":
-            if len(named) == len(values):
-                raise ValueError(f"more placeholders than the {len(values)} parameters: {sql[:80]!r}")
-            name = f"p{len(named)}"
-            named[name] = values[len(named)]
-            return "{" + name + "}"
-        return token.replace("{", "{{").replace("}", "}}")
-
-    prepared = BIND_TOKEN.sub(replace, sql)
-    if len(named) != len(values):
-        raise ValueError(f"{len(values)} parameters for {len(named)} placeholders: {sql[:80]!r}")
-    return prepared, named
-
-
-def statements(sql: str) -> list[str]:
-    """The statements of a schema file (ClickHouse's HTTP interface takes one per request)."""
-    found = []
-    for part in SQL_STATEMENT_END.split(sql):
-        body = "\n".join(line for line in part.splitlines() if not line.strip().startswith("--")).strip()
-        if body:
-            found.append(body)
-    return found
+def _tls(settings: SinkConfig) -> ssl.SSLContext:
+    """Server certificates checked against CACert (else the system's CAs); Cert and Key as a client certificate."""
+    context = ssl.create_default_context(cafile=settings.ca_cert or None)
+    if settings.cert:
+        context.load_cert_chain(settings.cert, settings.tls_key or None)
+    return context
 
 
 def _short(error: BaseException) -> str:
