@@ -6,8 +6,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.harness import start_tracker
-from tests.services.redis import RedisServer
+from tests.harness import free_port, start_tracker, wait_until
+from tests.services.redis import RedisServer, start_redis
 
 PIXEL_PREFIX = b"GIF89a"
 
@@ -66,8 +66,6 @@ def test_redis_storage_shares_counts_between_two_trackers(tmp_path: Path, redis_
 
 
 def test_a_redis_outage_lets_requests_through(tmp_path: Path) -> None:
-    from tests.harness import free_port
-
     tracker = start_tracker(
         tmp_path / "t",
         RateLimits=[{"Limit": "1/minute", "Routes": ["tracking"]}],
@@ -76,5 +74,55 @@ def test_a_redis_outage_lets_requests_through(tmp_path: Path) -> None:
     try:
         assert [httpx.get(tracker.url("/tr/v1/tr/ename/x")).status_code for _ in range(3)] == [200, 200, 200]
         assert "rate-limit storage failing" in tracker.log()
+    finally:
+        tracker.stop()
+
+
+def test_a_hung_redis_lets_requests_through_and_counting_resumes(tmp_path: Path) -> None:
+    redis = start_redis()
+    tracker = start_tracker(
+        tmp_path / "t", RateLimits=[{"Limit": "2/minute", "Routes": ["tracking"]}], RateLimitStorage=redis.uri
+    )
+    url = tracker.url("/tr/v1/tr/ename/hung")
+    try:
+        assert httpx.get(url).status_code == 200
+        redis.pause()  # accepts connections, answers nothing: each command times out instead of failing fast
+        assert [httpx.get(url, timeout=30).status_code for _ in range(4)] == [200] * 4
+        assert tracker.log().count("rate-limit storage failing") == 1
+        redis.resume()
+        wait_until(lambda: httpx.get(url).status_code == 429, 30, interval=0.5, what="the limit to apply again")
+        assert "rate-limit storage back" in tracker.log()
+    finally:
+        tracker.stop()
+        redis.stop()
+
+
+def test_a_limited_redirect_answers_a_small_html_page(tmp_path: Path) -> None:
+    tracker = start_tracker(tmp_path / "t", RateLimits=[{"Limit": "1/minute", "Routes": ["redirects"]}])
+    try:
+        target = tracker.url("/tr/v1/rdr/")
+        first = httpx.get(target, params={"url": "https://yourdomain.com/page"})
+        second = httpx.get(target, params={"url": "https://yourdomain.com/page"})
+        assert first.status_code == 302 and first.headers["ratelimit-remaining"] == "0"
+        assert second.status_code == 429 and second.headers["content-type"].startswith("text/html")
+        assert "Too many requests" in second.text and int(second.headers["retry-after"]) >= 1
+        assert httpx.get(tracker.url("/tr/v1/tr/ename/x")).status_code == 200  # tracking is not limited
+    finally:
+        tracker.stop()
+
+
+def test_static_files_can_be_limited_as_their_own_family(tmp_path: Path) -> None:
+    root = tmp_path / "www"
+    root.mkdir()
+    (root / "a.txt").write_text("a")
+    tracker = start_tracker(
+        tmp_path / "t",
+        Static=[{"Root": str(root), "Prefix": "/assets/"}],
+        RateLimits=[{"Limit": "2/minute", "Routes": ["static"]}],
+    )
+    try:
+        statuses = [httpx.get(tracker.url("/assets/a.txt")).status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        assert httpx.get(tracker.url("/ping")).status_code == 200
     finally:
         tracker.stop()

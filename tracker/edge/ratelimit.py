@@ -4,8 +4,10 @@ Counts live in memory (per worker process) or, with `RateLimitStorage: "redis://
 worker and tracker instance. Over a limit: 429 with Retry-After and RateLimit-Limit/-Remaining/-Reset (JSON
 for API routes, a short HTML page for redirects), except pixels, which still answer their GIF (recording
 nothing) so e-mail clients show no broken image. Allowed responses carry the RateLimit-* headers too.
-If the storage fails (Redis down) requests are let through and the failure is logged once per outage:
-refusing all traffic because the counter store is down would turn a Redis outage into a site outage.
+If the storage fails (Redis down, or hung: every Redis command has a 250 ms timeout, no client retries, and
+the whole check a 1 s deadline) requests are let through, the failure is logged once per outage and the
+storage is left alone for 5 s, so a hung Redis costs one slow request per 5 s, not one per request: refusing
+all traffic because the counter store is down would turn a Redis outage into a site outage.
 """
 
 from __future__ import annotations
@@ -16,15 +18,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import anyio
 import orjson
 from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
+from limits.storage import Storage, storage_from_string
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tracker.config import RateLimitConfig
 
 log = logging.getLogger("tracker.edge.ratelimit")
+STORAGE_TIMEOUT_S = 0.25  # per Redis connect and command: a local Redis answers in well under 1 ms
+CHECK_DEADLINE_S = 1.0  # the whole check, whatever the storage does
+BYPASS_AFTER_FAILURE_S = 5.0
 FAMILIES = frozenset(("tracking", "redirects", "proxy", "static", "admin", "privacy", "ops", "other", "all"))
 
 
@@ -43,6 +49,18 @@ def async_storage_uri(uri: str) -> str:
     return uri if uri.startswith("async+") else "async+" + uri
 
 
+def storage_for(uri: str) -> Storage:
+    """The async storage for `uri`; Redis (through coredis, the `limits[async-redis]` extra) with timeouts."""
+    uri = async_storage_uri(uri)
+    if not uri.startswith("async+redis"):
+        return storage_from_string(uri)
+    from coredis.retry import NoRetryPolicy
+
+    return storage_from_string(
+        uri, connect_timeout=STORAGE_TIMEOUT_S, stream_timeout=STORAGE_TIMEOUT_S, retry_policy=NoRetryPolicy()
+    )
+
+
 class RateLimit:
     def __init__(
         self,
@@ -54,9 +72,10 @@ class RateLimit:
     ) -> None:
         self.app = app
         self.rules = [Rule(i, parse(r.limit), r.limit, frozenset(r.routes)) for i, r in enumerate(rules)]
-        self.limiter = MovingWindowRateLimiter(storage_from_string(async_storage_uri(storage_uri)))
+        self.limiter = MovingWindowRateLimiter(storage_for(storage_uri))
         self.family_of, self.client_of = family_of, client_of
         self._storage_failing = False
+        self._bypass_until = 0.0  # monotonic; while in the future the storage is not asked (fail open)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.rules:
@@ -67,9 +86,13 @@ class RateLimit:
         if not rules:
             await self.app(scope, receive, send)
             return
+        if self._bypass_until and time.monotonic() < self._bypass_until:
+            await self.app(scope, receive, send)
+            return
         client = self.client_of(scope)
         try:
-            verdicts = [await self._check(rule, family, client) for rule in rules]
+            with anyio.fail_after(CHECK_DEADLINE_S):
+                verdicts = [await self._check(rule, family, client) for rule in rules]
             self._storage_ok()
         except Exception as error:  # noqa: BLE001 - any storage failure: fail open, see the module docstring
             self._storage_failed(error)
@@ -115,13 +138,16 @@ class RateLimit:
 
     def _storage_failed(self, error: Exception) -> None:
         if not self._storage_failing:
-            log.error("rate-limit storage failing; letting requests through", extra={"error": str(error)[:300]})
+            detail = f"{type(error).__name__}: {error}"[:300]
+            log.error("rate-limit storage failing; letting requests through", extra={"error": detail})
         self._storage_failing = True
+        self._bypass_until = time.monotonic() + BYPASS_AFTER_FAILURE_S
 
     def _storage_ok(self) -> None:
         if self._storage_failing:
             log.warning("rate-limit storage back")
         self._storage_failing = False
+        self._bypass_until = 0.0
 
 
 @dataclass(frozen=True, slots=True)
