@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -37,9 +38,9 @@ def lag(tracker: TrackerProcess, sink: str, since: float) -> int:
 
 @pytest.fixture
 def tracker_on_clickhouse(
-    tmp_path,
+    tmp_path: Path,
     clickhouse_server: ClickHouseServer,
-    clickhouse_database: str,  # type: ignore[no-untyped-def]
+    clickhouse_database: str,
 ) -> Iterator[TrackerProcess]:
     process = prepare_tracker(
         tmp_path / "t", Workers=2, Notify=[clickhouse_sink(clickhouse_server, clickhouse_database)]
@@ -107,9 +108,9 @@ def test_a_bad_row_is_dead_lettered_and_its_batch_arrives(
 
 
 def test_outage_loses_nothing_and_does_not_slow_the_other_sink(
-    tmp_path,
+    tmp_path: Path,
     clickhouse_server: ClickHouseServer,
-    clickhouse_database: str,  # type: ignore[no-untyped-def]
+    clickhouse_database: str,
 ) -> None:
     duck = {"Service": "duckdb", "Path": str(tmp_path / "t" / "tracker.duckdb"), "BatchFlushInterval": 100}
     tracker = prepare_tracker(
@@ -142,9 +143,9 @@ def test_outage_loses_nothing_and_does_not_slow_the_other_sink(
 
 
 def test_init_schema_and_prune_from_the_command_line(
-    tmp_path,
+    tmp_path: Path,
     clickhouse_server: ClickHouseServer,
-    clickhouse_database: str,  # type: ignore[no-untyped-def]
+    clickhouse_database: str,
 ) -> None:
     entry = {**clickhouse_sink(clickhouse_server, clickhouse_database), "Schema": "manual"}
     entry["Prune"] = [{"TTL": 86400, "Fields": [{"Id": "ip", "DestParamHash": "iphash"}]}]
