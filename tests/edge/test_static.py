@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import socket
 from collections.abc import Iterator
 
@@ -12,6 +13,7 @@ import pytest
 from tests.harness import TrackerProcess, start_tracker
 
 BODY = b"0123456789" * 100  # 1,000 bytes
+BIG = os.urandom(300 * 1024)  # above the one-read size: streamed by FileResponse in 64 KiB chunks
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +23,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrackerProcess]:
     for directory in (root / "docs", pub, outside):
         directory.mkdir(parents=True)
     (root / "data.bin").write_bytes(BODY)
+    (root / "big.bin").write_bytes(BIG)
+    (root / "link.bin").symlink_to(root / "data.bin")  # a link that stays inside the root is fine
+    (root / "backup.tar.gz").write_bytes(gzip.compress(b"tar"))
+    (root / "font.woff2").write_bytes(b"wOF2")
+    (outside / "evil.example").mkdir()
     (root / "app.js").write_text("console.log('plain');" * 20)
     (root / "app.js.gz").write_bytes(gzip.compress(b"gz-version"))
     (root / "app.js.br").write_bytes(b"br-version")
@@ -41,12 +48,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrackerProcess]:
     process.stop()
 
 
-def raw_get(tracker: TrackerProcess, target: str) -> int:
-    """The status for a request target sent byte for byte (httpx would normalise `..`)."""
+def raw_get(tracker: TrackerProcess, target: str, host: str = "localhost") -> tuple[int, dict[str, str]]:
+    """Status and headers for a request target sent byte for byte (httpx would normalise `..` and `//`)."""
     with socket.create_connection(("127.0.0.1", tracker.port), timeout=5) as sock:
-        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
-        head = sock.recv(4096).decode("latin-1")
-    return int(head.split(" ", 2)[1])
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        received = b""
+        while b"\r\n\r\n" not in received and (chunk := sock.recv(4096)):
+            received += chunk
+    status_line, *lines = received.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    return int(status_line.split(" ", 2)[1]), headers
 
 
 def test_a_file_with_validators_and_cache_control(site: TrackerProcess) -> None:
@@ -95,6 +106,9 @@ def test_precompressed_siblings_follow_accept_encoding(site: TrackerProcess) -> 
     assert "content-encoding" not in plain and plain_body.startswith(b"console.log")
     assert fetch("br;q=0, gzip")[0]["content-encoding"] == "gzip"
     assert len({br["etag"], gz["etag"], plain["etag"]}) == 3
+    with httpx.stream("GET", site.url("/files/app.js"), headers={"accept-encoding": "br", "range": "bytes=0-1"}) as r:
+        # a range counts bytes of the representation sent, here the .br file
+        assert r.status_code == 206 and r.headers["content-encoding"] == "br" and b"".join(r.iter_raw()) == b"br"
 
 
 def test_index_files_and_directory_redirect(site: TrackerProcess) -> None:
@@ -127,7 +141,48 @@ def test_host_specific_site(site: TrackerProcess) -> None:
     ],
 )
 def test_traversal_attempts_never_leave_the_root(site: TrackerProcess, target: str) -> None:
-    assert raw_get(site, target) in (400, 404)
+    assert raw_get(site, target)[0] in (400, 404)
+
+
+def test_a_directory_redirect_is_never_protocol_relative(site: TrackerProcess) -> None:
+    status, headers = raw_get(site, "//evil.example", host="secret.example")
+    assert status == 308 and headers["location"] == "/evil.example/"
+
+
+def test_large_files_stream_whole_and_in_ranges(site: TrackerProcess) -> None:
+    whole = httpx.get(site.url("/files/big.bin"))
+    assert whole.status_code == 200 and whole.content == BIG and whole.headers["content-length"] == str(len(BIG))
+    part = httpx.get(site.url("/files/big.bin"), headers={"range": "bytes=65000-200000"})
+    assert part.status_code == 206 and part.content == BIG[65000:200001]
+    assert part.headers["content-range"] == f"bytes 65000-200000/{len(BIG)}"
+    head = httpx.head(site.url("/files/big.bin"), headers={"range": "bytes=0-9"})
+    assert head.status_code == 206 and head.headers["content-length"] == "10" and head.content == b""
+    same = httpx.get(site.url("/files/big.bin"), headers={"range": "bytes=0-1", "if-range": whole.headers["etag"]})
+    assert same.status_code == 206 and same.content == BIG[:2]
+
+
+def test_several_ranges_answer_multipart_byteranges(site: TrackerProcess) -> None:
+    response = httpx.get(site.url("/files/data.bin"), headers={"range": "bytes=0-1, 10-12"})
+    assert response.status_code == 206
+    assert response.headers["content-type"].startswith("multipart/byteranges; boundary=")
+    assert b"Content-Range: bytes 0-1/1000\r\n\r\n01\r\n" in response.content
+    assert b"Content-Range: bytes 10-12/1000\r\n\r\n012\r\n" in response.content
+
+
+@pytest.mark.parametrize("header", ["bytes=abc", "items=0-1", "bytes=9-2", "bytes=-"])
+def test_a_malformed_range_is_ignored(site: TrackerProcess, header: str) -> None:
+    response = httpx.get(site.url("/files/data.bin"), headers={"range": header})
+    assert response.status_code == 200 and response.content == BODY
+
+
+def test_media_types_do_not_depend_on_the_machine(site: TrackerProcess) -> None:
+    archive = httpx.get(site.url("/files/backup.tar.gz"), headers={"accept-encoding": "identity"})
+    assert archive.headers["content-type"] == "application/gzip" and "content-encoding" not in archive.headers
+    assert httpx.get(site.url("/files/font.woff2")).headers["content-type"] == "font/woff2"
+
+
+def test_a_symlink_inside_the_root_is_served(site: TrackerProcess) -> None:
+    assert httpx.get(site.url("/files/link.bin")).content == BODY
 
 
 def test_writes_to_a_file_are_405(site: TrackerProcess) -> None:

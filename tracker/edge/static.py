@@ -4,7 +4,9 @@ A request is served only when a site matches and a regular file resolves inside 
 no NUL or backslash, no symlink leading out); otherwise `serve()` sends nothing and returns False, so the
 catch-all can fall through to the default upstream and 404. Representations: `.br`/`.gz` siblings when the
 client accepts them (with Vary), ETag + Last-Modified with 304, and Range/If-Range (206, 416) through
-Starlette's FileResponse, which streams the file in chunks.
+Starlette's FileResponse, which streams the file in 64 KiB chunks (Hypercorn 0.18 offers no pathsend). A
+malformed Range is ignored (200, as nginx does); common web types are pinned so MIME types do not depend on
+the machine's /etc/mime.types.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import hashlib
 import html
 import mimetypes
 import os
+import re
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from starlette.datastructures import Headers
 from starlette.responses import FileResponse, HTMLResponse, Response
@@ -27,6 +31,20 @@ from tracker.config import StaticConfig
 
 ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
 SMALL_FILE_BYTES = 64 * 1024
+# suffix -> type for the web's common files; mimetypes answers the rest (its table varies by machine)
+WEB_TYPES = {
+    ".html": "text/html", ".htm": "text/html", ".css": "text/css", ".js": "text/javascript",
+    ".mjs": "text/javascript", ".json": "application/json", ".map": "application/json",
+    ".webmanifest": "application/manifest+json", ".xml": "application/xml", ".txt": "text/plain",
+    ".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+    ".gif": "image/gif", ".webp": "image/webp", ".avif": "image/avif", ".ico": "image/x-icon",
+    ".woff": "font/woff", ".woff2": "font/woff2", ".ttf": "font/ttf", ".otf": "font/otf",
+    ".wasm": "application/wasm", ".pdf": "application/pdf", ".mp4": "video/mp4", ".webm": "video/webm",
+}  # fmt: skip
+# a file that is itself compressed (x.tar.gz) is served as such, never labelled with the inner type
+ARCHIVE_TYPES = {"gzip": "application/gzip", "br": "application/x-brotli", "bzip2": "application/x-bzip2",
+                 "xz": "application/x-xz", "compress": "application/x-compress"}  # fmt: skip
+RANGE = re.compile(r"\s*(\d*)\s*-\s*(\d*)\s*")
 TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml", "application/xml")
 
 
@@ -77,6 +95,8 @@ class StaticFiles:
                 continue
             response = self._response(site, path[len(site.prefix) :], scope["method"], headers)
             if response is not None:
+                if "range" in headers and not _valid_range(headers["range"]):
+                    scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k.lower() != b"range"]}
                 await response(scope, receive, send)
                 return True
         return False
@@ -91,7 +111,9 @@ class StaticFiles:
             return None
         if stat.S_ISDIR(info.st_mode):
             if not relative.endswith("/") and relative:
-                return Response(status_code=308, headers={"location": site.prefix + relative + "/"})
+                # built from the cleaned parts, so `//host` can never become a protocol-relative Location
+                clean = "/".join(p for p in relative.split("/") if p not in ("", "."))
+                return Response(status_code=308, headers={"location": quote(site.prefix + clean + "/")})
             index = _resolve(site.root, relative + site.index) if site.index else None
             if index is not None and index.is_file():
                 target, info = index, index.stat()
@@ -107,7 +129,7 @@ class StaticFiles:
 
 
 def _file_response(site: Site, target: Path, info: os.stat_result, headers: Headers) -> Response:
-    media_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    media_type = _media_type(target.name)
     if media_type.startswith(TEXT_TYPES):
         media_type += "; charset=utf-8"
     extra = {"cache-control": site.cache_control, "x-content-type-options": "nosniff"}
@@ -132,6 +154,31 @@ def _file_response(site: Site, target: Path, info: os.stat_result, headers: Head
         extra["accept-ranges"] = "bytes"
         return Response(chosen.read_bytes(), headers=extra, media_type=media_type)
     return FileResponse(chosen, headers=extra, media_type=media_type, stat_result=chosen_info)
+
+
+def _media_type(name: str) -> str:
+    suffix = os.path.splitext(name)[1].lower()
+    if suffix in WEB_TYPES:
+        return WEB_TYPES[suffix]
+    guessed, encoding = mimetypes.guess_type(name)
+    if encoding is not None:
+        return ARCHIVE_TYPES.get(encoding, "application/octet-stream")
+    return guessed or "application/octet-stream"
+
+
+def _valid_range(header: str) -> bool:
+    """RFC 9110: a Range the server cannot parse is ignored (full 200), not refused; Starlette would say 400."""
+    unit, equals, spec = header.partition("=")
+    if not equals or unit.strip().lower() != "bytes":
+        return False
+    for part in spec.split(","):
+        match = RANGE.fullmatch(part)
+        if match is None:
+            return False
+        first, last = match.groups()
+        if (not first and not last) or (first and last and int(first) > int(last)):
+            return False
+    return True
 
 
 def _resolve(root: Path, relative: str) -> Path | None:
@@ -188,7 +235,7 @@ def _accepted_encodings(header: str) -> set[str]:
 def _listing(directory: Path, url_path: str) -> Response:
     entries = sorted(directory.iterdir(), key=lambda p: (not p.is_dir(), p.name))
     items = "".join(
-        f'<li><a href="{html.escape(e.name)}{"/" if e.is_dir() else ""}">{html.escape(e.name)}</a></li>'
+        f'<li><a href="{html.escape(quote(e.name))}{"/" if e.is_dir() else ""}">{html.escape(e.name)}</a></li>'
         for e in entries
         if not e.name.startswith(".")
     )
