@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.harness import TrackerProcess, prepare_tracker, snapshot_query, wait_until
+from tests.harness import TrackerProcess, free_port, prepare_tracker, snapshot_query, wait_until
 from tests.routes.conftest import BROWSER_UA, add_account
 from tests.services.clickhouse import ClickHouseServer
 from tracker.privacy.hashing import sha
@@ -166,3 +166,22 @@ def test_init_schema_and_prune_from_the_command_line(
     assert "scrubbed 1" in cli("--prune")
     stored = clickhouse_server.query(f"SELECT ip, params FROM {db}.events FORMAT JSONEachRow")
     assert json.loads(stored) == {"ip": "", "params": json.dumps({"iphash": sha("203.0.113.5")}, separators=(",", ":"))}
+
+
+def test_a_tracker_started_while_clickhouse_is_down_serves_and_catches_up(tmp_path: Path) -> None:
+    late = ClickHouseServer(tmp_path / "late", free_port(), free_port())
+    duck = {"Service": "duckdb", "Path": str(tmp_path / "t" / "tracker.duckdb"), "BatchFlushInterval": 100}
+    tracker = prepare_tracker(tmp_path / "t", Notify=[clickhouse_sink(late, "late"), duck])
+    tracker.start()  # ClickHouse, the primary store, is not running yet
+    try:
+        events = [{"ename": "early", "xid": str(i)} for i in range(100)]
+        assert httpx.post(tracker.url("/tr/v1/tr/"), json=events).status_code == 200
+        sent = time.time()
+        wait_until(lambda: lag(tracker, "duckdb", sent) == 0, 60, what="DuckDB while ClickHouse has never been up")
+        late.start()
+        started = time.time()
+        wait_until(lambda: lag(tracker, "clickhouse", started) == 0, 120, interval=0.5, what="ClickHouse to catch up")
+        assert late.scalar("SELECT uniqExact(eid) FROM late.events WHERE ename = 'early'") == 100
+    finally:
+        tracker.stop()
+        late.stop()
