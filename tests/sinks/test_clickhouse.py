@@ -341,6 +341,8 @@ async def test_gzip_and_plain_bodies_both_store(clickhouse_server: ClickHouseSer
 
 
 async def test_times_are_utc_on_a_server_in_another_timezone(tmp_path: Path) -> None:
+    if not Path("/usr/share/zoneinfo/Asia/Tokyo").exists():
+        pytest.skip("ClickHouse 18.16 reads time zones from tzdata, which is not installed")
     server = ClickHouseServer(tmp_path / "tokyo", free_port(), free_port(), timezone="Asia/Tokyo")
     server.start()
     try:
