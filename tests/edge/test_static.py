@@ -20,7 +20,8 @@ BIG = os.urandom(300 * 1024)  # above the one-read size: streamed by FileRespons
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrackerProcess]:
     base = tmp_path_factory.mktemp("static")
     root, pub, outside = base / "root", base / "pub", base / "outside"
-    for directory in (root / "docs", pub, outside):
+    listed = base / "listed"
+    for directory in (root / "docs", pub, outside, listed / "sub"):
         directory.mkdir(parents=True)
     (root / "data.bin").write_bytes(BODY)
     (root / "big.bin").write_bytes(BIG)
@@ -36,12 +37,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrackerProcess]:
     (outside / "secret.txt").write_text("secret")
     (root / "escape").symlink_to(outside)
     (pub / "banner.txt").write_text("pub file")
+    (listed / "a b.txt").write_text("spaced")
+    (listed / ".hidden").write_text("hidden")
     process = start_tracker(
         base / "tracker",
         StaticDirectory=str(pub),
         Static=[
             {"Root": str(root), "Prefix": "/files/", "CacheControl": "public, max-age=60"},
             {"Root": str(outside), "Prefix": "/", "Host": "secret.example"},
+            {"Root": str(listed), "Prefix": "/listed/", "Index": "", "Listing": True},
         ],
     )
     yield process
@@ -192,3 +196,11 @@ def test_writes_to_a_file_are_405(site: TrackerProcess) -> None:
 def test_missing_files_fall_through_to_404_json(site: TrackerProcess) -> None:
     response = httpx.get(site.url("/files/nope.txt"))
     assert response.status_code == 404 and response.json()["error"] == "not found"
+
+
+def test_a_listing_links_each_entry_and_hides_dotfiles(site: TrackerProcess) -> None:
+    page = httpx.get(site.url("/listed/"))
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert '<a href="sub/">sub</a>' in page.text and '<a href="a%20b.txt">a b.txt</a>' in page.text
+    assert ".hidden" not in page.text
+    assert httpx.get(site.url("/listed/a%20b.txt")).text == "spaced"
