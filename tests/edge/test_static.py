@@ -5,7 +5,9 @@ from __future__ import annotations
 import gzip
 import os
 import socket
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,7 +15,8 @@ import pytest
 from tests.harness import TrackerProcess, start_tracker
 
 BODY = b"0123456789" * 100  # 1,000 bytes
-BIG = os.urandom(300 * 1024)  # above the one-read size: streamed by FileResponse in 64 KiB chunks
+BIG = os.urandom(300 * 1024)  # above the one-read size: streamed in chunks
+HUGE = 256 * 1024 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +31,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrackerProcess]:
     (root / "link.bin").symlink_to(root / "data.bin")  # a link that stays inside the root is fine
     (root / "backup.tar.gz").write_bytes(gzip.compress(b"tar"))
     (root / "font.woff2").write_bytes(b"wOF2")
+    with (root / "huge.bin").open("wb") as huge:  # sparse: no disk used, read back as zeros
+        huge.truncate(HUGE)
     (outside / "evil.example").mkdir()
     (root / "app.js").write_text("console.log('plain');" * 20)
     (root / "app.js.gz").write_bytes(gzip.compress(b"gz-version"))
@@ -204,3 +209,27 @@ def test_a_listing_links_each_entry_and_hides_dotfiles(site: TrackerProcess) -> 
     assert '<a href="sub/">sub</a>' in page.text and '<a href="a%20b.txt">a b.txt</a>' in page.text
     assert ".hidden" not in page.text
     assert httpx.get(site.url("/listed/a%20b.txt")).text == "spaced"
+
+
+def worker_peak_rss_kib(tracker: TrackerProcess) -> int:
+    """The highest peak RSS (VmHWM) among the tracker's worker processes."""
+    assert tracker.process is not None
+    children = subprocess.run(["pgrep", "-P", str(tracker.process.pid)], capture_output=True, text=True).stdout.split()
+    peaks = []
+    for pid in children:
+        if "multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_text():
+            fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+            peaks.append(int(fields["VmHWM"].split()[0]))
+    assert peaks, "no worker process found"
+    return max(peaks)
+
+
+def test_a_huge_file_streams_in_bounded_memory(site: TrackerProcess) -> None:
+    before = worker_peak_rss_kib(site)
+    received = 0
+    with httpx.stream("GET", site.url("/files/huge.bin"), timeout=60) as response:
+        assert response.status_code == 200 and response.headers["content-length"] == str(HUGE)
+        for chunk in response.iter_raw():
+            received += len(chunk)
+    assert received == HUGE
+    assert worker_peak_rss_kib(site) - before < 64 * 1024  # a whole-file read would add 256 MiB

@@ -4,7 +4,8 @@ A request is served only when a site matches and a regular file resolves inside 
 no NUL or backslash, no symlink leading out); otherwise `serve()` sends nothing and returns False, so the
 catch-all can fall through to the default upstream and 404. Representations: `.br`/`.gz` siblings when the
 client accepts them (with Vary), ETag + Last-Modified with 304, and Range/If-Range (206, 416) through
-Starlette's FileResponse, which streams the file in 64 KiB chunks (Hypercorn 0.18 offers no pathsend). A
+Starlette's FileResponse, streaming the file in 256 KiB chunks read in a thread (Hypercorn 0.18 offers no
+pathsend/sendfile). Files up to 64 KiB are answered from one read on the loop (page cache, no thread hop). A
 malformed Range is ignored (200, as nginx does); common web types are pinned so MIME types do not depend on
 the machine's /etc/mime.types.
 """
@@ -158,7 +159,13 @@ def _file_response(site: Site, target: str, info: os.stat_result, headers: Heade
         extra["accept-ranges"] = "bytes"
         with open(chosen, "rb") as file:
             return Response(file.read(), headers=extra, media_type=media_type)
-    return FileResponse(chosen, headers=extra, media_type=media_type, stat_result=chosen_info)
+    return ChunkedFile(chosen, headers=extra, media_type=media_type, stat_result=chosen_info)
+
+
+class ChunkedFile(FileResponse):
+    # 256 KiB rather than Starlette's 64: a quarter of the thread hops; 1 MiB files measured 340-530 -> 595-615
+    # req/s. Memory stays one chunk per download in flight (Hypercorn awaits the socket before the next read).
+    chunk_size = 256 * 1024
 
 
 def _media_type(name: str) -> str:
