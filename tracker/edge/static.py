@@ -68,17 +68,9 @@ class StaticFiles:
             Site(os.path.realpath(s.root), _slashed(s.prefix), s.host.lower(), s.cache_control, s.index, s.listing)
             for s in sites
         ]
-        if static_directory:
-            found.append(
-                Site(
-                    os.path.realpath(static_directory),
-                    f"{api_prefix}/pub/",
-                    "",
-                    "public, max-age=3600",
-                    "index.html",
-                    False,
-                )
-            )
+        if static_directory:  # the Go route, with StaticConfig's defaults
+            pub = StaticConfig(root=static_directory, prefix=f"{api_prefix}/pub/")
+            found.append(Site(os.path.realpath(pub.root), pub.prefix, "", pub.cache_control, pub.index, False))
         self.sites = sorted(found, key=lambda site: (not site.host, -len(site.prefix)))
 
     def __bool__(self) -> bool:
