@@ -24,7 +24,14 @@ from tracker import logs
 from tracker.app import create_app
 from tracker.config import Config, split_bind
 from tracker.edge.acme import AcmeManager, ensure_bootstrap_certificate
-from tracker.edge.tls import ALPN, ReloadingCertificate, TLSHypercornConfig, certificate_files, tls_enabled
+from tracker.edge.tls import (
+    ALPN,
+    ReloadingCertificate,
+    TLSHypercornConfig,
+    acme_settings,
+    certificate_files,
+    tls_enabled,
+)
 
 log = logging.getLogger("tracker.server")
 GRACEFUL_SECONDS = 10.0
@@ -36,8 +43,8 @@ def hypercorn_config(config: Config) -> TLSHypercornConfig:
     settings.bind = [_bind(p) for p in plain]
     if tls_enabled(config):
         cert, key = certificate_files(config)
-        if config.acme.domains:
-            ensure_bootstrap_certificate(config.acme, cert, key)
+        if acme_settings(config).domains:
+            ensure_bootstrap_certificate(acme_settings(config), cert, key)
         settings.insecure_bind = settings.bind
         settings.bind = [_bind(config.proxy_port_tls)]
         settings.certfile, settings.keyfile = str(cert), str(key)
@@ -71,9 +78,9 @@ def serve(config: Config) -> int:
 
 
 def acme_manager(config: Config) -> AcmeManager | None:
-    if not (tls_enabled(config) and config.acme.domains):
+    if not (tls_enabled(config) and acme_settings(config).domains):
         return None
-    return AcmeManager(config.acme, plain_listener=split_bind(config.proxy_port))
+    return AcmeManager(acme_settings(config), plain_listener=split_bind(config.proxy_port))
 
 
 async def _serve_one(config: Config) -> None:

@@ -23,6 +23,10 @@ class Pebble:
     management_url: str
     ca_bundle: Path  # verifies pebble's own HTTPS endpoints
     process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
 
     def issuing_root(self) -> str:
         """The root pebble issues under (it makes a new one each start)."""
@@ -54,11 +58,19 @@ def pebble_for(tmp_path: Path, test_certs: Path) -> Iterator[Callable[[int], Peb
         }
         path = tmp_path / "pebble.json"
         path.write_text(json.dumps(config))
-        env = {**os.environ, "PEBBLE_VA_NOSLEEP": "1", "PEBBLE_VA_ALWAYS_VALID": "0", "PEBBLE_WFE_NONCEREJECT": "0"}
-        log = (tmp_path / "pebble.log").open("ab")
+        # real validation; no random nonce rejections; a valid authorization is always reused (the renewal path)
+        env = {
+            **os.environ,
+            "PEBBLE_VA_NOSLEEP": "1",
+            "PEBBLE_VA_ALWAYS_VALID": "0",
+            "PEBBLE_WFE_NONCEREJECT": "0",
+            "PEBBLE_AUTHZREUSE": "100",
+        }
+        log_path = tmp_path / "pebble.log"
+        log = log_path.open("ab")
         process = subprocess.Popen([binary, "-config", str(path)], env=env, stdout=log, stderr=log)
         pebble = Pebble(
-            f"https://127.0.0.1:{port}/dir", f"https://127.0.0.1:{management}", test_certs / "ca.pem", process
+            f"https://127.0.0.1:{port}/dir", f"https://127.0.0.1:{management}", test_certs / "ca.pem", process, log_path
         )
         context = ssl.create_default_context(cafile=str(pebble.ca_bundle))
         wait_until(

@@ -3,8 +3,9 @@
 Runs in one process (the one that owns the sinks); workers only read files: the challenge tokens they answer
 on the plain port (`<CacheDirectory>/challenges/`) and the certificate they serve (`<CacheDirectory>/<first
 domain>.crt/.key`, picked up by tls.ReloadingCertificate without a restart). The account key and certificates
-stay on disk; a certificate is renewed when it expires within RenewDays, checked every CHECK_SECONDS. Until
-the first certificate arrives a self-signed one lets the TLS listener start.
+stay on disk; a certificate is renewed when it expires within RenewDays or no longer covers every domain,
+checked every CHECK_SECONDS; failed orders are retried after RETRY_SECONDS, doubling. Until the first
+certificate arrives a self-signed one lets the TLS listener start.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 import os
 from pathlib import Path
 
-from acme import challenges, client, crypto_util, messages
+from acme import challenges, client, crypto_util, errors, messages
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -63,13 +64,21 @@ def ensure_bootstrap_certificate(acme: AcmeConfig, cert: Path, key: Path) -> Non
     _write_pair(cert, key, certificate.public_bytes(serialization.Encoding.PEM), key_pem)
 
 
-def expires_within(cert: Path, days: int) -> bool:
-    """True when there is no certificate from an ACME server yet, or it expires within `days`."""
+def renewal_due(cert: Path, domains: tuple[str, ...], days: int) -> bool:
+    """True when there is no certificate from an ACME server yet, it expires within `days`, or a domain was
+    added to the config since it was issued."""
     try:
         certificate = x509.load_pem_x509_certificate(cert.read_bytes())
     except (OSError, ValueError):
         return True
     if certificate.issuer == certificate.subject:  # our bootstrap certificate
+        return True
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        covered = set(names.get_values_for_type(x509.DNSName))
+    except x509.ExtensionNotFound:
+        covered = set()
+    if not {d.lower() for d in domains} <= {n.lower() for n in covered}:
         return True
     remaining = certificate.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
     return remaining < datetime.timedelta(days=days)
@@ -94,19 +103,26 @@ class AcmeManager:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
+    async def renew_if_due(self) -> bool:
+        """One check: order a certificate when renewal is due. True if one was written; CA errors propagate."""
+        if not renewal_due(self.cert, self.acme.domains, self.acme.renew_days):
+            return False
+        await asyncio.to_thread(self.obtain)
+        log.info("certificate obtained", extra={"domains": list(self.acme.domains)})
+        return True
+
     async def _renew_forever(self) -> None:
         if self.plain_listener is not None:
             await _listening(*self.plain_listener)  # the CA will call it: workers must be up first
+        failures = 0
         while True:
-            delay = self.check_seconds
-            if expires_within(self.cert, self.acme.renew_days):
-                try:
-                    await asyncio.to_thread(self.obtain)
-                    log.info("certificate obtained", extra={"domains": list(self.acme.domains)})
-                except Exception as error:  # noqa: BLE001 - the CA or network may fail; keep serving, retry
-                    log.error("ACME order failed", extra={"error": f"{type(error).__name__}: {error}"[:500]})
-                    delay = min(self.check_seconds, RETRY_SECONDS)
-            await asyncio.sleep(delay)
+            try:
+                await self.renew_if_due()
+                failures = 0
+            except Exception as error:  # noqa: BLE001 - the CA or network may fail; keep serving, retry
+                failures += 1
+                log.error("ACME order failed", extra={"error": f"{type(error).__name__}: {error}"[:500]})
+            await asyncio.sleep(retry_delay(failures, self.check_seconds))
 
     def obtain(self) -> None:
         """One ACME order, blocking (runs in a thread): account, HTTP-01 for every domain, certificate files."""
@@ -118,6 +134,8 @@ class AcmeManager:
         written: list[Path] = []
         try:
             for authorization in order.authorizations:
+                if authorization.body.status == messages.STATUS_VALID:
+                    continue  # the CA reuses an authorization validated recently: nothing to answer
                 challenge = next(c for c in authorization.body.challenges if isinstance(c.chall, challenges.HTTP01))
                 response, validation = challenge.response_and_validation(acme_client.net.key)
                 token_file = self.challenges / challenge.chall.encode("token")
@@ -139,10 +157,9 @@ class AcmeManager:
         acme_client = client.ClientV2(directory, net=network)
         registration = messages.NewRegistration.from_data(terms_of_service_agreed=True, email=self.acme.email or None)
         try:
-            acme_client.net.account = acme_client.new_account(registration)
-        except messages.Error as error:
-            if "already" not in str(error).lower():
-                raise
+            acme_client.new_account(registration)
+        except errors.ConflictError as existing:  # this key has an account already (every order after the first)
+            acme_client.net.account = messages.RegistrationResource(uri=existing.location, body=messages.Registration())
         return acme_client
 
     def _account_key(self) -> JWKRSA:
@@ -155,6 +172,14 @@ class AcmeManager:
             _atomic_write(path, pem, mode=0o600)
         loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
         return JWKRSA(key=loaded)
+
+
+def retry_delay(failures: int, check_seconds: float) -> float:
+    """Seconds to the next check: the check interval, or after failures RETRY_SECONDS doubling up to it (a CA
+    such as Let's Encrypt limits failed validations per hour)."""
+    if failures == 0:
+        return check_seconds
+    return float(min(check_seconds, RETRY_SECONDS * 2 ** min(failures - 1, 16)))
 
 
 async def _listening(host: str, port: int, timeout: float = 60.0) -> None:

@@ -4,6 +4,7 @@ a 308 to the same URL on https (the ProxyExceptHTTP listener keeps serving every
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -11,6 +12,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CHALLENGE_PREFIX = "/.well-known/acme-challenge/"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# a DNS name or an IP literal: anything else (`a@evil.example`, `a/b`) would make Location point elsewhere
+HOST = re.compile(r"[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]")
+HSTS_HEADER = b"strict-transport-security"
 
 
 class PlainToHttps:
@@ -46,29 +50,38 @@ class PlainToHttps:
     def _with_hsts(self, send: Send) -> Send:
         async def send_with_hsts(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"strict-transport-security", self.hsts)]
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == HSTS_HEADER for name, _ in headers):  # an upstream's own wins
+                    message["headers"] = [*headers, (HSTS_HEADER, self.hsts)]
             await send(message)
 
         return send_with_hsts
 
     async def _challenge(self, token: str, send: Send) -> None:
-        path = self.challenges / token if TOKEN.fullmatch(token) else None
-        if path is not None and path.is_file():
-            await _plain(send, 200, path.read_bytes(), [])
+        body = await asyncio.to_thread(_read_token, self.challenges / token) if TOKEN.fullmatch(token) else None
+        if body is not None:
+            await _plain(send, 200, body, [])
         else:
             await _plain(send, 404, b"not found", [])
 
     async def _redirect(self, scope: Scope, send: Send) -> None:
         host = next((v.decode("latin-1") for n, v in scope["headers"] if n == b"host"), "")
         host = host[: host.index("]") + 1] if host.startswith("[") else host.rsplit(":", 1)[0]
-        if not host:
-            await _plain(send, 400, b"a Host header is needed", [])
+        if not HOST.fullmatch(host):
+            await _plain(send, 400, b"a valid Host header is needed", [])
             return
         port = "" if self.https_port == 443 else f":{self.https_port}"
         target = f"https://{host}{port}{scope.get('raw_path', scope['path'].encode()).decode('latin-1')}"
         if scope["query_string"]:
             target += "?" + scope["query_string"].decode("latin-1")
         await _plain(send, 308, b"", [(b"location", target.encode())])
+
+
+def _read_token(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:  # missing, or a directory
+        return None
 
 
 async def _plain(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:

@@ -7,6 +7,8 @@ times and hands new handshakes a context loaded from the new files. Connections 
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 import logging
 import os
 import ssl
@@ -16,15 +18,33 @@ from pathlib import Path
 
 from hypercorn.config import Config as HypercornConfig
 
-from tracker.config import Config
+from tracker.config import AcmeConfig, Config
 
 log = logging.getLogger("tracker.edge.tls")
 ALPN = ["h2", "http/1.1"]
 CHECK_SECONDS = 1.0
 
 
+def acme_settings(config: Config) -> AcmeConfig:
+    """The Acme section with its Domains defaulting to the top-level Domains (as the Go tracker's autocert
+    whitelist), minus what HTTP-01 cannot prove: IP addresses and wildcards. No domains with UseLocalTLS."""
+    if config.use_local_tls:
+        return dataclasses.replace(config.acme, domains=())
+    if config.acme.domains:
+        return config.acme
+    return dataclasses.replace(config.acme, domains=tuple(d for d in config.domains if _acme_name(d)))
+
+
+def _acme_name(domain: str) -> bool:
+    try:
+        ipaddress.ip_address(domain.strip("[]"))
+    except ValueError:
+        return bool(domain) and "*" not in domain
+    return False
+
+
 def tls_enabled(config: Config) -> bool:
-    return bool(config.proxy_port_tls) and (config.use_local_tls or bool(config.acme.domains))
+    return bool(config.proxy_port_tls) and (config.use_local_tls or bool(acme_settings(config).domains))
 
 
 def certificate_files(config: Config) -> tuple[Path, Path]:
@@ -32,7 +52,7 @@ def certificate_files(config: Config) -> tuple[Path, Path]:
         return Path(config.tls_cert), Path(config.tls_key)
     from tracker.edge.acme import certificate_paths
 
-    return certificate_paths(config.acme)
+    return certificate_paths(acme_settings(config))
 
 
 def server_context(cert: Path, key: Path) -> ssl.SSLContext:
@@ -46,13 +66,15 @@ def server_context(cert: Path, key: Path) -> ssl.SSLContext:
 
 
 class ReloadingCertificate:
-    """The newest loadable certificate for a cert/key pair; a broken pair on disk keeps the last good one."""
+    """The newest loadable certificate for a cert/key pair; a broken pair on disk keeps the last good one (and
+    is reported once, not at every check: a half-written pair fails, then loads once the other file lands)."""
 
     def __init__(self, cert: Path, key: Path) -> None:
         self.cert, self.key = cert, key
         self._lock = threading.Lock()
         self._stamp = self._files_stamp()
         self._context: ssl.SSLContext | None = None
+        self._failed: tuple[int, int] | None = None
         self._checked = 0.0
 
     def _files_stamp(self) -> tuple[int, int]:
@@ -73,10 +95,11 @@ class ReloadingCertificate:
         with self._lock:
             self._checked = now
             stamp = self._files_stamp()
-            if stamp != self._stamp or self._context is None:
+            if (stamp != self._stamp or self._context is None) and stamp != self._failed:
                 try:
                     context = server_context(self.cert, self.key)
                 except (OSError, ssl.SSLError) as error:
+                    self._failed = stamp
                     log.error("new certificate not loadable; keeping the current one", extra={"error": str(error)})
                     return self._context
                 if self._context is not None:
