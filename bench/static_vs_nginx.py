@@ -41,7 +41,7 @@ http {{
     }}
 }}
 """
-CASES = (  # label, path, request headers
+CASES: tuple[tuple[str, str, dict[str, str]], ...] = (  # label, path, request headers
     ("4 KiB", "/static/small.txt", {}),
     ("1 MiB", "/static/big.bin", {}),
     ("4 KiB .gz sibling", "/static/app.js", {"Accept-Encoding": "gzip"}),

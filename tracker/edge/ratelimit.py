@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import anyio
 import orjson
 from limits import RateLimitItem, parse
+from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import Storage, storage_from_string
+from limits.storage import storage_from_string
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tracker.config import RateLimitConfig
@@ -52,13 +53,19 @@ def async_storage_uri(uri: str) -> str:
 def storage_for(uri: str) -> Storage:
     """The async storage for `uri`; Redis (through coredis, the `limits[async-redis]` extra) with timeouts."""
     uri = async_storage_uri(uri)
-    if not uri.startswith("async+redis"):
-        return storage_from_string(uri)
-    from coredis.retry import NoRetryPolicy
+    if uri.startswith("async+redis"):
+        from coredis.retry import NoRetryPolicy
 
-    return storage_from_string(
-        uri, connect_timeout=STORAGE_TIMEOUT_S, stream_timeout=STORAGE_TIMEOUT_S, retry_policy=NoRetryPolicy()
-    )
+        storage = storage_from_string(
+            uri,
+            connect_timeout=STORAGE_TIMEOUT_S,
+            stream_timeout=STORAGE_TIMEOUT_S,
+            retry_policy=NoRetryPolicy(),  # type: ignore[arg-type]  # passed through to coredis.Redis
+        )
+    else:
+        storage = storage_from_string(uri)
+    assert isinstance(storage, Storage)  # the async+ scheme always gives an async storage
+    return storage
 
 
 class RateLimit:
