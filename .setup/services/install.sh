@@ -3,7 +3,7 @@
 # Usage: .setup/services/install.sh [test|bench]
 set -euo pipefail
 mode="${1:-test}"
-packages=(clickhouse-server clickhouse-client tzdata nats-server redis-server chromium pebble curl)
+packages=(clickhouse-server clickhouse-client tzdata nats-server redis-server chromium pebble curl procps)
 if [ "$mode" = "bench" ]; then packages+=(wrk nginx nghttp2-client); fi
 missing=()
 for p in "${packages[@]}"; do
