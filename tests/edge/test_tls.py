@@ -157,3 +157,27 @@ async def test_hsts_is_added_once_and_an_app_header_wins(tmp_path: Path) -> None
         own = await client.get("https://example.com/own")
     assert ours.headers.get_list("strict-transport-security") == ["max-age=9"]
     assert own.headers.get_list("strict-transport-security") == ["max-age=1"]
+
+
+def test_every_worker_serves_the_new_certificate(tmp_path: Path, test_certs: Path) -> None:
+    cert, key = tmp_path / "server.pem", tmp_path / "server.key"
+    shutil.copy(test_certs / "localhost.pem", cert)
+    shutil.copy(test_certs / "localhost.key", key)
+    port = free_port()
+    tracker = start_tracker(
+        tmp_path / "t",
+        Workers=2,
+        ProxyPortTLS=f"127.0.0.1:{port}",
+        UseLocalTLS=True,
+        TLSCert=str(cert),
+        TLSKey=str(key),
+    )
+    try:
+        ca = test_certs / "ca.pem"
+        second = x509.load_pem_x509_certificate((test_certs / "localhost-2.pem").read_bytes()).serial_number
+        shutil.copy(test_certs / "localhost-2.key", key)
+        shutil.copy(test_certs / "localhost-2.pem", cert)
+        # each worker process checks the files on its own: 20 new connections in a row all see the new one
+        wait_until(lambda: all(served_serial(port, ca) == second for _ in range(20)), 20, what="the new certificate")
+    finally:
+        tracker.stop()
