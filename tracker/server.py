@@ -13,6 +13,7 @@ import contextlib
 import logging
 import multiprocessing
 import signal
+import sys
 from multiprocessing.synchronize import Event as ProcessEvent
 from typing import Any
 
@@ -22,7 +23,7 @@ from hypercorn.utils import wrap_app
 
 from tracker import logs
 from tracker.app import create_app
-from tracker.config import Config, split_bind
+from tracker.config import Config, ConfigError, split_bind
 from tracker.edge.acme import AcmeManager, ensure_bootstrap_certificate
 from tracker.edge.tls import (
     ALPN,
@@ -50,6 +51,7 @@ def hypercorn_config(config: Config) -> TLSHypercornConfig:
         settings.certfile, settings.keyfile = str(cert), str(key)
         settings.alpn_protocols = list(ALPN)
         settings.reloading = ReloadingCertificate(cert, key)
+        settings.reloading.require(config, "TLSCert" if config.use_local_tls else "Acme.CacheDirectory")
     settings.keep_alive_timeout = float(config.idle_timeout_seconds or 3600)
     settings.read_timeout = config.read_timeout_seconds or None
     settings.h11_max_incomplete_size = config.max_header_bytes
@@ -70,6 +72,11 @@ def _bind(value: str) -> str:
 
 
 def serve(config: Config) -> int:
+    try:
+        hypercorn_config(config)  # certificate files are checked before any worker starts
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
     if config.durability == "memory":
         asyncio.run(_serve_one(config))
     else:

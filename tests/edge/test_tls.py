@@ -6,6 +6,8 @@ from __future__ import annotations
 import shutil
 import socket
 import ssl
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +17,7 @@ import pytest
 from cryptography import x509
 from starlette.types import Receive, Scope, Send
 
-from tests.harness import TrackerProcess, free_port, start_tracker, wait_until
+from tests.harness import TrackerProcess, free_port, prepare_tracker, start_tracker, wait_until
 from tracker.edge.https_redirect import PlainToHttps
 
 
@@ -181,3 +183,24 @@ def test_every_worker_serves_the_new_certificate(tmp_path: Path, test_certs: Pat
         wait_until(lambda: all(served_serial(port, ca) == second for _ in range(20)), 20, what="the new certificate")
     finally:
         tracker.stop()
+
+
+def test_a_certificate_that_does_not_load_stops_the_start_with_one_line(tmp_path: Path, test_certs: Path) -> None:
+    cert = tmp_path / "server.pem"
+    shutil.copy(test_certs / "localhost.pem", cert)  # with the other pair's key: they do not match
+    tracker = prepare_tracker(
+        tmp_path / "t",
+        ProxyPortTLS=f"127.0.0.1:{free_port()}",
+        UseLocalTLS=True,
+        TLSCert=str(cert),
+        TLSKey=str(test_certs / "localhost-2.key"),
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "tracker", str(tracker.config_path)],
+        cwd=tracker.workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert "TLSCert" in run.stderr and "does not load" in run.stderr and "Traceback" not in run.stderr

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from hypercorn.config import Config as HypercornConfig
 
-from tracker.config import AcmeConfig, Config
+from tracker.config import AcmeConfig, Config, ConfigError
 
 log = logging.getLogger("tracker.edge.tls")
 ALPN = ["h2", "http/1.1"]
@@ -82,6 +82,14 @@ class ReloadingCertificate:
             return (os.stat(self.cert).st_mtime_ns, os.stat(self.key).st_mtime_ns)
         except OSError:
             return (0, 0)
+
+    def require(self, config: Config, key_path: str) -> None:
+        """Refuse to start on a pair that does not load: one clear error, not a worker crash loop."""
+        try:
+            server_context(self.cert, self.key)
+        except (OSError, ssl.SSLError) as error:
+            message = f"{self.cert} with {self.key} does not load: {error}"
+            raise ConfigError(key_path, message, config.source) from None
 
     def sni_callback(self, connection: ssl.SSLObject, server_name: str | None, context: ssl.SSLContext) -> None:
         fresh = self.current()
