@@ -75,7 +75,8 @@ def test_a_certificate_is_obtained_by_http01_served_and_renewed(
             child.verify_directly_issued_by(parent)
         root = x509.load_pem_x509_certificate(pebble.issuing_root().encode())
         chain[-1].verify_directly_issued_by(root)  # and it ends at pebble's root
-        assert (tmp_path / "acme" / "account.key").exists() and (tmp_path / "acme" / "localhost.crt").exists()
+        for private in ("account.key", "localhost.key"):
+            assert (tmp_path / "acme" / private).stat().st_mode & 0o077 == 0  # readable by the tracker's user only
         assert "certificate obtained" in tracker.log()
         # pebble fetched the token from the tracker's plain port, and that made the authorization valid
         assert f"validate w/ HTTP: http://localhost:{http_port}/.well-known/acme-challenge/" in pebble.log()

@@ -136,7 +136,11 @@ class AcmeManager:
             for authorization in order.authorizations:
                 if authorization.body.status == messages.STATUS_VALID:
                     continue  # the CA reuses an authorization validated recently: nothing to answer
-                challenge = next(c for c in authorization.body.challenges if isinstance(c.chall, challenges.HTTP01))
+                challenge = next(
+                    (c for c in authorization.body.challenges if isinstance(c.chall, challenges.HTTP01)), None
+                )
+                if challenge is None:
+                    raise errors.Error(f"the CA offers no HTTP-01 challenge for {authorization.body.identifier.value}")
                 response, validation = challenge.response_and_validation(acme_client.net.key)
                 token_file = self.challenges / challenge.chall.encode("token")
                 _atomic_write(token_file, validation.encode())
@@ -202,8 +206,14 @@ def _write_pair(cert: Path, key: Path, cert_pem: bytes, key_pem: bytes) -> None:
 
 
 def _atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Readers see the old file or the new one, never a part; a key is never readable by others, even briefly."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(data)
-    os.chmod(temporary, mode)
+    temporary.unlink(missing_ok=True)  # O_CREAT keeps an old file's mode: start from none
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())  # the rename must not reach the disk before the bytes do
+    os.chmod(temporary, mode)  # the umask may have narrowed it
     os.replace(temporary, path)
