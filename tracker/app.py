@@ -18,6 +18,7 @@ from tracker.edge.acme import challenge_directory
 from tracker.edge.client_ip import TrustedProxies, client_ip
 from tracker.edge.https_redirect import PlainToHttps
 from tracker.edge.proxy import ReverseProxy
+from tracker.edge.proxy_track import event_recorder
 from tracker.edge.ratelimit import RateLimit
 from tracker.edge.static import StaticFiles
 from tracker.edge.tls import tls_enabled
@@ -42,7 +43,13 @@ def create_app(config: Config, *, worker_index: int = 0, run_shipper: bool = Tru
             await runtime.stop()
 
     static = StaticFiles(config.static, config.static_directory, config.api_prefix)
-    proxy = ReverseProxy(config.upstreams, config.proxy_url, runtime.trusted, config.limits.max_websocket_message_bytes)
+    proxy = ReverseProxy(
+        config.upstreams,
+        runtime.trusted,
+        max_websocket_bytes=config.limits.max_websocket_message_bytes,
+        go=config,
+        track=event_recorder(runtime),
+    )
     fallthrough = Fallthrough(static, proxy)
     app = Starlette(
         routes=routes(config, fallthrough),

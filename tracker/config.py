@@ -130,7 +130,7 @@ class UpstreamConfig:
     connect_timeout_seconds: float = key("ConnectTimeoutSeconds", 5.0)
     read_timeout_seconds: float = key("ReadTimeoutSeconds", 60.0)
     websocket: bool = key("WebSocket", True)
-    track: bool = key("Track", False, unsupported=True)
+    track: bool = key("Track", False)
 
 
 @dataclass(slots=True, frozen=True)

@@ -3,60 +3,53 @@
 The upstream leg uses aiohttp's client: httpx's connection pool measured ~400 requests/s at 32 concurrent
 requests on this machine against ~12,000 for aiohttp, so the proxy would have been the bottleneck.
 
-Hop-by-hop headers are dropped both ways (RFC 9110 §7.6.1, including those named in Connection); the
-upstream sees X-Forwarded-For/-Proto/-Host and Forwarded, with the client address from the socket or, only
-through TrustedProxies, from X-Forwarded-For. The original Host is passed on. A target that refuses the
-connection is marked failing and, when the request has no body yet read, the next target is tried. Answers
-of our own: 502 when no target can be reached, 504 when one does not answer in time, both short JSON.
+A target that refuses the connection is marked failing and, while the request body can still be sent again,
+the next target is tried. Answers of our own: 502 when no target can be reached or one breaks off before its
+head, 504 when one does not connect or answer in time, both short JSON. A client that leaves mid-response
+closes the upstream response (Hypercorn drops writes to a gone client silently, so `receive` is watched).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import aiohttp
 import orjson
-from aiohttp import DummyCookieJar
-from starlette.types import Message, Receive, Scope, Send
+from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
 from yarl import URL
 
-from tracker.config import UpstreamConfig
-from tracker.edge.client_ip import TrustedProxies, client_ip
-from tracker.edge.upstreams import PASSIVE_HEALTH_SECONDS, Target, Upstream, build_upstreams, match
+from tracker.config import Config, UpstreamConfig
+from tracker.edge.client_ip import TrustedProxies
+from tracker.edge.proxy_body import RequestBody
+from tracker.edge.proxy_headers import Headers, forwarding_headers, request_host, response_headers
+from tracker.edge.upstreams import GO_HSTS, PASSIVE_HEALTH_SECONDS, Upstream, build_upstreams, match
+from tracker.routes.cors import allow_origin, preflight
 
 log = logging.getLogger("tracker.edge.proxy")
-HOP_BY_HOP = frozenset(
-    (
-        b"connection",
-        b"keep-alive",
-        b"proxy-authenticate",
-        b"proxy-authorization",
-        b"proxy-connection",
-        b"te",
-        b"trailer",
-        b"transfer-encoding",
-        b"upgrade",
-    )
-)
-NOT_FORWARDED = HOP_BY_HOP | {b"expect", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded"}
-
-
 SKIP_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
-
-
-class ClientGone(Exception):
-    """The client went away while its body was being relayed."""
+Tracker = Callable[[Scope, Upstream], Awaitable[None]]
 
 
 class ReverseProxy:
     def __init__(
-        self, upstreams: Sequence[UpstreamConfig], proxy_url: str, trusted: TrustedProxies, max_websocket_bytes: int
+        self,
+        upstreams: Sequence[UpstreamConfig],
+        trusted: TrustedProxies,
+        *,
+        max_websocket_bytes: int = 1 << 20,
+        go: Config | None = None,
+        track: Tracker | None = None,
     ) -> None:
-        self.upstreams = build_upstreams(upstreams, proxy_url)
+        """`go`: a Config whose ProxyUrl (and the Go keys around it) adds the /api/ upstream. `track`: records
+        an event for a proxied request whose upstream tracks (Upstreams[].Track, ProxyUrlFilter)."""
+        self.upstreams = build_upstreams(upstreams, go)
         self.trusted = trusted
         self.max_websocket_bytes = max_websocket_bytes
+        self.track = track
         self._session: aiohttp.ClientSession | None = None
 
     def __bool__(self) -> bool:
@@ -65,155 +58,143 @@ class ReverseProxy:
     def match(self, scope: Scope) -> Upstream | None:
         if not self.upstreams:
             return None
-        return match(self.upstreams, _host(scope), scope["path"])
+        return match(self.upstreams, request_host(scope), scope["path"])
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
+        if self._session is None:  # created on first use: it binds to the running loop
             connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=30, ttl_dns_cache=60)
             self._session = aiohttp.ClientSession(
-                connector=connector, auto_decompress=False, cookie_jar=DummyCookieJar()
+                connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
             )
         return self._session
 
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+            self._session = None
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, upstream: Upstream) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send, upstream: Upstream | None = None) -> None:
+        upstream = upstream or self.match(scope)
+        if upstream is None:
+            await answer(send, 404, "no upstream for this path")
+            return
         if scope["type"] == "websocket":
             from tracker.edge.proxy_ws import relay_websocket
 
-            headers = self.forwarding_headers(scope)
+            headers = forwarding_headers(scope, self.trusted)
             await relay_websocket(scope, receive, send, upstream, headers, self.max_websocket_bytes)
             return
-        body = RequestBody(receive)
+        go = upstream.go_api
+        extra: Headers = []
+        if go is not None:
+            if go.answer_preflight and scope["method"] == "OPTIONS":
+                await preflight(Request(scope), go.allow_origin)(scope, receive, send)
+                return
+            cors = allow_origin(Request(scope), go.allow_origin)
+            extra = [(b"strict-transport-security", GO_HSTS)] + [(k.encode(), v.encode()) for k, v in cors.items()]
+        if await self._proxy(scope, receive, send, upstream, extra) and self.track and upstream.tracks(scope["path"]):
+            try:
+                await self.track(scope, upstream)
+            except Exception:  # the answer is out already; a lost event must not become a traceback loop
+                log.exception("tracking a proxied request failed", extra={"path": scope["path"]})
+
+    async def _proxy(self, scope: Scope, receive: Receive, send: Send, upstream: Upstream, extra: Headers) -> bool:
+        """Relays one exchange; True when the upstream's answer went out whole."""
         config = upstream.config
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=config.connect_timeout_seconds, sock_read=config.read_timeout_seconds
         )
-        path = upstream.path_for(scope.get("raw_path", scope["path"].encode()).decode("latin-1"))
+        path = upstream.path_for((scope.get("raw_path") or scope["path"].encode()).decode("latin-1"))
         query = scope["query_string"].decode("latin-1")
-        sent_headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.forwarding_headers(scope)]
+        sent = _outgoing_headers(forwarding_headers(scope, self.trusted), upstream)
+        body = await RequestBody.open(receive)
+        timed_out = False
         for target in upstream.candidates():
             url = URL(target.base + path + ("?" + query if query else ""), encoded=True)
             try:
                 response = await self.session.request(
                     scope["method"],
                     url,
-                    headers=sent_headers,
-                    data=body.stream() if body.expected(scope) else None,
+                    headers=sent,
+                    data=body.payload(),
                     allow_redirects=False,
                     timeout=timeout,
                     skip_auto_headers=SKIP_AUTO_HEADERS,
                 )
             except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as error:
                 target.failed_until = time.monotonic() + PASSIVE_HEALTH_SECONDS
+                timed_out = isinstance(error, aiohttp.ConnectionTimeoutError)
                 log.warning("upstream target failing", extra={"target": target.base, "error": type(error).__name__})
-                if body.started:
-                    break  # the body is spent: this request cannot be replayed to another target
+                if not body.replayable:
+                    break  # part of the body is spent: this request cannot go to another target
                 continue
             except (TimeoutError, aiohttp.ServerTimeoutError):
-                await _answer(send, 504, "upstream timed out")
-                return
-            except (aiohttp.ClientError, ClientGone) as error:
+                await answer(send, 504, "upstream timed out")
+                return False
+            except aiohttp.ClientError as error:
+                if body.client_gone:
+                    return False  # nobody to answer
                 log.warning("upstream request failed", extra={"target": target.base, "error": repr(error)[:300]})
-                await _answer(send, 502, "upstream failed")
-                return
-            await self._relay(response, send, target)
-            return
-        await _answer(send, 502, "no upstream target could be reached")
+                await answer(send, 502, "upstream failed")
+                return False
+            return await _relay(response, send, body, extra, target.base)
+        if timed_out:
+            await answer(send, 504, "upstream timed out")
+        else:
+            await answer(send, 502, "no upstream target could be reached")
+        return False
 
-    async def _relay(self, response: aiohttp.ClientResponse, send: Send, target: Target) -> None:
-        started = False
-        try:
-            headers = _response_headers(response.raw_headers)
+
+async def _relay(response: aiohttp.ClientResponse, send: Send, body: RequestBody, extra: Headers, target: str) -> bool:
+    headers = response_headers(response.raw_headers)
+    if extra:
+        present = {n for n, _ in headers}
+        headers += [(n, v) for n, v in extra if n not in present]  # the upstream's own values win
+    content = response.content
+    try:
+        if content.is_eof():  # the whole body is here already (small answers): no disconnect to watch for
             await send({"type": "http.response.start", "status": response.status, "headers": headers})
-            started = True
-            async for chunk in response.content.iter_any():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except (TimeoutError, aiohttp.ServerTimeoutError):
-            if not started:
-                await _answer(send, 504, "upstream timed out")
-            # after the head, the only honest signal left is to cut the response short
-        except aiohttp.ClientError as error:
-            log.warning("upstream response broke off", extra={"target": target.base, "error": repr(error)[:300]})
-            if not started:
-                await _answer(send, 502, "upstream failed")
-        finally:
-            response.release()
-
-    def forwarding_headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
-        raw: list[tuple[bytes, bytes]] = scope["headers"]
-        named_in_connection = {
-            token.strip().lower().encode()
-            for name, value in raw
-            if name == b"connection"
-            for token in value.decode("latin-1").split(",")
-        }
-        forwarded_for = next((v.decode("latin-1") for n, v in raw if n == b"x-forwarded-for"), None)
-        peer = scope.get("client")
-        client = client_ip(peer[0] if peer else None, forwarded_for, self.trusted)
-        proto = "https" if scope["scheme"] in ("https", "wss") else "http"
-        host = next((v.decode("latin-1") for n, v in raw if n == b"host"), "")
-        chain = forwarded_for if forwarded_for and peer and self.trusted.trusts(peer[0]) else ""
-        headers = [(n, v) for n, v in raw if n not in NOT_FORWARDED and n not in named_in_connection]
-        headers += [
-            (b"x-forwarded-for", (f"{chain}, {client}" if chain else client).encode()),
-            (b"x-forwarded-proto", proto.encode()),
-            (b"x-forwarded-host", host.encode()),
-            (b"forwarded", _forwarded(client, proto, host).encode()),
-        ]
-        return headers
+            await send({"type": "http.response.body", "body": content.read_nowait()})
+            return True
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        pump = asyncio.ensure_future(_pump(content.iter_any(), send))
+        gone = asyncio.ensure_future(body.until_disconnect())
+        await asyncio.wait((pump, gone), return_when=asyncio.FIRST_COMPLETED)
+        gone.cancel()
+        if not pump.done():
+            pump.cancel()
+            response.close()  # the upstream sees its connection close and can stop producing
+            await asyncio.gather(pump, return_exceptions=True)
+            return False
+        pump.result()
+        return True
+    except (TimeoutError, aiohttp.ServerTimeoutError):
+        log.warning("upstream response stalled", extra={"target": target})
+        # after the head, the only honest signal left is to cut the response short
+    except aiohttp.ClientError as error:
+        log.warning("upstream response broke off", extra={"target": target, "error": repr(error)[:300]})
+    finally:
+        response.release()
+    return False
 
 
-class RequestBody:
-    """The client's body as an async stream for httpx, read from ASGI `receive` as the upstream takes it."""
-
-    def __init__(self, receive: Receive) -> None:
-        self.receive = receive
-        self.started = False
-
-    @staticmethod
-    def expected(scope: Scope) -> bool:
-        names = {n for n, _ in scope["headers"]}
-        return b"content-length" in names or b"transfer-encoding" in names
-
-    async def stream(self) -> AsyncIterator[bytes]:
-        self.started = True
-        while True:
-            message: Message = await self.receive()
-            if message["type"] == "http.disconnect":
-                raise ClientGone("client disconnected")  # aborts the upstream request
-            chunk = message.get("body", b"")
-            if chunk:
-                yield chunk
-            if not message.get("more_body", False):
-                return
+async def _pump(chunks: AsyncIterator[bytes], send: Send) -> None:
+    async for chunk in chunks:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-def _response_headers(raw: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    named = {
-        token.strip().lower().encode()
-        for name, value in raw
-        if name.lower() == b"connection"
-        for token in value.decode("latin-1").split(",")
-    }
-    return [(n.lower(), v) for n, v in raw if n.lower() not in HOP_BY_HOP and n.lower() not in named]
+def _outgoing_headers(headers: Headers, upstream: Upstream) -> list[tuple[str, str]]:
+    go = upstream.go_api
+    if go is not None:
+        if go.force_json:
+            headers = [(n, v) for n, v in headers if n != b"content-type"] + [(b"content-type", b"application/json")]
+        headers.append((b"x-origin-host", go.origin_host.encode()))
+    return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers]
 
 
-def _forwarded(client: str, proto: str, host: str) -> str:
-    node = f'"[{client}]"' if ":" in client else client
-    return f"for={node};proto={proto}" + (f';host="{host}"' if host else "")
-
-
-def _host(scope: Scope) -> str:
-    host = next((v.decode("latin-1") for n, v in scope["headers"] if n == b"host"), "")
-    return host.rsplit(":", 1)[0].lower() if not host.startswith("[") else host.lower()
-
-
-async def _answer(send: Send, status: int, message: str) -> None:
+async def answer(send: Send, status: int, message: str) -> None:
     body = orjson.dumps({"error": message})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})

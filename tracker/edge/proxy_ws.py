@@ -3,6 +3,8 @@ relayed both ways (text and binary, with the close code and reason) until either
 
 Ping/pong is answered on each leg by its own endpoint (ASGI does not expose ping frames). Messages larger than
 Limits.MaxWebSocketMessageBytes are refused by Hypercorn on the client leg and by `websockets` on the other.
+Close codes that may not be sent (1005 "none given", 1006 "connection lost") become 1000 and 1001 towards the
+upstream, and 1000 and 1014 (bad gateway) towards the client.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ HANDSHAKE = frozenset(
     )
 )
 
+# Codes a peer reports but no close frame may carry (RFC 6455 §7.4.1).
+TO_UPSTREAM = {1005: 1000, 1006: 1001}
+TO_CLIENT = {1005: 1000, 1006: 1014}
+
 
 async def relay_websocket(
     scope: Scope, receive: Receive, send: Send, upstream: Upstream, headers: list[tuple[bytes, bytes]], max_bytes: int
@@ -68,11 +74,22 @@ async def relay_websocket(
             await _deny(scope, send, refused.response.status_code, "upstream refused the websocket")
             return
         except (OSError, TimeoutError, InvalidHandshake) as error:
-            target.failed_until = time.monotonic() + PASSIVE_HEALTH_SECONDS
+            if isinstance(error, (OSError, TimeoutError)):  # a target that answered badly is not down
+                target.failed_until = time.monotonic() + PASSIVE_HEALTH_SECONDS
             log.warning("websocket upstream failing", extra={"target": target.base, "error": type(error).__name__})
             continue
         async with upstream_socket:
-            await send({"type": "websocket.accept", "subprotocol": upstream_socket.subprotocol})
+            # the upstream's own handshake headers (cookies, say) reach the client; the handshake's do not
+            accepted = (
+                [
+                    (n.lower().encode("latin-1"), v.encode("latin-1"))
+                    for n, v in upstream_socket.response.headers.raw_items()
+                    if n.lower().encode("latin-1") not in HANDSHAKE
+                ]
+                if upstream_socket.response is not None
+                else []
+            )
+            await send({"type": "websocket.accept", "subprotocol": upstream_socket.subprotocol, "headers": accepted})
             await _pump(receive, send, upstream_socket)
         return
     await _deny(scope, send, 502, "no upstream target could be reached")
@@ -83,7 +100,9 @@ async def _pump(receive: Receive, send: Send, upstream: ClientConnection) -> Non
         while True:
             message = await receive()
             if message["type"] == "websocket.disconnect":
-                await upstream.close(code=message.get("code", 1000), reason=message.get("reason") or "")
+                code = int(message.get("code") or 1000)
+                code = TO_UPSTREAM.get(code, code)
+                await upstream.close(code=code, reason=message.get("reason") or "")
                 return
             if message.get("bytes") is not None:
                 await upstream.send(message["bytes"])
@@ -97,9 +116,11 @@ async def _pump(receive: Receive, send: Send, upstream: ClientConnection) -> Non
                 await send({"type": "websocket.send", key: data})
         except ConnectionClosed:
             pass
-        code = upstream.close_code if upstream.close_code is not None else 1011
+        # The upstream's close frame, else the one our side sent it (1009 for an oversized message, say).
+        frame = upstream.protocol.close_rcvd or upstream.protocol.close_sent
+        code = TO_CLIENT.get(frame.code, frame.code) if frame is not None else 1014
         with contextlib.suppress(Exception):  # the client may be gone already
-            await send({"type": "websocket.close", "code": code, "reason": upstream.close_reason or ""})
+            await send({"type": "websocket.close", "code": code, "reason": frame.reason if frame else ""})
 
     tasks = [asyncio.create_task(client_to_upstream()), asyncio.create_task(upstream_to_client())]
     try:

@@ -2,20 +2,33 @@
 
 An upstream is chosen by Host (when it names one) and the longest matching path prefix. Its targets take
 turns (round robin); a target that refused a connection or timed out connecting is skipped for
-PASSIVE_HEALTH_SECONDS, unless every target is failing, in which case they are all tried again.
+PASSIVE_HEALTH_SECONDS, unless every target is failing, in which case they are all tried again. The Go
+tracker's `ProxyUrl` is one upstream on `/api/` that also keeps the Go route's extras (GoApi).
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from tracker.config import UpstreamConfig
+from tracker.config import Config, ConfigError, UpstreamConfig
 
 PASSIVE_HEALTH_SECONDS = 10.0
+GO_HSTS = b"max-age=15768000 ; includeSubDomains"  # the value the Go /api/ route sets
+
+
+@dataclass(slots=True, frozen=True)
+class GoApi:
+    """What the Go tracker's /api/ route adds around proxying (SPEC.md, `/api/` proxy)."""
+
+    allow_origin: str  # AllowOrigin, on every answer
+    answer_preflight: bool  # OPTIONS answered here unless IgnoreProxyOptions
+    force_json: bool  # ProxyForceJson: the request's content-type becomes application/json
+    origin_host: str  # sent as X-Origin-Host
 
 
 @dataclass(slots=True)
@@ -34,12 +47,17 @@ class Upstream:
     targets: list[Target]
     prefix: str
     host: str
+    go_api: GoApi | None = None
+    untracked: re.Pattern[str] | None = None  # paths never tracked even when config.track (ProxyUrlFilter)
     _turn: itertools.count = field(default_factory=itertools.count)  # type: ignore[type-arg]
 
     def candidates(self) -> list[Target]:
         """Targets in the order to try: healthy ones from this request's turn on, then the failing ones."""
-        start = next(self._turn) % len(self.targets)
-        ordered = self.targets[start:] + self.targets[:start]
+        targets = self.targets
+        if len(targets) == 1:
+            return targets
+        start = next(self._turn) % len(targets)
+        ordered = targets[start:] + targets[:start]
         now = time.monotonic()
         healthy = [t for t in ordered if t.failed_until <= now]
         return healthy + [t for t in ordered if t.failed_until > now]
@@ -50,8 +68,11 @@ class Upstream:
             return "/" + stripped.lstrip("/")
         return raw_path
 
+    def tracks(self, path: str) -> bool:
+        return self.config.track and (self.untracked is None or self.untracked.search(path) is None)
 
-def build_upstreams(configs: Sequence[UpstreamConfig], proxy_url: str) -> list[Upstream]:
+
+def build_upstreams(configs: Sequence[UpstreamConfig], go: Config | None = None) -> list[Upstream]:
     upstreams = [
         Upstream(
             c,
@@ -62,11 +83,27 @@ def build_upstreams(configs: Sequence[UpstreamConfig], proxy_url: str) -> list[U
         for c in configs
         if c.targets
     ]
-    if proxy_url:  # the Go tracker's single backend, for its /api/ route
-        upstreams.append(
-            Upstream(UpstreamConfig(targets=(proxy_url,), prefix="/api/"), [Target(_base(proxy_url))], "/api/", "")
-        )
+    if go is not None and go.proxy_url:
+        upstreams.append(go_api_upstream(go))
     return sorted(upstreams, key=lambda u: (not u.host, -len(u.prefix)))
+
+
+def go_api_upstream(config: Config) -> Upstream:
+    """`ProxyUrl` as the Go tracker routes it: /api/… unchanged to the target, tracked when ProxyUrlFilter is
+    set and the path does not match it."""
+    try:
+        untracked = re.compile(config.proxy_url_filter) if config.proxy_url_filter else None
+    except re.error as error:
+        raise ConfigError("ProxyUrlFilter", f"not a regular expression: {error}", config.source) from error
+    base = _base(config.proxy_url)
+    go_api = GoApi(
+        allow_origin=config.allow_origin,
+        answer_preflight=not config.ignore_proxy_options,
+        force_json=config.proxy_force_json,
+        origin_host=urlsplit(base).netloc,
+    )
+    settings = UpstreamConfig(targets=(config.proxy_url,), prefix="/api/", track=untracked is not None)
+    return Upstream(settings, [Target(base)], "/api/", "", go_api, untracked)
 
 
 def match(upstreams: Sequence[Upstream], host: str, path: str) -> Upstream | None:

@@ -1,0 +1,77 @@
+"""The client's request body on its way to an upstream, read from ASGI `receive` only as the upstream takes it.
+
+A body that arrived in one ASGI message is held (it is small) so the request can still go to another target
+when the first refuses the connection; a longer one streams and is spent once sending began. After the body,
+the same `receive` tells when the client has gone, which is how a relayed response learns to stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from starlette.types import Receive
+
+
+class ClientGone(Exception):
+    """The client went away while its body was being relayed."""
+
+
+class RequestBody:
+    def __init__(self, receive: Receive, first: bytes, more: bool, gone: bool = False) -> None:
+        self.receive = receive
+        self.first = first
+        self.more = more  # the body continues past the first message: stream it
+        self.client_gone = gone
+        self.started = False
+        self.abandoned = False  # the exchange ended before the upstream asked for the body
+        self.finished: asyncio.Event | None = None
+
+    @classmethod
+    async def open(cls, receive: Receive) -> RequestBody:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return cls(receive, b"", False, gone=True)
+        return cls(receive, message.get("body", b""), bool(message.get("more_body", False)))
+
+    @property
+    def replayable(self) -> bool:
+        return not self.started
+
+    def payload(self) -> bytes | AsyncIterator[bytes] | None:
+        if not self.more:
+            return self.first or None
+        return self._stream()
+
+    async def _stream(self) -> AsyncIterator[bytes]:
+        if self.abandoned:
+            return
+        self.started = True
+        self.finished = asyncio.Event()
+        try:
+            if self.first:
+                yield self.first
+            while True:
+                message = await self.receive()
+                if message["type"] == "http.disconnect":
+                    self.client_gone = True
+                    raise ClientGone("client disconnected")  # aborts the upstream request
+                chunk = message.get("body", b"")
+                if chunk:
+                    yield chunk
+                if not message.get("more_body", False):
+                    return
+        finally:
+            self.finished.set()
+
+    async def until_disconnect(self) -> None:
+        """Returns once the client has gone; runs beside a relayed response and is cancelled when it ends."""
+        if self.client_gone:
+            return
+        if self.more and not self.started:
+            self.abandoned = True  # from here on the unread body is ours to drain
+        elif self.finished is not None:
+            await self.finished.wait()
+        while not self.client_gone:
+            message = await self.receive()
+            self.client_gone = message["type"] == "http.disconnect"
