@@ -196,3 +196,26 @@ def test_acme_domains_default_to_domains_without_ips_or_wildcards() -> None:
         {"ProxyPortTLS": ":8443", "UseLocalTLS": True, "TLSCert": "c", "TLSKey": "k", "Domains": ["example.com"]}
     )
     assert acme_settings(local).domains == ()
+
+
+def test_a_stuck_ca_does_not_hold_up_shutdown(tmp_path: Path) -> None:
+    """The order runs in a daemon thread: SIGTERM while the CA never answers still stops the tracker promptly
+    (the acme library's own network timeout is 45 s; the harness waits 20)."""
+    with socket.create_server(("127.0.0.1", 0)) as stuck_ca:
+        tracker = prepare_tracker(
+            tmp_path / "t",
+            ProxyPortTLS=f"127.0.0.1:{free_port()}",
+            Acme={
+                "Directory": f"https://127.0.0.1:{stuck_ca.getsockname()[1]}/dir",
+                "Domains": ["localhost"],
+                "CacheDirectory": str(tmp_path / "acme"),
+            },
+        )
+        tracker.start()
+        try:
+            stuck_ca.settimeout(30)
+            held, _ = stuck_ca.accept()  # the order has begun: it now waits for a TLS answer that never comes
+            with held:
+                assert tracker.stop(timeout=20) == 0
+        finally:
+            tracker.kill9()

@@ -11,9 +11,12 @@ certificate arrives a self-signed one lets the TLS listener start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import logging
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from acme import challenges, client, crypto_util, errors, messages
@@ -107,7 +110,7 @@ class AcmeManager:
         """One check: order a certificate when renewal is due. True if one was written; CA errors propagate."""
         if not renewal_due(self.cert, self.acme.domains, self.acme.renew_days):
             return False
-        await asyncio.to_thread(self.obtain)
+        await _in_daemon_thread(self.obtain)
         log.info("certificate obtained", extra={"domains": list(self.acme.domains)})
         return True
 
@@ -176,6 +179,33 @@ class AcmeManager:
             _atomic_write(path, pem, mode=0o600)
         loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
         return JWKRSA(key=loaded)
+
+
+async def _in_daemon_thread(work: Callable[[], None]) -> None:
+    """`work` in a thread that does not hold up the process's exit: asyncio.to_thread's executor is joined at
+    shutdown, and an order waiting on a slow CA would delay SIGTERM by minutes."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def report(error: BaseException | None) -> None:
+        if done.done():  # the awaiting task was cancelled
+            return
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
+
+    def run() -> None:
+        error: BaseException | None = None
+        try:
+            work()
+        except BaseException as raised:  # noqa: BLE001 - handed to the awaiting task
+            error = raised
+        with contextlib.suppress(RuntimeError):  # the loop closed while the order ran: nobody waits any more
+            loop.call_soon_threadsafe(report, error)
+
+    threading.Thread(target=run, name="acme-order", daemon=True).start()
+    await done
 
 
 def retry_delay(failures: int, check_seconds: float) -> float:
