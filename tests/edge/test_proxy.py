@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +20,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.harness import TrackerProcess, free_port, snapshot_query, start_tracker, wait_until
+from tracker.config import from_mapping, replace
+from tracker.edge.client_ip import TrustedProxies
+from tracker.edge.proxy import ReverseProxy
 
 UPSTREAM_APP = Path(__file__).with_name("upstream_app.py")
 MIB = 1024 * 1024
@@ -263,8 +267,48 @@ def test_go_api_route_preflight_cors_hsts_origin_host_and_forced_json(
     seen = dict(response.json()["headers"])
     assert response.json()["path"] == "/api/echo"
     assert seen["content-type"] == "application/json" and seen["x-origin-host"] == f"127.0.0.1:{upstreams[0].port}"
-    assert response.headers["strict-transport-security"] == "max-age=15768000 ; includeSubDomains"
+    assert "strict-transport-security" not in response.headers  # Go's HSTS only goes out over https
     assert response.headers["access-control-allow-origin"] == "https://app.example"
+
+
+async def test_go_api_answers_over_https_carry_hsts(upstreams: tuple[Upstream, Upstream]) -> None:
+    """In process (a TLS tracker is tests/edge/test_tls.py's business): an https scope through the real proxy."""
+    configured = from_mapping({"ProxyUrl": upstreams[0].url, "HSTS": "max-age=60"})
+    messages: list[dict[str, Any]] = []
+    requested = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # the client stays until the answer is out
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+
+    scope = {
+        "type": "http",
+        "scheme": "https",
+        "method": "GET",
+        "path": "/api/echo",
+        "raw_path": b"/api/echo",
+        "query_string": b"",
+        "client": ("127.0.0.1", 1234),
+        "headers": [(b"host", b"t.example")],
+    }
+    for go in (configured, replace(configured, hsts="")):
+        messages.clear()
+        requested = False
+        proxy = ReverseProxy([], TrustedProxies(), go=go)
+        try:
+            await proxy.handle(scope, receive, send)
+        finally:
+            await proxy.aclose()
+        headers = dict(messages[0]["headers"])
+        assert messages[0]["status"] == 200 and headers[b"access-control-allow-origin"] == b"*"
+        assert headers[b"strict-transport-security"] == (go.hsts.encode() or b"max-age=15768000 ; includeSubDomains")
 
 
 def test_tracked_upstreams_write_one_event_per_request(proxy: TrackerProcess) -> None:

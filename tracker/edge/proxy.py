@@ -26,7 +26,7 @@ from tracker.config import Config, UpstreamConfig
 from tracker.edge.client_ip import TrustedProxies
 from tracker.edge.proxy_body import RequestBody
 from tracker.edge.proxy_headers import Headers, forwarding_headers, request_host, response_headers
-from tracker.edge.upstreams import GO_HSTS, PASSIVE_HEALTH_SECONDS, Upstream, build_upstreams, match
+from tracker.edge.upstreams import PASSIVE_HEALTH_SECONDS, Upstream, build_upstreams, match
 from tracker.routes.cors import allow_origin, preflight
 
 log = logging.getLogger("tracker.edge.proxy")
@@ -92,7 +92,9 @@ class ReverseProxy:
                 await preflight(Request(scope), go.allow_origin)(scope, receive, send)
                 return
             cors = allow_origin(Request(scope), go.allow_origin)
-            extra = [(b"strict-transport-security", GO_HSTS)] + [(k.encode(), v.encode()) for k, v in cors.items()]
+            extra = [(k.encode(), v.encode()) for k, v in cors.items()]
+            if scope["scheme"] == "https":  # browsers ignore it over plain HTTP, where Go sent it too
+                extra.append((b"strict-transport-security", go.hsts))
         if await self._proxy(scope, receive, send, upstream, extra) and self.track and upstream.tracks(scope["path"]):
             try:
                 await self.track(scope, upstream)

@@ -29,6 +29,7 @@ class GoApi:
     answer_preflight: bool  # OPTIONS answered here unless IgnoreProxyOptions
     force_json: bool  # ProxyForceJson: the request's content-type becomes application/json
     origin_host: str  # sent as X-Origin-Host
+    hsts: bytes  # on https answers: the configured HSTS, else the Go route's value
 
 
 @dataclass(slots=True)
@@ -101,6 +102,7 @@ def go_api_upstream(config: Config) -> Upstream:
         answer_preflight=not config.ignore_proxy_options,
         force_json=config.proxy_force_json,
         origin_host=urlsplit(base).netloc,
+        hsts=config.hsts.encode() if config.hsts else GO_HSTS,
     )
     settings = UpstreamConfig(targets=(config.proxy_url,), prefix="/api/", track=untracked is not None)
     return Upstream(settings, [Target(base)], "/api/", "", go_api, untracked)
