@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import shutil
+import ssl
 import subprocess
 import sys
 import uuid
@@ -309,6 +311,46 @@ async def test_go_api_answers_over_https_carry_hsts(upstreams: tuple[Upstream, U
         headers = dict(messages[0]["headers"])
         assert messages[0]["status"] == 200 and headers[b"access-control-allow-origin"] == b"*"
         assert headers[b"strict-transport-security"] == (go.hsts.encode() or b"max-age=15768000 ; includeSubDomains")
+
+
+def test_http2_clients_through_tls_stream_both_ways_and_are_told_https(
+    tmp_path: Path, test_certs: Path, upstreams: tuple[Upstream, Upstream]
+) -> None:
+    for name in ("localhost.pem", "localhost.key"):
+        shutil.copy(test_certs / name, tmp_path / name)
+    tls_port = free_port()
+    tracker = start_tracker(
+        tmp_path / "t",
+        ProxyPortTLS=f"127.0.0.1:{tls_port}",
+        UseLocalTLS=True,
+        TLSCert=str(tmp_path / "localhost.pem"),
+        TLSKey=str(tmp_path / "localhost.key"),
+        HSTS="max-age=60",
+        Acme={"CacheDirectory": str(tmp_path / "acme")},
+        Upstreams=[{"Prefix": "/app/", "Targets": [upstreams[0].url]}],
+        ProxyUrl=upstreams[0].url,
+    )
+    base = f"https://localhost:{tls_port}"
+
+    def blocks():  # type: ignore[no-untyped-def]
+        for _ in range(64):
+            yield b"h" * 65536
+
+    try:
+        with httpx.Client(verify=ssl.create_default_context(cafile=str(test_certs / "ca.pem")), http2=True) as client:
+            echo = client.get(base + "/app/echo")
+            assert echo.http_version == "HTTP/2"
+            seen = dict(echo.json()["headers"])
+            assert seen["x-forwarded-proto"] == "https" and seen["x-forwarded-host"] == f"localhost:{tls_port}"
+            assert seen["forwarded"] == f'for=127.0.0.1;proto=https;host="localhost:{tls_port}"'
+            upload = client.post(base + "/app/upload", content=blocks())  # HTTP/2: no length, no chunked framing
+            assert upload.json() == {"bytes": 64 * 65536, "chunked": True}
+            down = client.get(base + "/app/download", params={"size": 5 * MIB})
+            assert len(down.content) == 5 * MIB
+            api = client.get(base + "/api/echo")
+            assert api.headers["strict-transport-security"] == "max-age=60"  # the configured HSTS, over https
+    finally:
+        tracker.stop()
 
 
 def test_tracked_upstreams_write_one_event_per_request(proxy: TrackerProcess) -> None:
