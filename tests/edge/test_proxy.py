@@ -204,6 +204,17 @@ def test_a_client_leaving_mid_download_closes_the_upstream_stream(
     assert "Traceback" not in proxy.log()
 
 
+def test_a_client_giving_up_on_a_slow_upstream_drops_the_upstream_request(
+    proxy: TrackerProcess, upstreams: tuple[Upstream, Upstream]
+) -> None:
+    held = uuid.uuid4().hex
+    holds = f"{upstreams[0].url}/app/holds"
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.get(proxy.url("/app/hold"), params={"id": held}, timeout=httpx.Timeout(5, read=1.5))
+    # the upstream would hold it 30 s, and the proxy's read timeout here is 60 s
+    wait_until(lambda: httpx.get(holds).json().get(held) == "client left", 10, what="the upstream to lose its client")
+
+
 def test_websocket_echo_through_the_proxy(proxy: TrackerProcess) -> None:
     async def session() -> tuple[str, bytes, int, str, str | None]:
         async with connect(f"ws://127.0.0.1:{proxy.port}/app/ws", subprotocols=["chat"]) as ws:

@@ -21,6 +21,7 @@ from websockets.asyncio.server import serve as ws_serve
 CHUNK = b"x" * 65536
 STREAMS: dict[str, str] = {}  # id of an endless stream -> "open" | "closed"
 RELEASES: dict[str, asyncio.Event] = {}
+HOLDS: dict[str, str] = {}  # id of a held request -> "waiting" | "client left" | "timed out"
 WS_CLOSED: dict[str, int] = {}  # id -> the close code the client sent us
 
 
@@ -105,6 +106,24 @@ async def release(request: Request) -> Response:
     return Response("released")
 
 
+async def hold(request: Request) -> Response:
+    """Answers only when its client goes away (or after 30 s); /app/holds tells which."""
+    hold_id = request.query_params["id"]
+    HOLDS[hold_id] = "waiting"
+    try:
+        async with asyncio.timeout(30):
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+        HOLDS[hold_id] = "client left"
+    except TimeoutError:
+        HOLDS[hold_id] = "timed out"
+    return Response("held")
+
+
+async def holds(request: Request) -> Response:
+    return JSONResponse(HOLDS)
+
+
 async def ws_closed(request: Request) -> Response:
     return JSONResponse(WS_CLOSED)
 
@@ -152,6 +171,8 @@ app = Starlette(
         Route("/app/two-parts", two_parts),
         Route("/app/release", release),
         Route("/app/ws-closed", ws_closed),
+        Route("/app/hold", hold),
+        Route("/app/holds", holds),
         WebSocketRoute("/app/ws", ws_echo),
     ]
 )

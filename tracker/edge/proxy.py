@@ -24,7 +24,7 @@ from yarl import URL
 
 from tracker.config import Config, UpstreamConfig
 from tracker.edge.client_ip import TrustedProxies
-from tracker.edge.proxy_body import RequestBody
+from tracker.edge.proxy_body import ClientWatch, RequestBody
 from tracker.edge.proxy_headers import Headers, forwarding_headers, request_host, response_headers
 from tracker.edge.upstreams import PASSIVE_HEALTH_SECONDS, Upstream, build_upstreams, match
 from tracker.routes.cors import allow_origin, preflight
@@ -32,6 +32,7 @@ from tracker.routes.cors import allow_origin, preflight
 log = logging.getLogger("tracker.edge.proxy")
 SKIP_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 Tracker = Callable[[Scope, Upstream], Awaitable[None]]
+HEAD_GRACE_SECONDS = 0.5  # an upstream slower than this to answer gets its client watched
 
 
 class ReverseProxy:
@@ -111,40 +112,51 @@ class ReverseProxy:
         query = scope["query_string"].decode("latin-1")
         sent = _outgoing_headers(forwarding_headers(scope, self.trusted), upstream)
         body = await RequestBody.open(receive)
+        watch = ClientWatch(body, HEAD_GRACE_SECONDS)
         timed_out = False
-        for target in upstream.candidates():
-            url = URL(target.base + path + ("?" + query if query else ""), encoded=True)
-            try:
-                response = await self.session.request(
-                    scope["method"],
-                    url,
-                    headers=sent,
-                    data=body.payload(),
-                    allow_redirects=False,
-                    timeout=timeout,
-                    skip_auto_headers=SKIP_AUTO_HEADERS,
-                )
-            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as error:
-                target.failed_until = time.monotonic() + PASSIVE_HEALTH_SECONDS
-                timed_out = isinstance(error, aiohttp.ConnectionTimeoutError)
-                log.warning("upstream target failing", extra={"target": target.base, "error": type(error).__name__})
-                if not body.replayable:
-                    break  # part of the body is spent: this request cannot go to another target
-                continue
-            except (TimeoutError, aiohttp.ServerTimeoutError):
-                await answer(send, 504, "upstream timed out")
-                return False
-            except aiohttp.ClientError as error:
-                if body.client_gone:
-                    return False  # nobody to answer
-                log.warning("upstream request failed", extra={"target": target.base, "error": repr(error)[:300]})
-                await answer(send, 502, "upstream failed")
-                return False
-            return await _relay(response, send, body, extra, target.base)
-        if timed_out:
-            await answer(send, 504, "upstream timed out")
-        else:
-            await answer(send, 502, "no upstream target could be reached")
+        try:
+            for target in upstream.candidates():
+                url = URL(target.base + path + ("?" + query if query else ""), encoded=True)
+                try:
+                    response = await self.session.request(
+                        scope["method"],
+                        url,
+                        headers=sent,
+                        data=body.payload(),
+                        allow_redirects=False,
+                        timeout=timeout,
+                        skip_auto_headers=SKIP_AUTO_HEADERS,
+                    )
+                except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as error:
+                    target.failed_until = time.monotonic() + PASSIVE_HEALTH_SECONDS
+                    timed_out = isinstance(error, aiohttp.ConnectionTimeoutError)
+                    log.warning("upstream target failing", extra={"target": target.base, "error": type(error).__name__})
+                    if not body.replayable:
+                        break  # part of the body is spent: this request cannot go to another target
+                    continue
+                except (TimeoutError, aiohttp.ServerTimeoutError):
+                    await answer(send, 504, "upstream timed out")
+                    return False
+                except aiohttp.ClientError as error:
+                    if body.client_gone:
+                        return False  # nobody to answer
+                    log.warning("upstream request failed", extra={"target": target.base, "error": repr(error)[:300]})
+                    await answer(send, 502, "upstream failed")
+                    return False
+                watch.disarm()  # from here on _relay watches the client itself
+                return await _relay(response, send, body, extra, target.base)
+        except asyncio.CancelledError:
+            if not watch.left():
+                raise
+            log.info("client left before the upstream answered", extra={"path": scope["path"]})
+            return False  # the upstream request went with its connection; nobody to answer
+        finally:
+            watch.disarm()
+        await answer(
+            send,
+            504 if timed_out else 502,
+            "upstream timed out" if timed_out else "no upstream target could be reached",
+        )
         return False
 
 

@@ -2,7 +2,8 @@
 
 A body that arrived in one ASGI message is held (it is small) so the request can still go to another target
 when the first refuses the connection; a longer one streams and is spent once sending began. After the body,
-the same `receive` tells when the client has gone, which is how a relayed response learns to stop.
+the same `receive` tells when the client has gone, which is how a relayed response learns to stop, and how a
+request the upstream is slow to answer is abandoned (ClientWatch) instead of held until ReadTimeoutSeconds.
 """
 
 from __future__ import annotations
@@ -75,3 +76,39 @@ class RequestBody:
         while not self.client_gone:
             message = await self.receive()
             self.client_gone = message["type"] == "http.disconnect"
+
+
+class ClientWatch:
+    """Cancels the current task if the client leaves while the upstream has not answered yet.
+
+    Armed as a timer, so the common fast exchange costs no extra task: only a request still waiting after
+    `grace` seconds gets a watcher. A body the upstream has not started reading is left alone (reading it
+    here would take it from the upstream); the relay of that body notices a departure by itself.
+    """
+
+    def __init__(self, body: RequestBody, grace: float) -> None:
+        self.body = body
+        self.fired = False
+        self._task = asyncio.current_task()
+        self._watcher: asyncio.Future[None] | None = None
+        self._timer = asyncio.get_running_loop().call_later(grace, self._start)
+
+    def _start(self) -> None:
+        if self.body.more and not self.body.started:
+            return
+        self._watcher = asyncio.ensure_future(self._watch())
+
+    async def _watch(self) -> None:
+        await self.body.until_disconnect()
+        if self._task is not None:
+            self.fired = True
+            self._task.cancel()
+
+    def left(self) -> bool:
+        """True when a CancelledError came from this watch (and is now spent), False when it is a real one."""
+        return self.fired and self._task is not None and self._task.uncancel() == 0
+
+    def disarm(self) -> None:
+        self._timer.cancel()
+        if self._watcher is not None:
+            self._watcher.cancel()
