@@ -174,15 +174,15 @@ async def _relay(response: aiohttp.ClientResponse, send: Send, body: RequestBody
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         pump = asyncio.ensure_future(_pump(content.iter_any(), send))
         gone = asyncio.ensure_future(body.until_disconnect())
-        await asyncio.wait((pump, gone), return_when=asyncio.FIRST_COMPLETED)
-        gone.cancel()
-        if not pump.done():
-            pump.cancel()
-            response.close()  # the upstream sees its connection close and can stop producing
-            await asyncio.gather(pump, return_exceptions=True)
-            return False
-        pump.result()
-        return True
+        try:
+            await asyncio.wait((pump, gone), return_when=asyncio.FIRST_COMPLETED)
+        finally:  # also when this task is cancelled (shutdown): neither helper may outlive it
+            gone.cancel()
+            if not pump.done():
+                pump.cancel()
+                response.close()  # the upstream sees its connection close and can stop producing
+                await asyncio.gather(pump, return_exceptions=True)
+        return not pump.cancelled() and pump.result() is None
     except (TimeoutError, aiohttp.ServerTimeoutError):
         log.warning("upstream response stalled", extra={"target": target})
         # after the head, the only honest signal left is to cut the response short
