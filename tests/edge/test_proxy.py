@@ -241,7 +241,8 @@ def test_websocket_client_close_reaches_the_upstream_as_a_clean_close(
         async with connect(f"ws://127.0.0.1:{proxy.port}{path}?id={socket_id}") as ws:
             await ws.send("hi")
             assert await ws.recv() in ("hi", "echo:hi")
-            cookie = ws.response.headers.get("set-cookie") if ws.response else None
+            assert ws.response is not None and len(ws.response.headers.get_all("server")) == 1
+            cookie = ws.response.headers.get("set-cookie")
             await ws.close(code=4002, reason="client bye")
             return cookie
 

@@ -27,6 +27,7 @@ from tracker.edge.client_ip import TrustedProxies
 from tracker.edge.proxy_body import ClientWatch, RequestBody
 from tracker.edge.proxy_headers import Headers, forwarding_headers, request_host, response_headers
 from tracker.edge.upstreams import PASSIVE_HEALTH_SECONDS, Upstream, build_upstreams, match
+from tracker.pipeline.spool import SpoolFull
 from tracker.routes.cors import allow_origin, preflight
 
 log = logging.getLogger("tracker.edge.proxy")
@@ -99,7 +100,9 @@ class ReverseProxy:
         if await self._proxy(scope, receive, send, upstream, extra) and self.track and upstream.tracks(scope["path"]):
             try:
                 await self.track(scope, upstream)
-            except Exception:  # the answer is out already; a lost event must not become a traceback loop
+            except SpoolFull:  # the answer is out already: the event is what is lost, as with a full spool anywhere
+                log.warning("proxied request not tracked: spool full", extra={"path": scope["path"]})
+            except Exception:
                 log.exception("tracking a proxied request failed", extra={"path": scope["path"]})
 
     async def _proxy(self, scope: Scope, receive: Receive, send: Send, upstream: Upstream, extra: Headers) -> bool:

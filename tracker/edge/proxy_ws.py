@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from tracker.edge.proxy_headers import SET_BY_SERVER
 from tracker.edge.upstreams import PASSIVE_HEALTH_SECONDS, Upstream
 
 log = logging.getLogger("tracker.edge.proxy")
@@ -54,7 +55,7 @@ async def relay_websocket(
     first = await receive()
     if first["type"] != "websocket.connect":
         return
-    path = upstream.path_for(scope.get("raw_path", scope["path"].encode()).decode("latin-1"))
+    path = upstream.path_for((scope.get("raw_path") or scope["path"].encode()).decode("latin-1"))
     query = scope["query_string"].decode("latin-1")
     forwarded = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers if n not in HANDSHAKE]
     for target in upstream.candidates():
@@ -84,7 +85,7 @@ async def relay_websocket(
                 [
                     (n.lower().encode("latin-1"), v.encode("latin-1"))
                     for n, v in upstream_socket.response.headers.raw_items()
-                    if n.lower().encode("latin-1") not in HANDSHAKE
+                    if n.lower().encode("latin-1") not in HANDSHAKE | SET_BY_SERVER
                 ]
                 if upstream_socket.response is not None
                 else []
