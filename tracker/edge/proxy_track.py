@@ -12,13 +12,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import Scope
 
+from tracker.edge.proxy import Tracker
 from tracker.edge.upstreams import Upstream
 from tracker.events import inputs
 from tracker.records import Record
 from tracker.routes.incoming import request_info
 
 
-def event_recorder(runtime: Any):  # type: ignore[no-untyped-def]
+def event_recorder(runtime: Any) -> Tracker:
     """The `track` hook of ReverseProxy, writing through `runtime` (a tracker.runtime.Runtime)."""
 
     async def record(scope: Scope, upstream: Upstream) -> None:
