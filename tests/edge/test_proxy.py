@@ -178,6 +178,7 @@ def test_200_mib_down_and_up_in_bounded_memory(proxy: TrackerProcess) -> None:
     after = worker_memory_kib(proxy)
     growth = max(after[pid][1] - before[pid][0] for pid in after)
     assert growth < 40 * 1024  # KiB: far below the 200 MiB that went through each way
+    assert max(peak for _, peak in after.values()) < 150 * 1024  # KiB: the serving worker's whole peak RSS
 
 
 def test_a_response_streams_before_the_upstream_has_finished_it(proxy: TrackerProcess) -> None:
