@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tracker.config import Config, RateLimitConfig, split_bind
 from tracker.edge.acme import challenge_directory
 from tracker.edge.client_ip import TrustedProxies, client_ip
+from tracker.edge.connection_gate import ConnectionGate, per_worker_share
 from tracker.edge.https_redirect import PlainToHttps
 from tracker.edge.proxy import ReverseProxy
 from tracker.edge.proxy_track import event_recorder
@@ -63,6 +64,12 @@ def create_app(config: Config, *, worker_index: int = 0, run_shipper: bool = Tru
         edge = EdgeFamilies(config, static, proxy)
         app.add_middleware(
             RateLimit, rules=rules, storage_uri=config.rate_limit_storage, family_of=edge.family, client_of=edge.client
+        )
+    if config.maximum_connections > 0:
+        app.add_middleware(
+            ConnectionGate,
+            limit=per_worker_share(config.maximum_connections, config.workers),
+            family_of=lambda path: route_family(path, config.api_prefix),
         )
     app.add_middleware(RequestMetrics, runtime=runtime)
     if tls_enabled(config):

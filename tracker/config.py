@@ -200,7 +200,7 @@ class Config:
     write_timeout_seconds: int = key("WriteTimeoutSeconds", 20)
     idle_timeout_seconds: int = key("IdleTimeoutSeconds", 20)
     max_header_bytes: int = key("MaxHeaderBytes", 65536)
-    maximum_connections: int = key("MaximumConnections", 0, unsupported=True)
+    maximum_connections: int = key("MaximumConnections", 0)
     trusted_proxies: tuple[str, ...] = key("TrustedProxies", ())
     hsts: str = key("HSTS", "")
     # routing and parsing
@@ -406,6 +406,8 @@ def validate(config: Config) -> None:
             raise ConfigError("Notify", f'two enabled sinks are named "{name}"; give one a "Name"', source)
     if config.workers < 1:
         raise ConfigError("Workers", f"must be at least 1, got {config.workers}", source)
+    if config.maximum_connections < 0:
+        raise ConfigError("MaximumConnections", f"must be 0 (no limit) or more, got {config.maximum_connections}", source)
     if config.durability == "memory" and config.workers > 1:
         raise ConfigError("Durability", '"memory" keeps events in one process; it needs Workers: 1', source)
     if config.max_spool_bytes < MIB:

@@ -19,7 +19,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import anyio
-import orjson
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -27,6 +26,7 @@ from limits.storage import storage_from_string
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tracker.config import RateLimitConfig
+from tracker.edge.refusal import refuse
 
 log = logging.getLogger("tracker.edge.ratelimit")
 STORAGE_TIMEOUT_S = 0.25  # per Redis connect and command: a local Redis answers in well under 1 ms
@@ -107,7 +107,7 @@ class RateLimit:
             return
         refused = next((v for v in verdicts if not v.allowed), None)
         if refused is not None:
-            await self._refuse(scope, receive, send, refused, family)
+            await self._refuse(scope, send, refused, family)
             return
         tightest = min(verdicts, key=lambda v: v.remaining)
 
@@ -124,24 +124,19 @@ class RateLimit:
         stats = await self.limiter.get_window_stats(rule.item, *identifiers)
         return Verdict(rule, allowed, stats.remaining, max(0, math.ceil(stats.reset_time - time.time())))
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, verdict: Verdict, family: str) -> None:
-        from tracker.routes.track import PIXEL, PIXEL_HEADERS
-
+    async def _refuse(self, scope: Scope, send: Send, verdict: Verdict, family: str) -> None:
         headers = verdict.headers() + [(b"retry-after", str(max(verdict.reset, 1)).encode())]
-        path = scope["path"]
-        if family == "tracking" and "/img" in path:
-            status, body = 200, PIXEL
-            headers += [(b"content-type", b"image/gif")] + [(k.encode(), v.encode()) for k, v in PIXEL_HEADERS.items()]
-        elif family == "redirects" or (family == "other" and scope["method"] == "GET"):
-            status, body = 429, b"<!doctype html><title>Too many requests</title><p>Too many requests; try again soon."
-            headers.append((b"content-type", b"text/html; charset=utf-8"))
-        else:
-            status = 429
-            body = orjson.dumps({"error": "rate limited", "limit": verdict.rule.text, "retry_after": verdict.reset})
-            headers.append((b"content-type", b"application/json"))
-        headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await refuse(
+            scope,
+            send,
+            status=429,
+            family=family,
+            title="Too many requests",
+            headers=headers,
+            error="rate limited",
+            limit=verdict.rule.text,
+            retry_after=verdict.reset,
+        )
 
     def _storage_failed(self, error: Exception) -> None:
         if not self._storage_failing:
