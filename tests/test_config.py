@@ -28,6 +28,16 @@ BAD = [
     ({"Limits": {"MaxBodyBytes": "1MB"}}, 'Limits.MaxBodyBytes: expected an integer, got "1MB"'),
     ({"Notify": [{"Service": "duckdb", "MaxBatchSize": 0}]}, "Notify[0].MaxBatchSize: must be at least 1"),
     ({"Notify": [{"Service": "duckdb"}, {"Service": "duckdb"}]}, 'Notify: two enabled sinks are named "duckdb"'),
+    (
+        {"Limits": {"MaxBodyBytesPerRoute": {"trackin": 10}}},
+        "Limits.MaxBodyBytesPerRoute.trackin: is not a route family; expected one of tracking, admin, proxy",
+    ),
+    (
+        {"Limits": {"MaxBodyBytesPerRoute": {"admin": 0}}},
+        "Limits.MaxBodyBytesPerRoute.admin: must be at least 1 (only the proxy streams without a limit), got 0",
+    ),
+    ({"Limits": {"MaxBodyBytesPerRoute": []}}, "Limits.MaxBodyBytesPerRoute: expected an object, got []"),
+    ({"MaximumConnections": -1}, "MaximumConnections: must be 0 (no limit) or more, got -1"),
     ({"UseRemoveIP": "yes"}, 'UseRemoveIP: expected true or false, got "yes"'),
     ([1, 2], "the top level must be a JSON object"),
 ]
@@ -88,6 +98,13 @@ def test_go_config_keys_load_and_unimplemented_ones_are_listed() -> None:
     assert [s.kind for s in config.sinks] == ["clickhouse"]
     assert {"UseGeoIP", "S3Bucket", "Notify[1].Filter"} <= set(config.unsupported)
     assert config.sinks[0].batch_flush_interval_ms == 1000
+
+
+def test_body_limits_per_route_family_default_to_max_body_bytes_and_an_unlimited_proxy() -> None:
+    limits = cfg.from_mapping({"Limits": {"MaxBodyBytes": 5000, "MaxBodyBytesPerRoute": {"admin": 100}}}).limits
+    assert (limits.body_limit("tracking"), limits.body_limit("admin"), limits.body_limit("proxy")) == (5000, 100, 0)
+    with pytest.raises(TypeError):
+        limits.max_body_bytes_per_route["admin"] = 1  # type: ignore[index]
 
 
 def test_secrets_are_redacted() -> None:

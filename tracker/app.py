@@ -48,6 +48,7 @@ def create_app(config: Config, *, worker_index: int = 0, run_shipper: bool = Tru
         config.upstreams,
         runtime.trusted,
         max_websocket_bytes=config.limits.max_websocket_message_bytes,
+        max_body_bytes=config.limits.body_limit("proxy"),
         go=config,
         track=event_recorder(runtime),
     )

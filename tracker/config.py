@@ -33,9 +33,24 @@ class ConfigError(Exception):
 
 def key(name: str, default: Any = dataclasses.MISSING, **kw: Any) -> Any:
     """A dataclass field read from the JSON key `name`."""
-    if isinstance(default, (list, dict, set)):
-        raise TypeError("use tuples or default_factory for mutable defaults")
+    if isinstance(default, (list, dict, set)) and not isinstance(default, FrozenMap):
+        raise TypeError("use tuples or FrozenMap for mutable defaults")
     return field(default=default, metadata={"key": name, **kw})
+
+
+class FrozenMap(dict[str, Any]):
+    """A JSON object in the frozen config: hashable, read-only, and picklable to the workers."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenMap, (dict(self),))
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("the config is read-only")
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _read_only  # type: ignore[assignment]
 
 
 # ---- sections -----------------------------------------------------------------------------------
@@ -174,6 +189,11 @@ class LimitsConfig:
     max_events_per_batch: int = key("MaxEventsPerBatch", 1000)
     max_websocket_message_bytes: int = key("MaxWebSocketMessageBytes", MIB)
     max_decompressed_bytes: int = key("MaxDecompressedBytes", 4 * MIB)
+    max_body_bytes_per_route: Mapping[str, int] = key("MaxBodyBytesPerRoute", FrozenMap())
+
+    def body_limit(self, family: str) -> int:
+        """The largest request body `family` accepts; 0 for no limit (the proxy's default: it streams)."""
+        return self.max_body_bytes_per_route.get(family, 0 if family == "proxy" else self.max_body_bytes)
 
 
 # ---- the whole file ------------------------------------------------------------------------------
@@ -353,6 +373,11 @@ def _convert(value: Any, hint: Any, path: str, source: str, unsupported: list[st
             shown = ", ".join(orjson.dumps(a).decode() for a in allowed)
             raise ConfigError(path, f"{_show(value)} is not one of {shown}", source)
         return value
+    if origin is Mapping:
+        value_hint = typing.get_args(hint)[1]
+        if not isinstance(value, Mapping):
+            raise ConfigError(path, f"expected an object, got {_show(value)}", source)
+        return FrozenMap({k: _convert(v, value_hint, f"{path}.{k}", source, unsupported) for k, v in value.items()})
     if origin is tuple:
         item_hint = typing.get_args(hint)[0]
         if not isinstance(value, list):
@@ -383,6 +408,7 @@ def _convert(value: Any, hint: Any, path: str, source: str, unsupported: list[st
     raise TypeError(f"config loader cannot handle {hint!r} at {path}")
 
 
+BODY_LIMIT_FAMILIES = ("tracking", "admin", "proxy")  # the routes that read a request body
 RATE_LIMIT_FAMILIES = ("tracking", "redirects", "proxy", "static", "admin", "privacy", "ops", "other", "all")
 
 
@@ -407,7 +433,9 @@ def validate(config: Config) -> None:
     if config.workers < 1:
         raise ConfigError("Workers", f"must be at least 1, got {config.workers}", source)
     if config.maximum_connections < 0:
-        raise ConfigError("MaximumConnections", f"must be 0 (no limit) or more, got {config.maximum_connections}", source)
+        raise ConfigError(
+            "MaximumConnections", f"must be 0 (no limit) or more, got {config.maximum_connections}", source
+        )
     if config.durability == "memory" and config.workers > 1:
         raise ConfigError("Durability", '"memory" keeps events in one process; it needs Workers: 1', source)
     if config.max_spool_bytes < MIB:
@@ -430,6 +458,13 @@ def validate(config: Config) -> None:
     ):
         if value < 1:
             raise ConfigError(f"Limits.{name}", "must be at least 1", source)
+    for family, value in limits.max_body_bytes_per_route.items():
+        here = f"Limits.MaxBodyBytesPerRoute.{family}"
+        if family not in BODY_LIMIT_FAMILIES:
+            raise ConfigError(here, f"is not a route family; expected one of {', '.join(BODY_LIMIT_FAMILIES)}", source)
+        if value < (0 if family == "proxy" else 1):
+            least = "0 (no limit)" if family == "proxy" else "1 (only the proxy streams without a limit)"
+            raise ConfigError(here, f"must be at least {least}, got {value}", source)
 
 
 def _check_bind(config: Config, attribute: str) -> None:
@@ -463,6 +498,8 @@ def redacted(config: Config) -> dict[str, Any]:
             return out
         if isinstance(obj, tuple):
             return [walk(v) for v in obj]
+        if isinstance(obj, Mapping):
+            return {k: walk(v) for k, v in obj.items()}
         return obj
 
     return typing.cast(dict[str, Any], walk(config))

@@ -405,3 +405,31 @@ def test_a_killed_upstream_gives_502(tmp_path: Path) -> None:
         assert "Traceback" not in tracker.log()
     finally:
         tracker.stop()
+
+
+def test_body_limits_per_route_family(upstreams: tuple[Upstream, Upstream], tmp_path: Path) -> None:
+    first, _ = upstreams
+    limit = 64 * 1024
+    tracker = start_tracker(
+        tmp_path / "t",
+        Upstreams=[{"Prefix": "/app/", "Targets": [first.url]}],
+        Limits={"MaxBodyBytesPerRoute": {"proxy": limit, "tracking": 1000}},
+    )
+
+    def chunks(count: int):  # type: ignore[no-untyped-def]
+        for _ in range(count):
+            yield b"c" * 10_240
+
+    try:
+        assert httpx.post(tracker.url("/app/upload"), content=b"a" * limit).json()["bytes"] == limit
+        declared = httpx.post(tracker.url("/app/upload"), content=b"b" * (limit + 1))
+        assert declared.status_code == 413
+        assert declared.json() == {"error": f"body larger than {limit} bytes", "field": "body", "limit": limit}
+        streamed = httpx.post(tracker.url("/app/upload"), content=chunks(20))  # chunked: found while streaming
+        assert streamed.status_code == 413 and streamed.json()["limit"] == limit
+        assert httpx.post(tracker.url("/app/upload"), content=chunks(3)).json() == {"bytes": 30_720, "chunked": True}
+        event = httpx.post(tracker.url("/tr/v1/tr/"), json={"ename": "big", "pad": "x" * 2000})
+        assert event.status_code == 413 and event.json()["limit"] == 1000
+        assert "Traceback" not in tracker.log()
+    finally:
+        tracker.stop()

@@ -29,6 +29,7 @@ from tracker.edge.proxy_headers import Headers, forwarding_headers, request_host
 from tracker.edge.upstreams import PASSIVE_HEALTH_SECONDS, Upstream, build_upstreams, match
 from tracker.pipeline.spool import SpoolFull
 from tracker.routes.cors import allow_origin, preflight
+from tracker.routes.incoming import DRAIN_BYTES
 
 log = logging.getLogger("tracker.edge.proxy")
 SKIP_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
@@ -43,6 +44,7 @@ class ReverseProxy:
         trusted: TrustedProxies,
         *,
         max_websocket_bytes: int = 1 << 20,
+        max_body_bytes: int = 0,
         go: Config | None = None,
         track: Tracker | None = None,
     ) -> None:
@@ -51,6 +53,7 @@ class ReverseProxy:
         self.upstreams = build_upstreams(upstreams, go)
         self.trusted = trusted
         self.max_websocket_bytes = max_websocket_bytes
+        self.max_body_bytes = max_body_bytes  # 0: bodies of any size stream through
         self.track = track
         self._session: aiohttp.ClientSession | None = None
 
@@ -114,7 +117,13 @@ class ReverseProxy:
         path = upstream.path_for((scope.get("raw_path") or scope["path"].encode()).decode("latin-1"))
         query = scope["query_string"].decode("latin-1")
         sent = _outgoing_headers(forwarding_headers(scope, self.trusted), upstream)
-        body = await RequestBody.open(receive)
+        if self.max_body_bytes and _declared_length(scope) > self.max_body_bytes:
+            await self._refuse_body(send, RequestBody(receive, b"", True))
+            return False
+        body = await RequestBody.open(receive, self.max_body_bytes)
+        if body.too_large:
+            await self._refuse_body(send, body)
+            return False
         watch = ClientWatch(body, HEAD_GRACE_SECONDS)
         timed_out = False
         try:
@@ -143,6 +152,9 @@ class ReverseProxy:
                 except aiohttp.ClientError as error:
                     if body.client_gone:
                         return False  # nobody to answer
+                    if body.too_large:
+                        await self._refuse_body(send, body)
+                        return False
                     log.warning("upstream request failed", extra={"target": target.base, "error": repr(error)[:300]})
                     await answer(send, 502, "upstream failed")
                     return False
@@ -161,6 +173,22 @@ class ReverseProxy:
             "upstream timed out" if timed_out else "no upstream target could be reached",
         )
         return False
+
+    async def _refuse_body(self, send: Send, body: RequestBody) -> None:
+        await body.drain(DRAIN_BYTES)
+        payload = orjson.dumps(
+            {"error": f"body larger than {self.max_body_bytes} bytes", "field": "body", "limit": self.max_body_bytes}
+        )
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
 
 
 async def _relay(response: aiohttp.ClientResponse, send: Send, body: RequestBody, extra: Headers, target: str) -> bool:

@@ -18,22 +18,28 @@ class ClientGone(Exception):
     """The client went away while its body was being relayed."""
 
 
+class BodyTooLarge(Exception):
+    """The body grew past the proxy's limit while streaming; raised into the upstream request to abort it."""
+
+
 class RequestBody:
-    def __init__(self, receive: Receive, first: bytes, more: bool, gone: bool = False) -> None:
+    def __init__(self, receive: Receive, first: bytes, more: bool, gone: bool = False, limit: int = 0) -> None:
         self.receive = receive
         self.first = first
         self.more = more  # the body continues past the first message: stream it
+        self.limit = limit  # 0: none
+        self.too_large = bool(limit) and len(first) > limit
         self.client_gone = gone
         self.started = False
         self.abandoned = False  # the exchange ended before the upstream asked for the body
         self.finished: asyncio.Event | None = None
 
     @classmethod
-    async def open(cls, receive: Receive) -> RequestBody:
+    async def open(cls, receive: Receive, limit: int = 0) -> RequestBody:
         message = await receive()
         if message["type"] == "http.disconnect":
             return cls(receive, b"", False, gone=True)
-        return cls(receive, message.get("body", b""), bool(message.get("more_body", False)))
+        return cls(receive, message.get("body", b""), bool(message.get("more_body", False)), limit=limit)
 
     @property
     def replayable(self) -> bool:
@@ -49,6 +55,7 @@ class RequestBody:
             return
         self.started = True
         self.finished = asyncio.Event()
+        size = len(self.first)
         try:
             if self.first:
                 yield self.first
@@ -58,12 +65,24 @@ class RequestBody:
                     self.client_gone = True
                     raise ClientGone("client disconnected")  # aborts the upstream request
                 chunk = message.get("body", b"")
+                size += len(chunk)
+                if self.limit and size > self.limit:
+                    self.too_large = True
+                    raise BodyTooLarge(f"body larger than {self.limit} bytes")  # aborts the upstream request
                 if chunk:
                     yield chunk
                 if not message.get("more_body", False):
                     return
         finally:
             self.finished.set()
+
+    async def drain(self, most: int) -> None:
+        """Reads and drops up to `most` more bytes, so a client still sending can read the answer we give it."""
+        size = 0
+        while self.more and size <= most:
+            message = await self.receive()
+            size += len(message.get("body", b""))
+            self.more = message["type"] != "http.disconnect" and bool(message.get("more_body", False))
 
     async def until_disconnect(self) -> None:
         """Returns once the client has gone; runs beside a relayed response and is cancelled when it ends."""

@@ -105,7 +105,7 @@ def _bearer(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    body = await read_body(request, request.app.state.runtime.config.limits.max_body_bytes)
+    body = await read_body(request, request.app.state.runtime.config.limits.body_limit("admin"))
     try:
         value = orjson.loads(body or b"{}")
     except orjson.JSONDecodeError as error:

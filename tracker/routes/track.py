@@ -83,7 +83,7 @@ async def _parse(request: Request, runtime: Any, is_server: bool) -> Outcome:
     injected = {**pairs, **query}
     items: list[Any] = [{}]
     if request.method == "POST":
-        body = await read_body(request, config.limits.max_body_bytes)
+        body = await read_body(request, config.limits.body_limit("tracking"))
         items = _body_items(request, body, config.limits.max_events_per_batch)
     outcome = Outcome([], [], [])
     for index, item in enumerate(items):
