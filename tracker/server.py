@@ -24,6 +24,7 @@ from hypercorn.utils import wrap_app
 from tracker import logs
 from tracker.app import create_app
 from tracker.config import Config, ConfigError, split_bind
+from tracker.edge import ws_close_code
 from tracker.edge.acme import AcmeManager, ensure_bootstrap_certificate
 from tracker.edge.tls import (
     ALPN,
@@ -91,6 +92,7 @@ def acme_manager(config: Config) -> AcmeManager | None:
 
 
 async def _serve_one(config: Config) -> None:
+    ws_close_code.install()
     stop = _stop_event()
     certificates = acme_manager(config)
     if certificates is not None:
@@ -115,6 +117,7 @@ def _stop_event() -> asyncio.Event:
 def _worker(config: Config, index: int, sockets: Sockets, shutdown: ProcessEvent) -> None:
     logs.setup("debug" if config.debug else "info")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides when to stop
+    ws_close_code.install()
 
     async def main() -> None:
         stop = asyncio.Event()
