@@ -50,7 +50,7 @@ class FrozenMap(dict[str, Any]):
     def _read_only(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError("the config is read-only")
 
-    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _read_only  # type: ignore[assignment]
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _read_only
 
 
 # ---- sections -----------------------------------------------------------------------------------
