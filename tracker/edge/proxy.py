@@ -176,12 +176,8 @@ class ReverseProxy:
 
     async def _refuse_body(self, send: Send, body: RequestBody) -> None:
         await body.drain(DRAIN_BYTES)
-        payload = orjson.dumps(
-            {"error": f"body larger than {self.max_body_bytes} bytes", "field": "body", "limit": self.max_body_bytes}
-        )
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
+        limit = self.max_body_bytes
+        await answer(send, 413, f"body larger than {limit} bytes", field="body", limit=limit)
 
 
 def _declared_length(scope: Scope) -> int:
@@ -239,8 +235,8 @@ def _outgoing_headers(headers: Headers, upstream: Upstream) -> list[tuple[str, s
     return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers]
 
 
-async def answer(send: Send, status: int, message: str) -> None:
-    body = orjson.dumps({"error": message})
+async def answer(send: Send, status: int, message: str, **details: object) -> None:
+    body = orjson.dumps({"error": message, **details})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
