@@ -17,6 +17,7 @@ from tracker.config import Config, RateLimitConfig, split_bind
 from tracker.edge.acme import challenge_directory
 from tracker.edge.client_ip import TrustedProxies, client_ip
 from tracker.edge.connection_gate import ConnectionGate, per_worker_share
+from tracker.edge.header_limit import HeaderLimit
 from tracker.edge.https_redirect import PlainToHttps
 from tracker.edge.proxy import ReverseProxy
 from tracker.edge.proxy_track import event_recorder
@@ -72,6 +73,7 @@ def create_app(config: Config, *, worker_index: int = 0, run_shipper: bool = Tru
             limit=per_worker_share(config.maximum_connections, config.workers),
             family_of=lambda path: route_family(path, config.api_prefix),
         )
+    app.add_middleware(HeaderLimit, max_bytes=config.max_header_bytes)
     app.add_middleware(RequestMetrics, runtime=runtime)
     if tls_enabled(config):
         app.add_middleware(
