@@ -216,7 +216,7 @@ class Config:
     workers: int = key("Workers", 1)
     server: Literal["hypercorn"] = key("Server", "hypercorn")
     read_timeout_seconds: int = key("ReadTimeoutSeconds", 20)
-    read_header_timeout_seconds: int = key("ReadHeaderTimeoutSeconds", 20)
+    read_header_timeout_seconds: int = key("ReadHeaderTimeoutSeconds", 0, unsupported=True)  # see IdleTimeoutSeconds
     write_timeout_seconds: int = key("WriteTimeoutSeconds", 20)
     idle_timeout_seconds: int = key("IdleTimeoutSeconds", 20)
     max_header_bytes: int = key("MaxHeaderBytes", 65536)
