@@ -51,6 +51,7 @@ def create_app(config: Config, *, worker_index: int = 0, run_shipper: bool = Tru
         runtime.trusted,
         max_websocket_bytes=config.limits.max_websocket_message_bytes,
         max_body_bytes=config.limits.body_limit("proxy"),
+        verify_tls=not config.ignore_insecure_tls,
         go=config,
         track=event_recorder(runtime),
     )

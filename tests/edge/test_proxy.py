@@ -42,11 +42,22 @@ class Upstream:
         return f"http://127.0.0.1:{self.port}"
 
 
-def start_upstream() -> Upstream:
+def start_upstream(tls: Path | None = None) -> Upstream:
+    """The upstream app in its own process; with `tls` (a test_certs directory) it serves https and wss."""
     port, ws_port = free_port(), free_port()
-    process = subprocess.Popen([sys.executable, str(UPSTREAM_APP), "--port", str(port), "--ws-port", str(ws_port)])
+    command = [sys.executable, str(UPSTREAM_APP), "--port", str(port), "--ws-port", str(ws_port)]
+    if tls is not None:
+        command += ["--certfile", str(tls / "localhost.pem"), "--keyfile", str(tls / "localhost.key")]
+    process = subprocess.Popen(command)
     upstream = Upstream(port, ws_port, process)
-    wait_until(lambda: httpx.get(upstream.url + "/app/who", timeout=1).status_code == 200, 20, what="upstream app")
+    base = upstream.url.replace("http:", "https:") if tls else upstream.url
+
+    verify = ssl.create_default_context(cafile=str(tls / "ca.pem")) if tls else True
+
+    def answers() -> bool:
+        return httpx.get(base + "/app/who", timeout=1, verify=verify).status_code == 200
+
+    wait_until(answers, 20, what="upstream app")
     return upstream
 
 
@@ -432,3 +443,28 @@ def test_body_limits_per_route_family(upstreams: tuple[Upstream, Upstream], tmp_
         assert "Traceback" not in tracker.log()
     finally:
         tracker.stop()
+
+
+def test_https_upstreams_are_verified_unless_ignore_insecure_tls(tmp_path: Path, test_certs: Path) -> None:
+    upstream = start_upstream(tls=test_certs)  # its certificate comes from a CA the system does not trust
+    target = f"https://127.0.0.1:{upstream.port}"
+    strict = start_tracker(tmp_path / "strict", Upstreams=[{"Prefix": "/app/", "Targets": [target]}])
+    trusting = start_tracker(
+        tmp_path / "trusting", IgnoreInsecureTLS=True, Upstreams=[{"Prefix": "/app/", "Targets": [target]}]
+    )
+    try:
+        refused = httpx.get(strict.url("/app/echo"))
+        assert refused.status_code == 502 and "Certificate" in strict.log()
+        assert httpx.get(trusting.url("/app/echo")).json()["path"] == "/app/echo"
+
+        async def echo_over_wss() -> str | bytes:
+            async with connect(f"ws://127.0.0.1:{trusting.port}/app/ws") as ws:
+                await ws.send("over wss")
+                return await ws.recv()
+
+        assert asyncio.run(echo_over_wss()) in ("over wss", "echo:over wss")
+    finally:
+        strict.stop()
+        trusting.stop()
+        upstream.process.terminate()
+        upstream.process.wait(10)

@@ -190,10 +190,11 @@ async def raw_ws_echo(connection: ServerConnection) -> None:
         )
 
 
-async def main(port: int, ws_port: int) -> None:
+async def main(port: int, ws_port: int, certfile: str | None, keyfile: str | None) -> None:
     settings = Config()
     settings.bind = [f"127.0.0.1:{port}"]
     settings.accesslog = None
+    settings.certfile, settings.keyfile = certfile, keyfile  # https (and wss) when given
     async with ws_serve(raw_ws_echo, "127.0.0.1", ws_port):
         await serve(app, settings)  # type: ignore[arg-type]
 
@@ -202,5 +203,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--ws-port", type=int, required=True)
+    parser.add_argument("--certfile")
+    parser.add_argument("--keyfile")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.port, arguments.ws_port))
+    asyncio.run(main(arguments.port, arguments.ws_port, arguments.certfile, arguments.keyfile))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
@@ -45,6 +46,7 @@ class ReverseProxy:
         *,
         max_websocket_bytes: int = 1 << 20,
         max_body_bytes: int = 0,
+        verify_tls: bool = True,
         go: Config | None = None,
         track: Tracker | None = None,
     ) -> None:
@@ -54,6 +56,7 @@ class ReverseProxy:
         self.trusted = trusted
         self.max_websocket_bytes = max_websocket_bytes
         self.max_body_bytes = max_body_bytes  # 0: bodies of any size stream through
+        self.tls = upstream_tls(verify_tls)
         self.track = track
         self._session: aiohttp.ClientSession | None = None
 
@@ -68,7 +71,7 @@ class ReverseProxy:
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:  # created on first use: it binds to the running loop
-            connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=30, ttl_dns_cache=60)
+            connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=30, ttl_dns_cache=60, ssl=self.tls)
             self._session = aiohttp.ClientSession(
                 connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
             )
@@ -88,7 +91,7 @@ class ReverseProxy:
             from tracker.edge.proxy_ws import relay_websocket
 
             headers = forwarding_headers(scope, self.trusted)
-            await relay_websocket(scope, receive, send, upstream, headers, self.max_websocket_bytes)
+            await relay_websocket(scope, receive, send, upstream, headers, self.max_websocket_bytes, self.tls)
             return
         go = upstream.go_api
         extra: Headers = []
@@ -178,6 +181,15 @@ class ReverseProxy:
         await body.drain(DRAIN_BYTES)
         limit = self.max_body_bytes
         await answer(send, 413, f"body larger than {limit} bytes", field="body", limit=limit)
+
+
+def upstream_tls(verify: bool) -> ssl.SSLContext:
+    """How https and wss targets are checked: against the system CAs, or (IgnoreInsecureTLS) not at all."""
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def _declared_length(scope: Scope) -> int:

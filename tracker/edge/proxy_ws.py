@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import time
 
 import orjson
@@ -47,7 +48,13 @@ TO_CLIENT = {1005: 1000, 1006: 1014}
 
 
 async def relay_websocket(
-    scope: Scope, receive: Receive, send: Send, upstream: Upstream, headers: list[tuple[bytes, bytes]], max_bytes: int
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    upstream: Upstream,
+    headers: list[tuple[bytes, bytes]],
+    max_bytes: int,
+    tls: ssl.SSLContext,
 ) -> None:
     if not upstream.config.websocket:
         await _deny(scope, send, 404, "websockets are not proxied here")
@@ -70,6 +77,7 @@ async def relay_websocket(
                 max_size=max_bytes,
                 compression=None,
                 user_agent_header=None,
+                ssl=tls if url.startswith("wss:") else None,
             )
         except InvalidStatus as refused:
             await _deny(scope, send, refused.response.status_code, "upstream refused the websocket")
