@@ -15,7 +15,8 @@ from tracker.errors import json_error
 def head_size(scope: Scope) -> int:
     """The bytes of `METHOD target HTTP/1.1\r\n`, each `name: value\r\n` and the closing `\r\n`."""
     query = len(scope["query_string"])
-    size = len(scope.get("method", "GET")) + len(scope.get("raw_path") or b"") + (query + 1 if query else 0) + 14
+    target = len(scope.get("raw_path") or scope["path"].encode())
+    size = len(scope.get("method", "GET")) + target + (query + 1 if query else 0) + 14
     for name, value in scope["headers"]:
         size += len(name) + len(value) + 4
     return size
@@ -29,7 +30,7 @@ class HeaderLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and head_size(scope) > self.max_bytes:
             if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 1009})  # refused before the handshake: a 403
+                await send({"type": "websocket.close"})  # before the handshake Hypercorn answers it with 403
                 return
             await json_error(431, "request header fields too large", limit=self.max_bytes)(scope, receive, send)
             return

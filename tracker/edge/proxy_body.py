@@ -13,13 +13,11 @@ from collections.abc import AsyncIterator
 
 from starlette.types import Receive
 
+from tracker.routes.incoming import BodyTooLarge
+
 
 class ClientGone(Exception):
     """The client went away while its body was being relayed."""
-
-
-class BodyTooLarge(Exception):
-    """The body grew past the proxy's limit while streaming; raised into the upstream request to abort it."""
 
 
 class RequestBody:
@@ -68,7 +66,7 @@ class RequestBody:
                 size += len(chunk)
                 if self.limit and size > self.limit:
                     self.too_large = True
-                    raise BodyTooLarge(f"body larger than {self.limit} bytes")  # aborts the upstream request
+                    raise BodyTooLarge(self.limit)  # aborts the upstream request
                 if chunk:
                     yield chunk
                 if not message.get("more_body", False):
