@@ -217,7 +217,7 @@ class Config:
     server: Literal["hypercorn"] = key("Server", "hypercorn")
     read_timeout_seconds: int = key("ReadTimeoutSeconds", 20)
     read_header_timeout_seconds: int = key("ReadHeaderTimeoutSeconds", 0, unsupported=True)  # see IdleTimeoutSeconds
-    write_timeout_seconds: int = key("WriteTimeoutSeconds", 20)
+    write_timeout_seconds: int = key("WriteTimeoutSeconds", 60)  # nginx send_timeout
     idle_timeout_seconds: int = key("IdleTimeoutSeconds", 20)
     max_header_bytes: int = key("MaxHeaderBytes", 65536)
     maximum_connections: int = key("MaximumConnections", 0)
