@@ -22,9 +22,9 @@ from tracker.edge.https_redirect import PlainToHttps
 from tracker.edge.proxy import ReverseProxy
 from tracker.edge.proxy_track import event_recorder
 from tracker.edge.ratelimit import RateLimit
+from tracker.edge.slow_clients import SlowClients
 from tracker.edge.static import StaticFiles
 from tracker.edge.tls import tls_enabled
-from tracker.edge.write_timeout import WriteTimeout
 from tracker.errors import json_error
 from tracker.routes import admin, ops, redirects, track
 from tracker.runtime import Runtime
@@ -75,8 +75,10 @@ def create_app(config: Config, *, worker_index: int = 0, run_shipper: bool = Tru
             limit=per_worker_share(config.maximum_connections, config.workers),
             family_of=lambda path: route_family(path, config.api_prefix),
         )
-    if config.write_timeout_seconds > 0:
-        app.add_middleware(WriteTimeout, seconds=config.write_timeout_seconds)
+    if config.read_timeout_seconds > 0 or config.write_timeout_seconds > 0:
+        app.add_middleware(
+            SlowClients, read_seconds=config.read_timeout_seconds, write_seconds=config.write_timeout_seconds
+        )
     app.add_middleware(HeaderLimit, max_bytes=config.max_header_bytes)
     app.add_middleware(RequestMetrics, runtime=runtime)
     if tls_enabled(config):

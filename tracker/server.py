@@ -54,7 +54,7 @@ def hypercorn_config(config: Config) -> TLSHypercornConfig:
         settings.reloading = ReloadingCertificate(cert, key)
         settings.reloading.require(config, "TLSCert" if config.use_local_tls else "Acme.CacheDirectory")
     settings.keep_alive_timeout = float(config.idle_timeout_seconds or 3600)
-    settings.read_timeout = config.read_timeout_seconds or None
+    settings.read_timeout = None  # it timed every read, so cut downloads and quiet WebSockets: see slow_clients.py
     settings.h11_max_incomplete_size = config.max_header_bytes
     settings.h2_max_inbound_frame_size = max(16384, min(config.max_header_bytes, 2**24 - 1))
     settings.h2_max_header_list_size = config.max_header_bytes

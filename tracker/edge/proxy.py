@@ -158,6 +158,8 @@ class ReverseProxy:
                     if body.too_large:
                         await self._refuse_body(send, body)
                         return False
+                    if body.failure is not None:
+                        raise body.failure from None
                     log.warning("upstream request failed", extra={"target": target.base, "error": repr(error)[:300]})
                     await answer(send, 502, "upstream failed")
                     return False

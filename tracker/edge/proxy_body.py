@@ -28,6 +28,7 @@ class RequestBody:
         self.limit = limit  # 0: none
         self.too_large = bool(limit) and len(first) > limit
         self.client_gone = gone
+        self.failure: Exception | None = None  # reading the client's body failed (a slow client, say)
         self.started = False
         self.abandoned = False  # the exchange ended before the upstream asked for the body
         self.finished: asyncio.Event | None = None
@@ -58,7 +59,11 @@ class RequestBody:
             if self.first:
                 yield self.first
             while True:
-                message = await self.receive()
+                try:
+                    message = await self.receive()
+                except Exception as error:
+                    self.failure = error  # the client's fault, not the upstream's: see ReverseProxy._proxy
+                    raise
                 if message["type"] == "http.disconnect":
                     self.client_gone = True
                     raise ClientGone("client disconnected")  # aborts the upstream request
