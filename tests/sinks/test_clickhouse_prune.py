@@ -3,7 +3,6 @@ scrubbed values' hashes kept in params exactly as the tracker computes them (and
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,13 +11,13 @@ import orjson
 import pytest
 
 from tests.services.clickhouse import ClickHouseServer
+from tests.sinks.rows import EXPIRED, event, stamp
 from tracker.config import PruneField, PruneRule, from_mapping
 from tracker.privacy.hashing import sha
 from tracker.sinks.clickhouse import ClickHouseSink
 from tracker.sinks.clickhouse_prune import sha_sql
 
 TEXTS = ["203.0.113.1", "2001:db8::1", "", "a?>?", "ünïcode ✓", "x" * 200]
-OLD = "2020-01-01 00:00:00.000"
 
 
 @pytest.fixture
@@ -30,19 +29,6 @@ async def sink(clickhouse_server: ClickHouseServer, clickhouse_database: str) ->
     await opened.open()
     yield opened
     await opened.close()
-
-
-def event(i: int, **extra: object) -> dict[str, Any]:
-    return {
-        "eid": str(uuid.uuid1()),
-        "created_at": "2026-11-24 04:00:00.123",
-        "vid": str(uuid.uuid1()),
-        "ename": "view",
-        "params": {"i": i, "label": "Mixed Case"},
-        "ip": f"203.0.113.{i}",
-        "ua": "Firefox",
-        **extra,
-    }
 
 
 async def rows(sink: ClickHouseSink) -> list[dict[str, Any]]:
@@ -68,8 +54,8 @@ def test_the_sql_hash_is_the_trackers_hash_on_current_clickhouse(tmp_path: Path)
 
 
 async def test_prune_scrubs_expired_ip_into_a_hash_and_deletes_with_clear_all(sink: ClickHouseSink) -> None:
-    old = [event(i, created_at=OLD, cflags=0) for i in range(1, 4)]
-    kept = event(9, created_at=OLD, cflags=4)
+    old = [event(i, created_at=stamp(EXPIRED), cflags=0) for i in range(1, 4)]
+    kept = event(9, created_at=stamp(EXPIRED), cflags=4)
     fresh = event(10)
     await sink.write("events", [*old, kept, fresh])
     rule = PruneRule(ttl_seconds=86400, fields=(PruneField(id="ip", dest_param_hash="iphash"),), cflags_ignore=(4,))
@@ -88,7 +74,9 @@ async def test_prune_scrubs_expired_ip_into_a_hash_and_deletes_with_clear_all(si
 
 
 async def test_clear_params_keeps_only_the_hashes(sink: ClickHouseSink) -> None:
-    await sink.write("events", [event(1, created_at=OLD), event(2, created_at=OLD, params={}, ip="")])
+    await sink.write(
+        "events", [event(1, created_at=stamp(EXPIRED)), event(2, created_at=stamp(EXPIRED), params={}, ip="")]
+    )
     rule = PruneRule(
         ttl_seconds=86400,
         clear_params=True,
@@ -104,7 +92,7 @@ async def test_clear_params_keeps_only_the_hashes(sink: ClickHouseSink) -> None:
 
 
 async def test_logs_only_and_unprunable_tables_touch_nothing(sink: ClickHouseSink) -> None:
-    await sink.write("events", [event(1, created_at=OLD)])
+    await sink.write("events", [event(1, created_at=stamp(EXPIRED))])
     clear = PruneRule(ttl_seconds=1, clear_all=True)
     assert (await sink.prune([clear], logs_only=True)).rows_deleted == 0
     assert (await sink.prune([PruneRule(table="visitors", clear_all=True)], logs_only=False)).rows_deleted == 0

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.sinks.rows import EXPIRED, event, stamp
 from tracker.config import PruneField, PruneRule, from_mapping
 from tracker.sinks.base import PermanentSinkError
 from tracker.sinks.duckdb import DuckDBSink
@@ -17,19 +18,6 @@ from tracker.sinks.duckdb import DuckDBSink
 def make_sink(path: Path, **settings: object) -> DuckDBSink:
     config = from_mapping({"Notify": [{"Service": "duckdb", "Path": str(path), **settings}]})
     return DuckDBSink(config.notify[0], config)
-
-
-def event(i: int, **extra: object) -> dict:
-    return {
-        "eid": str(uuid.uuid1()),
-        "created_at": "2026-11-24 04:00:00.123",
-        "vid": str(uuid.uuid1()),
-        "ename": "view",
-        "params": {"i": i, "label": "Mixed Case"},
-        "lat": 1.5,
-        "ip": "203.0.113.1",
-        **extra,
-    }
 
 
 async def test_schema_creation_is_idempotent(tmp_path: Path) -> None:
@@ -55,7 +43,7 @@ async def test_ten_thousand_rows_read_back_by_another_connection(tmp_path: Path)
         eid, created, params, source, lat = db.execute(
             "select eid::varchar, created_at, params, source, lat from events where eid = ?", [rows[42]["eid"]]
         ).fetchone()
-    assert eid == rows[42]["eid"] and str(created) == "2026-11-24 04:00:00.123000"
+    assert eid == rows[42]["eid"] and str(created) == rows[42]["created_at"] + "000"
     assert params == '{"i":42,"label":"Mixed Case"}' and source == "" and lat == 1.5
 
 
@@ -135,15 +123,15 @@ async def test_writes_and_reads_from_other_threads_do_not_interfere(tmp_path: Pa
 async def test_prune_scrubs_expired_ip_into_a_hash_and_deletes_with_clear_all(tmp_path: Path) -> None:
     sink = make_sink(tmp_path / "t.duckdb")
     await sink.open()
-    old = [event(i, created_at="2020-01-01 00:00:00", cflags=0) for i in range(3)]
-    kept = event(9, created_at="2020-01-01 00:00:00", cflags=4)
+    old = [event(i, created_at=stamp(EXPIRED), cflags=0) for i in range(3)]
+    kept = event(9, created_at=stamp(EXPIRED), cflags=4)
     fresh = event(10)
     await sink.write("events", [*old, kept, fresh])
     rule = PruneRule(ttl_seconds=86400, fields=(PruneField(id="ip", dest_param_hash="iphash"),), cflags_ignore=(4,))
     report = await sink.prune([rule], logs_only=False)
     assert report.rows_scrubbed == 3
     rows = await sink.query("select ip, params->>'iphash' as h, cflags from events order by created_at, cflags")
-    assert [r["ip"] for r in rows] == ["", "", "", "203.0.113.1", "203.0.113.1"]
+    assert [r["ip"] for r in rows] == ["", "", "", "203.0.113.9", "203.0.113.10"]
     assert all(r["h"] for r in rows[:3])
     deleted = await sink.prune([PruneRule(ttl_seconds=86400, clear_all=True)], logs_only=False)
     assert deleted.rows_deleted == 4
