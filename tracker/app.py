@@ -1,4 +1,8 @@
-"""create_app(config) → the Starlette app: the route table, request metrics and the lifespan of a Runtime."""
+"""create_app(config) → the ASGI app: the layers in order, one dispatcher, and the lifespan of a Runtime.
+
+Outermost first: plain-to-https, the request context, metrics, header limit, slow clients, connection gate,
+rate limits, then Starlette's error handling around the dispatcher.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,12 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tracker.config import Config, RateLimitConfig, split_bind
+from tracker.dispatch import CatchAll, Dispatcher
 from tracker.edge.acme import challenge_directory
-from tracker.edge.client_ip import TrustedProxies, client_ip
 from tracker.edge.connection_gate import ConnectionGate, per_worker_share
 from tracker.edge.header_limit import HeaderLimit
 from tracker.edge.https_redirect import PlainToHttps
@@ -25,8 +29,10 @@ from tracker.edge.ratelimit import RateLimit
 from tracker.edge.slow_clients import SlowClients
 from tracker.edge.static import StaticFiles
 from tracker.edge.tls import tls_enabled
-from tracker.errors import json_error
-from tracker.routes import admin, ops, redirects, track
+from tracker.edge.upstreams import match
+from tracker.http.answers import json_error
+from tracker.http.context import Classifier, RequestEntry, context
+from tracker.routes import admin, ops, redirects
 from tracker.runtime import Runtime
 
 log = logging.getLogger("tracker.app")
@@ -55,32 +61,29 @@ def create_app(config: Config, *, worker_index: int = 0, run_shipper: bool = Tru
         go=config,
         track=event_recorder(runtime),
     )
-    fallthrough = Fallthrough(static, proxy)
-    app = Starlette(
-        routes=routes(config, fallthrough),
-        lifespan=lifespan,
-        exception_handlers={Exception: _internal_error},
-    )
+    catch_all = CatchAll(static, proxy)
+    app = Starlette(routes=routes(config), lifespan=lifespan, exception_handlers={Exception: _internal_error})
+    app.router.default = catch_all  # a path no route knows falls through to short links, files, upstreams
+    app.router.redirect_slashes = False
     app.state.runtime = runtime
-    app.add_middleware(HotRoutes, api=config.api_prefix, fallthrough=fallthrough)
+    app.add_middleware(Dispatcher, catch_all=catch_all, api_prefix=config.api_prefix)
     rules = rate_limit_rules(config)
     if rules:
-        edge = EdgeFamilies(config, static, proxy)
-        app.add_middleware(
-            RateLimit, rules=rules, storage_uri=config.rate_limit_storage, family_of=edge.family, client_of=edge.client
-        )
+        app.add_middleware(RateLimit, rules=rules, storage_uri=config.rate_limit_storage)
     if config.maximum_connections > 0:
-        app.add_middleware(
-            ConnectionGate,
-            limit=per_worker_share(config.maximum_connections, config.workers),
-            family_of=lambda path: route_family(path, config.api_prefix),
-        )
+        app.add_middleware(ConnectionGate, limit=per_worker_share(config.maximum_connections, config.workers))
     if config.read_timeout_seconds > 0 or config.write_timeout_seconds > 0:
         app.add_middleware(
             SlowClients, read_seconds=config.read_timeout_seconds, write_seconds=config.write_timeout_seconds
         )
     app.add_middleware(HeaderLimit, max_bytes=config.max_header_bytes)
     app.add_middleware(RequestMetrics, runtime=runtime)
+    classifier = Classifier(
+        config.api_prefix,
+        match_upstream=lambda host, path: match(proxy.upstreams, host, path) if proxy.upstreams else None,
+        static_prefixes=tuple(site.prefix for site in static.sites if site.prefix != "/"),
+    )
+    app.add_middleware(RequestEntry, classifier=classifier, trusted=runtime.trusted)
     if tls_enabled(config):
         app.add_middleware(
             PlainToHttps,
@@ -99,42 +102,10 @@ def rate_limit_rules(config: Config) -> list[RateLimitConfig]:
     return rules
 
 
-class EdgeFamilies:
-    """What the edge layers need to know of a raw request: its route family and its client's address."""
-
-    def __init__(self, config: Config, static: StaticFiles, proxy: ReverseProxy) -> None:
-        self.api = config.api_prefix
-        self.static = static
-        self.proxy = proxy
-        self.trusted = TrustedProxies.parse(config.trusted_proxies)
-
-    def family(self, scope: Scope) -> str:
-        path = scope["path"]
-        family = route_family(path, self.api)
-        if family != "other" or path.startswith(self.api + "/"):
-            return family
-        upstream = self.proxy.match(scope)
-        if upstream is not None and upstream.prefix != "/":
-            return "proxy"
-        if any(site.prefix != "/" and path.startswith(site.prefix) for site in self.static.sites):
-            return "static"
-        return "redirects"  # the catch-all: short links first
-
-    def client(self, scope: Scope) -> str:
-        forwarded = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"), None)
-        peer = scope.get("client")
-        return client_ip(peer[0] if peer else None, forwarded, self.trusted)
-
-
-def routes(config: Config, fallthrough: Fallthrough) -> list[BaseRoute]:
+def routes(config: Config) -> list[BaseRoute]:
+    """The routes with path parameters and the ops paths, each once; the dispatcher answers the rest."""
     api = config.api_prefix
-    table: list[BaseRoute] = []
-    for kind, endpoint in TRACKING_ENDPOINTS.items():  # also served by HotRoutes, which usually answers first
-        table.append(Route(f"{api}/{kind}/{{rest:path}}", endpoint, methods=ANY_METHOD))
-        table.append(Route(f"{api}/{kind}", endpoint, methods=ANY_METHOD))
-    table += [
-        *(Route(path, endpoint, methods=ANY_METHOD) for path, endpoint in OPS_ROUTES.items()),
-    ]
+    table: list[BaseRoute] = [Route(path, endpoint, methods=ANY_METHOD) for path, endpoint in ops.ROUTES.items()]
     for kind in ("rdr", "xrdr"):
         endpoint = redirects.make_tracked_redirect(kind)
         table += [
@@ -142,102 +113,12 @@ def routes(config: Config, fallthrough: Fallthrough) -> list[BaseRoute]:
             Route(f"{api}/{kind}", endpoint, methods=ANY_METHOD),
         ]
     table += admin.routes(api)
-    table.append(Route("/{path:path}", fallthrough, methods=ANY_METHOD))
-    table.append(WebSocketRoute("/{path:path}", fallthrough))
     return table
-
-
-class Fallthrough:
-    """The catch-all, in SPEC order: short link → static files → default upstream → 404; an upstream with a
-    prefix of its own (`/api/`) is matched first. /robots.txt, when neither a link nor a file, lists which
-    short links crawlers may follow. WebSockets go to a matching upstream or are refused."""
-
-    def __init__(self, static: StaticFiles, proxy: ReverseProxy) -> None:
-        self.static = static
-        self.proxy = proxy
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        upstream = self.proxy.match(scope)
-        if upstream is not None and (upstream.prefix != "/" or scope["type"] == "websocket"):
-            await self.proxy.handle(scope, receive, send, upstream)
-            return
-        if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008})
-            return
-        request = Request(scope, receive)
-        response = await redirects.short_link(request)
-        if response is None and self.static and await self.static.serve(scope, receive, send):
-            return
-        if response is None and upstream is not None:
-            await self.proxy.handle(scope, receive, send, upstream)
-            return
-        if response is None and scope["path"] == "/robots.txt":
-            response = await redirects.robots(request)
-        if response is None:
-            response = json_error(404, "not found", path=scope["path"])
-        await response(scope, receive, send)
 
 
 async def _internal_error(request: Request, error: Exception) -> Response:
     log.exception("unhandled error", extra={"path": request.url.path, "error_type": type(error).__name__})
     return json_error(500, "internal error")
-
-
-def route_family(path: str, api: str) -> str:
-    if path.startswith(api):
-        head = path[len(api) + 1 :].split("/", 1)[0]
-        if head in ("tr", "str", "img", "ltv", "ws"):
-            return "tracking"
-        if head in ("rdr", "xrdr"):
-            return "redirects"
-        if head in ("rpi",):
-            return "admin"
-        if head == "ppi":
-            return "privacy"
-        if head == "pub":
-            return "static"
-        return "other"
-    if path in OPS_ROUTES:
-        return "ops"
-    return "other"
-
-
-OPS_ROUTES = {
-    "/health": ops.health,
-    "/ping": ops.ping,
-    "/clear": ops.clear,
-    "/status": ops.status,
-    "/metrics": ops.metrics,
-}
-TRACKING_ENDPOINTS = {kind: track.make_endpoint(kind) for kind in ("tr", "str", "img")}
-
-
-class HotRoutes:
-    """The tracking routes and the catch-all (short links, static files, upstreams), dispatched before
-    Starlette's router and exception layer: they are most of the traffic, and telling them apart is a string
-    split. What the router would have chosen is unchanged; errors still reach the app's 500 handler."""
-
-    def __init__(self, app: ASGIApp, api: str, fallthrough: Fallthrough) -> None:
-        self.app = app
-        self.prefix = api + "/"
-        self.methods = frozenset(ANY_METHOD)
-        self.fallthrough = fallthrough
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in self.methods:
-            path = scope["path"]
-            if path.startswith(self.prefix):
-                kind, _, rest = path[len(self.prefix) :].partition("/")
-                endpoint = TRACKING_ENDPOINTS.get(kind)
-                if endpoint is not None:
-                    scope["path_params"] = {"rest": rest}
-                    response = await endpoint(Request(scope, receive))
-                    await response(scope, receive, send)
-                    return
-            elif path not in OPS_ROUTES:
-                await self.fallthrough(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 class RequestMetrics:
@@ -246,13 +127,12 @@ class RequestMetrics:
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
         self.stats = runtime.metrics.requests
-        self.api = runtime.config.api_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        family = route_family(scope["path"], self.api)
+        family = context(scope).family
         started = time.perf_counter()
         status = 500
 

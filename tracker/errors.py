@@ -1,11 +1,6 @@
-"""Typed errors raised at the edges of the request path, and the one helper that turns them into JSON."""
+"""Typed errors raised at the edges of the request path; http.answers.json_error turns them into answers."""
 
 from __future__ import annotations
-
-from typing import Any
-
-import orjson
-from starlette.responses import Response
 
 
 class BadEvent(ValueError):
@@ -15,9 +10,3 @@ class BadEvent(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
-
-
-def json_error(status: int, message: str, headers: dict[str, str] | None = None, **fields: Any) -> Response:
-    """A JSON error body: {"error": message, ...fields}."""
-    body = orjson.dumps({"error": message, **fields})
-    return Response(body, status_code=status, media_type="application/json", headers=headers)

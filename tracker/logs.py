@@ -1,13 +1,29 @@
-"""Structured logs: one JSON object per line on stderr, with any `extra=` fields merged in."""
+"""Structured logs: one JSON object per line on stderr, with any `extra=` fields merged in.
+
+Every line passes through `redact`, so no log line carries a secret whatever logged it: the password segment
+of the Go admin routes (/rpi/redirect/{uid}/{password}, /rpi/redirects/{uid}/{password}/{host}), bearer
+tokens, and `password`/`token` query values."""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from typing import Any
 
 import orjson
+
+_SECRETS = re.compile(
+    r"(/rpi/redirects?/[^/\s\"?#]*/)[^/\s\"?#]+"  # the Go admin routes' password segment
+    r"|((?i:bearer)\s+)[^\s\",]+"  # Authorization: Bearer <token>
+    r"|([?&](?i:password|token|access_token)=)[^&\s\"#]+"
+)
+
+
+def redact(text: str) -> str:
+    return _SECRETS.sub(lambda m: (m.group(1) or m.group(2) or m.group(3)) + "***", text)
+
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
@@ -25,7 +41,7 @@ class JsonFormatter(logging.Formatter):
                 entry[name] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+        return redact(orjson.dumps(entry, default=str).decode())
 
 
 def setup(level: str = "info") -> None:

@@ -11,17 +11,18 @@ import logging
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
 from tracker import __version__
 from tracker.config import Config
-from tracker.edge.client_ip import TrustedProxies
 from tracker.events import row
 from tracker.events.inputs import RequestInfo
+from tracker.http.client_ip import TrustedProxies
+from tracker.http.process import EventIntake, LinkControl
 from tracker.metrics import Metrics
-from tracker.pipeline.shipper import Shipper, SinkSettings
+from tracker.pipeline.shipper import STATUS_FILE, Shipper, SinkSettings
 from tracker.pipeline.spool import MemorySpool, Spool
 from tracker.privacy.storage import IPPolicy
 from tracker.records import Record
@@ -31,7 +32,6 @@ from tracker.redirects.rpc import ControlClient, socket_path
 from tracker.sinks.registry import build_sinks
 
 log = logging.getLogger("tracker.runtime")
-STATUS_FILE = "shipper-status.json"
 
 
 class Runtime:
@@ -48,7 +48,8 @@ class Runtime:
         self.spool: Spool | MemorySpool | None = None
         self.shipper: Shipper | None = None
         self.control_host: ControlHost | None = None
-        self.control: Any = None
+        self._control: LinkControl | None = None
+        self._client: ControlClient | None = None
         self.links = LinkCache(None)
         self._status_cache: tuple[float, dict[str, Any]] = (0.0, {})
 
@@ -69,22 +70,32 @@ class Runtime:
             memory_spool = self.spool if isinstance(self.spool, MemorySpool) else None
             self.control_host = ControlHost(config, self.shipper, memory_spool)
             await self.control_host.start()
-            self.control = self.control_host.plane
+            self._control = self.control_host.plane
         else:
-            self.control = ControlClient(socket_path(config.spool_directory))
-        self.links.control = self.control
+            self._client = ControlClient(socket_path(config.spool_directory))
+            self._control = cast(LinkControl, self._client)  # its methods are the plane's, called over the socket
+        self.links.control = self._control
         await self.links.start()
 
     async def stop(self) -> None:
         await self.links.stop()
-        if isinstance(self.control, ControlClient):
-            await self.control.aclose()
+        if self._client is not None:
+            await self._client.aclose()
         if self.spool is not None:
             await self.spool.close()
         if self.control_host is not None:
             await self.control_host.stop()
         if self.shipper is not None:
             await self.shipper.stop()
+
+    @property
+    def control(self) -> LinkControl:
+        assert self._control is not None, "runtime not started"
+        return self._control
+
+    @property
+    def intake(self) -> EventIntake:
+        return self
 
     def build_event(
         self, values: dict[str, Any], info: RequestInfo, *, is_server: bool, injected_params: dict[str, Any]
@@ -116,7 +127,6 @@ class Runtime:
             "max_bytes": self.config.max_spool_bytes,
             "full": spool_bytes >= share,
             "durability": self.config.durability,
-            "directory": str(self.spool_root),
         }
         if self.shipper is not None:
             return {**self.shipper.status(), "spool": spool}

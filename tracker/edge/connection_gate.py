@@ -10,11 +10,11 @@ limit (in Go it refused everything).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tracker.edge.refusal import refuse
+from tracker.http.answers import refuse
+from tracker.http.context import context
 
 RETRY_AFTER = [(b"retry-after", b"1")]
 
@@ -24,17 +24,16 @@ def per_worker_share(maximum: int, workers: int) -> int:
 
 
 class ConnectionGate:
-    def __init__(self, app: ASGIApp, *, limit: int, family_of: Callable[[str], str]) -> None:
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
         self.app = app
         self.limit = limit
-        self.family_of = family_of
         self.in_progress = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        family = self.family_of(scope["path"])
+        family = context(scope).family
         if family == "ops":
             await self.app(scope, receive, send)
             return

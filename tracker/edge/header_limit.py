@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tracker.errors import json_error
+from tracker.http.answers import json_error
 
 
 def head_size(scope: Scope) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import anyio
@@ -26,7 +26,8 @@ from limits.storage import storage_from_string
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tracker.config import RateLimitConfig
-from tracker.edge.refusal import refuse
+from tracker.http.answers import refuse
+from tracker.http.context import context
 
 log = logging.getLogger("tracker.edge.ratelimit")
 STORAGE_TIMEOUT_S = 0.25  # per Redis connect and command: a local Redis answers in well under 1 ms
@@ -74,13 +75,10 @@ class RateLimit:
         app: ASGIApp,
         rules: Sequence[RateLimitConfig],
         storage_uri: str,
-        family_of: Callable[[Scope], str],
-        client_of: Callable[[Scope], str],
     ) -> None:
         self.app = app
         self.rules = [Rule(i, parse(r.limit), r.limit, frozenset(r.routes)) for i, r in enumerate(rules)]
         self.limiter = MovingWindowRateLimiter(storage_for(storage_uri))
-        self.family_of, self.client_of = family_of, client_of
         self._storage_failing = False
         self._bypass_until = 0.0  # monotonic; while in the future the storage is not asked (fail open)
 
@@ -88,7 +86,8 @@ class RateLimit:
         if scope["type"] != "http" or not self.rules:
             await self.app(scope, receive, send)
             return
-        family = self.family_of(scope)
+        found = context(scope)
+        family = found.family
         rules = [rule for rule in self.rules if rule.applies(family)]
         if not rules:
             await self.app(scope, receive, send)
@@ -96,7 +95,7 @@ class RateLimit:
         if self._bypass_until and time.monotonic() < self._bypass_until:
             await self.app(scope, receive, send)
             return
-        client = self.client_of(scope)
+        client = found.client_ip
         try:
             with anyio.fail_after(CHECK_DEADLINE_S):
                 verdicts = [await self._check(rule, family, client) for rule in rules]

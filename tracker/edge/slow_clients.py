@@ -19,7 +19,7 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tracker.errors import json_error
+from tracker.http.answers import json_error
 
 log = logging.getLogger("tracker.edge.slow_clients")
 

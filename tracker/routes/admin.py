@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from tracker.errors import json_error
+from tracker.http.answers import json_error
 from tracker.redirects.control import AuthFailed, ControlError
 from tracker.routes.cors import allow_origin, preflight
 from tracker.routes.incoming import BodyTooLarge, peer_address, read_body

@@ -1,6 +1,7 @@
 """Operations routes: /health (liveness), /ping, /clear, /status (JSON), /metrics (Prometheus or Go JSON).
 
-None of them records an event. /status and /metrics can be limited to OpsAllow networks.
+None of them records an event. /status and /metrics can be limited to OpsAllow networks and carry no CORS
+headers (no other site's page may read them); /ping and /clear answer with CORS, as in Go.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from tracker.edge.client_ip import TrustedProxies
-from tracker.errors import json_error
-from tracker.routes.cors import allow_origin
-from tracker.routes.incoming import peer_address
+from tracker.http.answers import json_error
+from tracker.http.client_ip import TrustedProxies
+from tracker.http.context import context
+from tracker.http.cors import allow_origin
+from tracker.http.process import Process, process
 
 JSON = "application/json"
 
@@ -25,30 +27,30 @@ async def health(request: Request) -> Response:
 
 
 async def ping(request: Request) -> Response:
-    runtime = request.app.state.runtime
+    runtime = process(request)
     return PlainTextResponse("pong", headers=allow_origin(request, runtime.config.allow_origin))
 
 
 async def clear(request: Request) -> Response:
-    runtime = request.app.state.runtime
+    runtime = process(request)
     headers = {"clear-site-data": '"*"', **allow_origin(request, runtime.config.allow_origin)}
     return PlainTextResponse("OK", headers=headers)
 
 
 async def status(request: Request) -> Response:
-    runtime = request.app.state.runtime
+    runtime = process(request)
     if not _allowed(request, runtime):
         return json_error(403, "not allowed from this address")
     body = {
         **runtime.status(),
-        "client": peer_address(request, runtime.trusted),
+        "client": context(request.scope).client_ip,
         "conns": runtime.metrics.requests.in_flight,
     }
-    return Response(orjson.dumps(body), media_type=JSON, headers=allow_origin(request, runtime.config.allow_origin))
+    return Response(orjson.dumps(body), media_type=JSON)
 
 
 async def metrics(request: Request) -> Response:
-    runtime = request.app.state.runtime
+    runtime = process(request)
     if not _allowed(request, runtime):
         return json_error(403, "not allowed from this address")
     if request.query_params.get("format") == "json":
@@ -56,14 +58,17 @@ async def metrics(request: Request) -> Response:
     return Response(runtime.metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
-def _allowed(request: Request, runtime: Any) -> bool:
+def _allowed(request: Request, runtime: Process) -> bool:
     allow = runtime.config.ops_allow
     if not allow:
         return True
-    return TrustedProxies.parse(allow).trusts(peer_address(request, runtime.trusted))
+    return TrustedProxies.parse(allow).trusts(context(request.scope).client_ip)
 
 
-def go_shaped(runtime: Any) -> dict[str, Any]:
+ROUTES = {"/health": health, "/ping": ping, "/clear": clear, "/status": status, "/metrics": metrics}
+
+
+def go_shaped(runtime: Process) -> dict[str, Any]:
     """The Go tracker's /metrics JSON (SPEC.md §6), so existing dashboards keep reading it."""
     status = runtime.shipping_status()
     sinks = status.get("sinks", {}).values()

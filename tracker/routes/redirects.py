@@ -14,8 +14,9 @@ from urllib.parse import parse_qsl, urlsplit
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from tracker.errors import BadEvent, json_error
+from tracker.errors import BadEvent
 from tracker.events import inputs
+from tracker.http.answers import json_error
 from tracker.pipeline.spool import SpoolFull
 from tracker.records import Record
 from tracker.redirects.model import Redirect, now_text

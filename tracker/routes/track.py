@@ -6,6 +6,7 @@ after that append. /img/ answers its GIF whatever happens; the others answer JSO
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,22 +14,18 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tracker.errors import BadEvent, json_error
+from tracker.errors import BadEvent
 from tracker.events import inputs, row
 from tracker.events.cookies import set_visitor_cookies
 from tracker.events.ids import parse_uuid
+from tracker.http.answers import json_error, pixel
+from tracker.http.body import BodyTooLarge, read_body
+from tracker.http.cors import allow_origin, preflight
+from tracker.http.process import Process, process
+from tracker.http.request_info import request_info
 from tracker.pipeline.spool import SpoolFull
 from tracker.records import Record
-from tracker.routes.cors import allow_origin, preflight
-from tracker.routes.incoming import BodyTooLarge, read_body, request_info
 
-# The classic 35-byte GIF89a 1x1 image the Go tracker answers with.
-PIXEL = bytes.fromhex("47494638396101000100800000ffffff0000002c00000000010001000002024401003b")
-PIXEL_HEADERS = {
-    "cache-control": "no-cache, no-store, must-revalidate, private",
-    "pragma": "no-cache",
-    "expires": "0",
-}
 WRITING_METHODS = frozenset(("GET", "POST", "PUT"))
 
 
@@ -45,26 +42,26 @@ class Outcome:
     rejected: list[dict[str, Any]]
 
 
-def make_endpoint(kind: str):  # type: ignore[no-untyped-def]
-    """kind is "tr", "str" or "img"; the route's {rest} path parameter is the URL tuple."""
+Endpoint = Callable[[Request, str], Awaitable[Response]]
+
+
+def make_endpoint(kind: str) -> Endpoint:
+    """kind is "tr", "str" or "img"; `rest`, the path after /<kind>/, is the URL tuple."""
     is_server = kind == "str"
 
-    async def endpoint(request: Request) -> Response:
-        runtime = request.app.state.runtime
+    async def endpoint(request: Request, rest: str) -> Response:
+        runtime = process(request)
         config = runtime.config
         if request.method == "OPTIONS" and kind != "img":
             return preflight(request, config.allow_origin)
         try:
-            outcome = await _parse(request, runtime, is_server)
+            outcome = await _parse(request, rest, runtime, is_server)
             if outcome.records:
-                await runtime.accept(outcome.records, family="tracking")
+                await runtime.intake.accept(outcome.records, family="tracking")
         except (BadEvent, BodyTooLarge, SpoolFull) as error:
             return _failure(request, kind, error, runtime)
         cors = allow_origin(request, config.allow_origin)
-        if kind == "img":
-            response: Response = Response(PIXEL, media_type="image/gif", headers={**PIXEL_HEADERS, **cors})
-        else:
-            response = _answer(kind, outcome, cors)
+        response = pixel(cors) if kind == "img" else _answer(kind, outcome, cors)
         if not is_server and outcome.visitors:
             visitor_cookies(request, response, outcome.visitors[0], runtime)
         return response
@@ -72,12 +69,12 @@ def make_endpoint(kind: str):  # type: ignore[no-untyped-def]
     return endpoint
 
 
-async def _parse(request: Request, runtime: Any, is_server: bool) -> Outcome:
+async def _parse(request: Request, rest: str, runtime: Process, is_server: bool) -> Outcome:
     config = runtime.config
-    info = request_info(request, runtime.trusted)
+    info = request_info(request)
     if request.method not in WRITING_METHODS:
         return Outcome([], [], [])
-    pairs = inputs.path_pairs(request.path_params.get("rest", ""))
+    pairs = inputs.path_pairs(rest)
     query = inputs.query_values(info.query, config.ignore_query_params_key)
     base = {**inputs.seed(info), **pairs, **query}
     injected = {**pairs, **query}
@@ -91,7 +88,7 @@ async def _parse(request: Request, runtime: Any, is_server: bool) -> Outcome:
             if not isinstance(item, dict):
                 raise BadEvent("body", "each event must be a JSON object")
             values = {**base, **inputs.lower_keys(item)}
-            event, visitor = runtime.build_event(values, info, is_server=is_server, injected_params=injected)
+            event, visitor = runtime.intake.build_event(values, info, is_server=is_server, injected_params=injected)
         except BadEvent as error:
             if len(items) == 1:
                 raise
@@ -126,11 +123,11 @@ def _answer(kind: str, outcome: Outcome, headers: dict[str, str]) -> Response:
     return Response(status_code=200, headers=headers)
 
 
-def _failure(request: Request, kind: str, error: Exception, runtime: Any) -> Response:
+def _failure(request: Request, kind: str, error: Exception, runtime: Process) -> Response:
     runtime.metrics.rejected(type(error).__name__)
     headers = allow_origin(request, runtime.config.allow_origin)
     if kind == "img":
-        return Response(PIXEL, media_type="image/gif", headers={**PIXEL_HEADERS, **headers})
+        return pixel(headers)
     if isinstance(error, SpoolFull):
         return json_error(503, "spool is full; retry later", headers={**headers, "retry-after": "5"})
     if isinstance(error, BodyTooLarge):
@@ -140,7 +137,7 @@ def _failure(request: Request, kind: str, error: Exception, runtime: Any) -> Res
     return json_error(400, error.message, headers=headers, field=error.field, **extra)
 
 
-def visitor_cookies(request: Request, response: Response, visitor: row.Visitor, runtime: Any) -> None:
+def visitor_cookies(request: Request, response: Response, visitor: row.Visitor, runtime: Process) -> None:
     settings = runtime.config.cookies
     cookies = request.cookies if any(name == b"cookie" for name, _ in request.scope["headers"]) else {}
     if settings.require_consent and not cookies.get("CookieConsent", "0").strip("0"):
