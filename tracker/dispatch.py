@@ -48,8 +48,8 @@ class CatchAll:
         if response is None and scope["path"] == "/robots.txt":
             response = await redirects.robots(request)
         if response is None:
-            await drain(receive)
-            response = json_error(404, "not found", path=scope["path"])
+            drained = await drain(receive)
+            response = json_error(404, "not found", None if drained else {"connection": "close"}, path=scope["path"])
         await response(scope, receive, send)
 
 

@@ -17,7 +17,7 @@ import orjson
 _SECRETS = re.compile(
     r"(/rpi/redirects?/[^/\s\"?#]*/)[^/\s\"?#]+"  # the Go admin routes' password segment
     r"|((?i:bearer)\s+)[^\s\",]+"  # Authorization: Bearer <token>
-    r"|([?&](?i:password|token|access_token)=)[^&\s\"#]+"
+    r"|((?<![\w-])(?i:password|token|access_token)=)[^&\s\"#]+"  # in a query string
 )
 
 

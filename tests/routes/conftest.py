@@ -1,4 +1,5 @@
-"""A tracker process with admin accounts, shared by the short-link route tests."""
+"""Servers shared by the route tests: an in-process server with the memory sink, and a tracker process with
+admin accounts for the short-link routes."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import httpx
 import pytest
 
 from tests.harness import TrackerProcess, prepare_tracker
+from tests.inprocess import InProcessServer
 from tracker.redirects.accounts import go_sha
 
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120 Safari/537.36"
@@ -55,3 +58,18 @@ def admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Admin]:
         yield Admin(process, "alice", "alice-password-1", creds["token"])
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
+    srv = InProcessServer(
+        tmp_path_factory.mktemp("track"), UseRemoveIP=False, Limits={"MaxBodyBytes": 65536, "MaxEventsPerBatch": 50}
+    ).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def client(server: InProcessServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.base_url, timeout=10) as c:
+        yield c

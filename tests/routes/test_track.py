@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import orjson
 import pytest
@@ -13,21 +11,6 @@ from tracker.events.ids import parse_uuid
 
 VID = "14fb0860-b4bf-11e9-8971-7b80435315ac"
 EID = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
-    srv = InProcessServer(
-        tmp_path_factory.mktemp("track"), UseRemoveIP=False, Limits={"MaxBodyBytes": 65536, "MaxEventsPerBatch": 50}
-    ).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def client(server: InProcessServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.base_url, timeout=10) as c:
-        yield c
 
 
 def find(server: InProcessServer, **match: object) -> list[dict]:
@@ -166,28 +149,3 @@ def test_head_and_delete_write_nothing(server: InProcessServer, client: httpx.Cl
     assert client.head("/tr/v1/tr/ename/headed").status_code == 200
     assert client.delete("/tr/v1/tr/ename/deleted").status_code == 200
     assert not find(server, ename="headed") and not find(server, ename="deleted")
-
-
-def test_ops_routes_answer_and_record_nothing(server: InProcessServer, client: httpx.Client) -> None:
-    before = len(server.rows("events"))
-    assert client.get("/health").json() == {"status": "ok"}
-    assert client.get("/ping").text == "pong"
-    cleared = client.get("/clear")
-    assert cleared.text == "OK" and cleared.headers["clear-site-data"] == '"*"'
-    status = client.get("/status").json()
-    assert status["version"] and "memory" in status["sinks"] and status["client"] == "127.0.0.1"
-    assert "bytes" in status["spool"]
-    metrics = client.get("/metrics")
-    assert metrics.headers["content-type"].startswith("text/plain")
-    assert 'tracker_requests_total{family="tracking",status="200"}' in metrics.text
-    assert "tracker_events_accepted_total" in metrics.text and "tracker_request_seconds_bucket" in metrics.text
-    assert "tracker_sink_rows_written_total" in metrics.text
-    go = client.get("/metrics?format=json").json()
-    assert set(go) == {"metrics", "batching", "calculated", "timestamp"}
-    assert go["metrics"]["event_count"] >= before
-    assert len(server.rows("events")) == before
-
-
-def test_unknown_path_is_a_json_404(client: httpx.Client) -> None:
-    response = client.get("/nope")
-    assert response.status_code == 404 and response.json()["error"] == "not found"

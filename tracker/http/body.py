@@ -33,14 +33,16 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def drain(receive: Receive, limit: int = 64 * 1024) -> None:
-    """Read and drop what is left of a request body the answer did not need, up to `limit` bytes, as Go's
-    net/http does: an unread body left in the socket can make the server drop a keep-alive connection."""
+async def drain(receive: Receive, limit: int = 256 * 1024) -> bool:
+    """Read and drop what is left of a request body the answer did not need, up to `limit` bytes as Go's
+    net/http does: a body tail arriving after the answer makes the server drop the keep-alive connection.
+    False when the body was larger: the answer should then say `Connection: close`."""
     size = 0
     while size <= limit:
         message = await receive()
         if message["type"] != "http.request":
-            return
+            return False
         size += len(message.get("body", b""))
         if not message.get("more_body", False):
-            return
+            return True
+    return False
