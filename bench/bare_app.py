@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tracker.config import from_mapping
-from tracker.server import hypercorn_config
+from tracker.server.hypercorn import hypercorn_config
 
 
 async def empty(request: object) -> Response:

@@ -18,7 +18,7 @@ from hypercorn.utils import wrap_app
 from tests.harness import base_config, free_port, wait_until
 from tracker.app import create_app
 from tracker.config import from_mapping
-from tracker.server import hypercorn_config
+from tracker.server.hypercorn import hypercorn_config
 
 
 class InProcessServer:

@@ -1,6 +1,6 @@
-"""TLS for Hypercorn: the certificate files in use, HTTP/2 by ALPN, and new certificates without a restart.
+"""TLS: the certificate files in use, HTTP/2 by ALPN, and new certificates without a restart.
 
-Certificates come from TLSCert/TLSKey (UseLocalTLS) or from the ACME cache (Acme.Domains). Hypercorn builds its
+Certificates come from TLSCert/TLSKey (UseLocalTLS) or from the ACME cache (Acme.Domains). The engine builds its
 SSLContext once; ours carries an SNI callback that, at most once a second, checks the files' modification
 times and hands new handshakes a context loaded from the new files. Connections already open keep theirs.
 """
@@ -15,8 +15,6 @@ import ssl
 import threading
 import time
 from pathlib import Path
-
-from hypercorn.config import Config as HypercornConfig
 
 from tracker.config import AcmeConfig, Config, ConfigError
 
@@ -114,18 +112,3 @@ class ReloadingCertificate:
                     log.info("certificate reloaded", extra={"cert": str(self.cert)})
                 self._context, self._stamp = context, stamp
             return self._context
-
-
-class TLSHypercornConfig(HypercornConfig):
-    """Hypercorn's config with our SSLContext: same settings, plus the certificate hot swap."""
-
-    reloading: ReloadingCertificate | None = None
-
-    def create_ssl_context(self) -> ssl.SSLContext | None:
-        if self.reloading is None:
-            return super().create_ssl_context()
-        context = self.reloading.current()
-        if context is None:
-            return super().create_ssl_context()
-        context.sni_callback = self.reloading.sni_callback
-        return context

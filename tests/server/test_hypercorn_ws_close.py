@@ -1,4 +1,4 @@
-"""tracker/edge/ws_close_code.py: a real Hypercorn on loopback tells the app the close code and reason a
+"""tracker/server/hypercorn_ws_close.py: a real Hypercorn on loopback tells the app the close code and reason a
 WebSocket client sent, where Hypercorn 0.18 alone says 1006 (its issue #127)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from hypercorn.config import Config
 from websockets.asyncio.client import connect
 
 from tests.harness import free_port
-from tracker.edge import ws_close_code
+from tracker.server import hypercorn_ws_close as ws_close_code
 
 
 def test_the_app_hears_the_client_close_code_and_reason() -> None:

@@ -1,4 +1,4 @@
-"""Hypercorn settings from Config (tracker/server.py), seen from a client of a real tracker: idle keep-alive
+"""Hypercorn settings from Config (tracker/server/hypercorn.py), seen from a client of a real tracker: idle keep-alive
 connections and half-sent heads (slowloris) are closed after IdleTimeoutSeconds."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 answers the client's close frame, then reports the stream's end as a lost connection. install() keeps the code
 and reason of that frame for `websocket.disconnect`, so the app, and an upstream behind the proxy, learn what
 the client said. It wraps two methods of WSStream and checks they exist, so a Hypercorn that reshapes them is
-left alone (and tests/edge/test_ws_close_code.py fails) rather than broken."""
+left alone (and tests/server/test_hypercorn_ws_close.py fails) rather than broken."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypercorn.protocol.events import StreamClosed
 from wsproto.connection import ConnectionState
 from wsproto.events import CloseConnection
 
-log = logging.getLogger("tracker.edge.ws_close_code")
+log = logging.getLogger("tracker.server.hypercorn_ws_close")
 
 
 def install() -> bool:

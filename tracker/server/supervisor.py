@@ -1,4 +1,4 @@
-"""Serving: Hypercorn settings from Config, one process or a supervisor with N workers, graceful shutdown.
+"""The process model: one process, or a supervisor with N workers; graceful shutdown. Engine-agnostic.
 
 The supervisor binds the sockets, spawns `Workers` processes that serve HTTP and append to their own spool
 directory, and runs the shipper itself: each sink is opened by exactly one process, and batch conversion never
@@ -14,74 +14,31 @@ import logging
 import multiprocessing
 import signal
 import sys
+from collections.abc import Callable
 from multiprocessing.synchronize import Event as ProcessEvent
 from typing import Any
-
-from hypercorn.asyncio.run import worker_serve
-from hypercorn.config import Sockets
-from hypercorn.utils import wrap_app
 
 from tracker import logs
 from tracker.app import create_app
 from tracker.config import Config, ConfigError, split_bind
-from tracker.edge import ws_close_code
-from tracker.edge.acme import AcmeManager, ensure_bootstrap_certificate
-from tracker.edge.tls import (
-    ALPN,
-    ReloadingCertificate,
-    TLSHypercornConfig,
-    acme_settings,
-    certificate_files,
-    tls_enabled,
-)
+from tracker.edge.acme import AcmeManager
+from tracker.edge.tls import acme_settings, tls_enabled
+from tracker.server.engine import GRACEFUL_SECONDS, Engine, engine_for
 
 log = logging.getLogger("tracker.server")
-GRACEFUL_SECONDS = 10.0
-
-
-def hypercorn_config(config: Config) -> TLSHypercornConfig:
-    settings = TLSHypercornConfig()
-    plain = [p for p in (config.proxy_port, config.proxy_except_http) if p]
-    settings.bind = [_bind(p) for p in plain]
-    if tls_enabled(config):
-        cert, key = certificate_files(config)
-        if acme_settings(config).domains:
-            ensure_bootstrap_certificate(acme_settings(config), cert, key)
-        settings.insecure_bind = settings.bind
-        settings.bind = [_bind(config.proxy_port_tls)]
-        settings.certfile, settings.keyfile = str(cert), str(key)
-        settings.alpn_protocols = list(ALPN)
-        settings.reloading = ReloadingCertificate(cert, key)
-        settings.reloading.require(config, "TLSCert" if config.use_local_tls else "Acme.CacheDirectory")
-    settings.keep_alive_timeout = float(config.idle_timeout_seconds or 3600)
-    settings.read_timeout = None  # it timed every read, so cut downloads and quiet WebSockets: see slow_clients.py
-    settings.h11_max_incomplete_size = config.max_header_bytes
-    settings.h2_max_inbound_frame_size = max(16384, min(config.max_header_bytes, 2**24 - 1))
-    settings.h2_max_header_list_size = config.max_header_bytes
-    settings.websocket_max_message_size = config.limits.max_websocket_message_bytes
-    settings.graceful_timeout = GRACEFUL_SECONDS
-    settings.accesslog = None
-    settings.errorlog = logging.getLogger("hypercorn.error")
-    settings.workers = config.workers
-    settings.backlog = 2048
-    return settings
-
-
-def _bind(value: str) -> str:
-    host, _, port = value.rpartition(":")
-    return f"{host or '0.0.0.0'}:{port}"
 
 
 def serve(config: Config) -> int:
+    engine = engine_for(config)
     try:
-        hypercorn_config(config)  # certificate files are checked before any worker starts
+        engine.check(config)  # before any worker starts
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
     if config.durability == "memory":
-        asyncio.run(_serve_one(config))
+        asyncio.run(_serve_one(config, engine))
     else:
-        _supervise(config)
+        _supervise(config, engine)
     return 0
 
 
@@ -91,16 +48,14 @@ def acme_manager(config: Config) -> AcmeManager | None:
     return AcmeManager(acme_settings(config), plain_listener=split_bind(config.proxy_port))
 
 
-async def _serve_one(config: Config) -> None:
-    ws_close_code.install()
+async def _serve_one(config: Config, engine: Engine) -> None:
     stop = _stop_event()
     certificates = acme_manager(config)
     if certificates is not None:
         await certificates.start()
     app = create_app(config, worker_index=0, run_shipper=True)
-    log.info("serving", extra={"bind": hypercorn_config(config).bind, "workers": 1})
-    served = wrap_app(app, 0, "asgi")  # type: ignore[arg-type]
-    await worker_serve(served, hypercorn_config(config), shutdown_trigger=stop.wait)
+    log.info("serving", extra={"bind": engine.describe(config), "workers": 1, "engine": engine.name})
+    await engine.serve(app, config, sockets=None, shutdown=stop.wait)
     if certificates is not None:
         await certificates.stop()
     log.info("stopped")
@@ -114,10 +69,10 @@ def _stop_event() -> asyncio.Event:
     return stop
 
 
-def _worker(config: Config, index: int, sockets: Sockets, shutdown: ProcessEvent) -> None:
+def _worker(config: Config, index: int, sockets: Any, shutdown: ProcessEvent) -> None:
     logs.setup("debug" if config.debug else "info")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides when to stop
-    ws_close_code.install()
+    engine = engine_for(config)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -128,15 +83,13 @@ def _worker(config: Config, index: int, sockets: Sockets, shutdown: ProcessEvent
                 await asyncio.sleep(0.1)
 
         app = create_app(config, worker_index=index, run_shipper=False)
-        served = wrap_app(app, 0, "asgi")  # type: ignore[arg-type]
-        await worker_serve(served, hypercorn_config(config), sockets=sockets, shutdown_trigger=trigger)
+        await engine.serve(app, config, sockets=sockets, shutdown=trigger)
 
     asyncio.run(main())
 
 
-def _supervise(config: Config) -> None:
-    settings = hypercorn_config(config)
-    sockets = settings.create_sockets()
+def _supervise(config: Config, engine: Engine) -> None:
+    sockets = engine.bind(config)
     context = multiprocessing.get_context("spawn")
     shutdown = context.Event()
     workers: dict[int, Any] = {}
@@ -148,13 +101,14 @@ def _supervise(config: Config) -> None:
 
     for index in range(config.workers):
         spawn(index)
-    log.info("serving", extra={"bind": settings.bind, "workers": config.workers})
+    log.info("serving", extra={"bind": engine.describe(config), "workers": config.workers, "engine": engine.name})
     asyncio.run(_ship_and_watch(config, workers, spawn, shutdown))
-    for sock in sockets.insecure_sockets + sockets.secure_sockets:
-        sock.close()
+    engine.close(sockets)
 
 
-async def _ship_and_watch(config: Config, workers: dict[int, Any], spawn: Any, shutdown: ProcessEvent) -> None:
+async def _ship_and_watch(
+    config: Config, workers: dict[int, Any], spawn: Callable[[int], None], shutdown: ProcessEvent
+) -> None:
     from tracker.redirects.hosting import ControlHost
     from tracker.runtime import build_shipper
 

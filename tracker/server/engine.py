@@ -1,0 +1,40 @@
+"""The engine seam: what the supervisor needs of an HTTP server, so a second engine can be added without
+touching routes, edge or pipeline. An engine checks a config before any worker starts, binds the listening
+sockets once in the supervisor (workers inherit them), and serves an ASGI app on them until told to stop."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from starlette.types import ASGIApp
+
+from tracker.config import Config
+
+GRACEFUL_SECONDS = 10.0  # requests in progress at SIGTERM get this long to finish
+
+
+class Engine(Protocol):
+    name: str
+
+    def check(self, config: Config) -> None:
+        """Raise ConfigError for what this engine cannot serve (certificate files that do not load, …)."""
+
+    def bind(self, config: Config) -> Any:
+        """The listening sockets, bound in the supervisor and handed to every worker (picklable)."""
+
+    def describe(self, config: Config) -> list[str]:
+        """The addresses served, for the start-up log line."""
+
+    def close(self, sockets: Any) -> None: ...
+
+    async def serve(
+        self, app: ASGIApp, config: Config, *, sockets: Any | None, shutdown: Callable[[], Awaitable[object]]
+    ) -> None:
+        """Serve until `shutdown` returns, then finish requests in progress (graceful) and return."""
+
+
+def engine_for(config: Config) -> Engine:
+    from tracker.server.hypercorn import HypercornEngine
+
+    return HypercornEngine()
