@@ -149,3 +149,27 @@ def test_head_and_delete_write_nothing(server: InProcessServer, client: httpx.Cl
     assert client.head("/tr/v1/tr/ename/headed").status_code == 200
     assert client.delete("/tr/v1/tr/ename/deleted").status_code == 200
     assert not find(server, ename="headed") and not find(server, ename="deleted")
+
+
+DEEP = "[" * 300 + "]" * 300  # orjson reads it (1024 levels) but cannot write it (254)
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "request_args"),
+    [
+        ("/tr/v1/tr/", "params", {"content": '{"params": {"a": ' + DEEP + "}}"}),
+        ("/tr/v1/str/", "params", {"content": '{"ename": "x", "params": {"a": ' + DEEP + "}}"}),
+        ("/tr/v1/tr/", "targets", {"content": '{"targets": {"a": ' + DEEP + "}}"}),
+        ("/tr/v1/tr/ename/deep_query", "params", {"params": {"deep": DEEP}}),
+        ("/tr/v1/tr/ename/deep_user", "params", {"headers": {"user": '{"params": {"a": ' + DEEP + "}}"}}),
+    ],
+)
+def test_json_nested_deeper_than_storage_takes_is_a_400_naming_the_field(
+    server: InProcessServer, client: httpx.Client, path: str, field: str, request_args: dict
+) -> None:
+    method = "POST" if "content" in request_args else "GET"
+    response = client.request(method, path, **request_args)
+    assert response.status_code == 400 and response.json()["field"] == field, response.text
+    pixel = client.get("/tr/v1/img/ename/deep_pixel", params={"deep": DEEP})
+    assert pixel.status_code == 200 and pixel.headers["content-type"] == "image/gif"
+    assert client.get("/tr/v1/tr/ename/after_deep").status_code == 200

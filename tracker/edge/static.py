@@ -29,6 +29,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from tracker.config import StaticConfig
+from tracker.http.context import context
 
 ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
 SMALL_FILE_BYTES = 64 * 1024
@@ -78,7 +79,7 @@ class StaticFiles:
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> bool:
         headers = Headers(scope=scope)
-        host = headers.get("host", "").rsplit(":", 1)[0].lower()
+        host = context(scope).host
         path = scope["path"]
         for site in self.sites:
             if path + "/" == site.prefix and (not site.host or site.host == host):

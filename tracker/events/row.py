@@ -206,6 +206,8 @@ def build(
             values[target] = hashing.private_hash(private_prefix, values[source])
     row["params"] = _params(values, injected_params)
     if isinstance(values.get("targets"), dict):
+        if len(_encoded("targets", values["targets"])) > 64 * MAX_TEXT:
+            raise BadEvent("targets", "larger than 512 KiB")
         row["targets"] = values["targets"]
 
     row["host"] = info.host
@@ -284,13 +286,22 @@ def _params(values: dict[str, Any], injected: dict[str, Any] | None) -> dict[str
             raise BadEvent("params", "expected a JSON object")
         params = dict(own)
     typed = {str(k): coerce.param_value(v) for k, v in params.items() if k not in EXCLUDED_FROM_PARAMS}
-    if len(orjson.dumps(typed)) > 64 * MAX_TEXT:
+    if len(_encoded("params", typed)) > 64 * MAX_TEXT:
         raise BadEvent("params", "larger than 512 KiB")
     return typed
 
 
+def _encoded(field: str, value: Any) -> bytes:
+    """`value` as the spool will write it, or BadEvent naming `field`: orjson reads 1024 levels of nesting but
+    writes only 254, so a deep value that parsed fine would otherwise fail after it was accepted."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError as error:
+        raise BadEvent(field, f"cannot be stored as JSON ({error}); nest at most 254 levels") from None
+
+
 def _text(column: str, value: Any) -> str:
-    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    text = value if isinstance(value, str) else _encoded(column, value).decode()
     if len(text) > MAX_TEXT:
         raise BadEvent(column, f"longer than {MAX_TEXT} characters")
     return text
