@@ -34,7 +34,7 @@ def has_control_characters(text: str) -> bool:
 def normalise_host(host: str) -> str:
     """A DNS name (IDNA, returned in its ASCII form) or an IP literal (IPv6 in brackets), lowercased."""
     text = host.strip().lower()
-    if not text or has_control_characters(text):
+    if not text or has_control_characters(host):
         raise BadTarget("the host is empty or holds control characters")
     bare = text[1:-1] if text.startswith("[") and text.endswith("]") else text
     try:
