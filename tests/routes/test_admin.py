@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.harness import snapshot_query, wait_until
+from tests.harness import prepare_tracker, snapshot_query, wait_until
 from tests.routes.conftest import (
     HOP,
     LEGACY_PASSWORD,
@@ -308,3 +309,59 @@ def test_unknown_fields_deeper_than_the_writer_can_encode_are_ignored(admin: Adm
     headers = {**admin.bearer, "content-type": "application/json"}
     created = httpx.post(admin.tracker.url("/tr/v1/rpi/links"), content=body, headers=headers)
     assert created.status_code == 201 and "x" not in created.json()
+
+
+EDGE_LINKS = [
+    {"host": "go.example", "slugfrom": "edge-visits", "max_visits": 2**31 - 1, "status": "308"},
+    {"host": "go.example", "slugfrom": "edge-times", "valid_since": "1970-01-01T00:00:00Z"}
+    | {"valid_until": "2106-02-07T06:28:15Z"},
+    {"host": "Bücher.Example", "slugfrom": "Frühling", "urlto": "https://例え.jp/パス?q=€"},
+    {"host": "go.example", "slugfrom": "edge-lists", "tags": ["t" * 100] * 50}
+    | {"targets": {d: f"https://{d}.example/ä" for d in ("android", "ios", "desktop")}},
+]
+
+
+def test_links_at_the_edges_of_every_bound_still_load_after_a_restart(tmp_path: Path) -> None:
+    tracker = prepare_tracker(tmp_path / "tracker")
+    creds = add_account(tracker.config_path, "frank", "frank-password-1")
+    add_account(tracker.config_path, "grace", "grace-password-1")
+    tracker.start()
+    try:
+        bearer = {"authorization": f"Bearer {creds['token']}"}
+        saved = []
+        for fields in EDGE_LINKS:
+            body = {"urlto": "https://example.com/edge", **fields}
+            response = httpx.post(tracker.url("/tr/v1/rpi/links"), json=body, headers=bearer)
+            assert response.status_code == 201, response.text
+            saved.append(response.json())
+        assert account_command(tracker.config_path, "disable", "grace")["state"] == "disabled"
+        tracker.wait_shipped()
+    finally:
+        assert tracker.stop() == 0
+    account_command(tracker.config_path, "remove", "frank")  # written straight to DuckDB: nothing is running
+    assert snapshot_query(tracker.workdir / "tracker.duckdb", "SELECT count(*) FROM redirects") == [(len(saved),)]
+    admin_creds = add_account(tracker.config_path, "heidi", "heidi-password-1")
+    tracker.start()
+    try:
+        bearer = {"authorization": f"Bearer {admin_creds['token']}"}
+        for link in saved:
+            loaded = httpx.get(tracker.url(f"/tr/v1/rpi/links/{link['urlfrom']}"), headers=bearer)
+            assert loaded.status_code == 200, link["urlfrom"]
+            assert {k: loaded.json()[k] for k in link if k not in ("updated_at", "created_at")} == {
+                k: v for k, v in link.items() if k not in ("updated_at", "created_at")
+            }
+        hit = httpx.get(tracker.url("/fr%C3%BChling"), headers={"host": "xn--bcher-kva.example"})
+        assert (
+            hit.status_code == 302
+            and hit.headers["location"] == "https://xn--r8jz45g.jp/%E3%83%91%E3%82%B9?q=%E2%82%AC"
+        )
+        assert httpx.get(tracker.url("/edge-visits"), headers={"host": "go.example"}).status_code == 308
+        for uid in ("frank", "grace"):
+            response = httpx.post(tracker.url("/tr/v1/rpi/login"), json={"uid": uid, "password": f"{uid}-password-1"})
+            assert response.status_code == 401, uid
+        removed_token = {"authorization": f"Bearer {creds['token']}"}
+        assert httpx.get(tracker.url("/tr/v1/rpi/me"), headers=removed_token).status_code == 401
+        assert all(not s.get("dead_lettered") for s in tracker.status()["sinks"].values())
+        assert not list((tracker.workdir / "spool").glob("dead-letter/*"))
+    finally:
+        tracker.stop()
