@@ -18,7 +18,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tracker",
         description="Edge server and analytics tracker.",
-        epilog="tracker accounts add UID [CONFIG] [--password-stdin]: create a short-link admin account.",
+        epilog="tracker accounts add|disable|remove UID [CONFIG] [--password-stdin]: manage short-link admin accounts.",
     )
     p.add_argument("config", nargs="?", default="./config.json", help="path to config.json (default ./config.json)")
     p.add_argument("--version", action="version", version=f"tracker {__version__}")

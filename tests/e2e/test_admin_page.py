@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
+import duckdb
 import pytest
 
 from tests.harness import TrackerProcess, prepare_tracker, wait_until
@@ -30,6 +34,32 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 
+def watch_csp(page: Any) -> list[str]:
+    """Every Content-Security-Policy violation the page reports, from its events and its console."""
+    violations: list[str] = []
+    page.expose_function("reportViolation", lambda text: violations.append(text))
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation',"
+        " (e) => window.reportViolation(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    return violations
+
+
+def launch(p: Any) -> Any:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (make test installs the Debian package)")
+    return p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+def sign_in(page: Any, tracker: TrackerProcess) -> None:
+    page.goto(tracker.url("/tr/v1/rpi/admin"))
+    page.fill("#uid", "marketer")
+    page.fill("#password", "marketer-password")
+    page.click("#login")
+    page.wait_for_selector("#app:not(.hidden)")
+
+
 @pytest.fixture
 def tracker_with_account(tmp_path: Path) -> Iterator[TrackerProcess]:
     # The page runs on 127.0.0.1, so short links are created for that host and followed in the same browser.
@@ -45,15 +75,16 @@ def tracker_with_account(tmp_path: Path) -> Iterator[TrackerProcess]:
 
 
 def test_marketer_creates_follows_and_sees_the_visit(tracker_with_account: TrackerProcess) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (make test installs the Debian package)")
     tracker = tracker_with_account
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = launch(p)
         try:
             page = browser.new_page()
-            page.goto(tracker.url("/tr/v1/rpi/admin"))
+            violations = watch_csp(page)
+            answer = page.goto(tracker.url("/tr/v1/rpi/admin"))
+            assert answer is not None and "script-src 'self';" in answer.headers["content-security-policy"]
+            assert "unsafe-inline" not in answer.headers["content-security-policy"]
             page.fill("#uid", "marketer")
             page.fill("#password", "wrong-password")
             page.click("#login")
@@ -92,5 +123,75 @@ def test_marketer_creates_follows_and_sees_the_visit(tracker_with_account: Track
             expect(page.locator("#utm_result")).to_have_text(
                 "https://example.com/landing?utm_source=newsletter&utm_campaign=spring"
             )
+            assert violations == [], violations  # everything above ran under the page's CSP
+        finally:
+            browser.close()
+
+
+def test_the_csp_refuses_inline_script(tracker_with_account: TrackerProcess) -> None:
+    with playwright_api.sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page()
+            violations = watch_csp(page)
+            sign_in(page, tracker_with_account)
+            page.evaluate(
+                "() => { const s = document.createElement('script'); s.textContent = 'window.inlineRan = true';"
+                " document.body.append(s); }"
+            )
+            wait_until(lambda: violations, 10, what="a CSP violation report")
+            assert page.evaluate("() => window.inlineRan === undefined")
+            assert any("script-src" in v for v in violations), violations
+        finally:
+            browser.close()
+
+
+# Keys stored before hosts and slugs were checked: with the old page, each made it fetch (with the admin's
+# bearer token) a path outside the admin API, e.g. /tr/v1/rpi/stats/127.0.0.1/../../../../app/steal -> /app/steal.
+CRAFTED_KEYS = [
+    "127.0.0.1/../../../../app/steal",
+    "127.0.0.1/..%2f..%2f..%2fapp%2fsteal",
+    "127.0.0.1/x?next=/app/steal#frag",
+    "evil.example:80@127.0.0.1/at",
+    "127.0.0.1/<b>bold</b>",
+    "..",
+]
+
+
+@pytest.fixture
+def tracker_with_crafted_links(tracker_with_account: TrackerProcess) -> TrackerProcess:
+    tracker_with_account.stop()
+    with duckdb.connect(str(tracker_with_account.workdir / "tracker.duckdb")) as db:
+        for key in CRAFTED_KEYS:
+            db.execute(
+                "INSERT INTO redirects (urlfrom, urlto, slug) VALUES (?, 'https://example.com/', ?)",
+                [key, key.partition("/")[2]],
+            )
+    return tracker_with_account.start()
+
+
+def test_crafted_stored_keys_never_send_the_token_outside_the_admin_api(
+    tracker_with_crafted_links: TrackerProcess,
+) -> None:
+    tracker = tracker_with_crafted_links
+    with playwright_api.sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page()
+            sent: list[tuple[str, str | None]] = []
+            page.on("request", lambda r: sent.append((r.url, r.headers.get("authorization"))))
+            violations = watch_csp(page)
+            sign_in(page, tracker)
+            for key in CRAFTED_KEYS:
+                page.locator(f"tr[data-link={json.dumps(key)}]").wait_for()
+            page.wait_for_load_state("networkidle")
+            with_token = [urlsplit(url) for url, auth in sent if auth]
+            assert with_token, sent
+            api = re.compile(r"/tr/v1/rpi/(me|links|stats/[^/]+|qr/[^/]+)")
+            for url in with_token:
+                assert url.netloc == f"127.0.0.1:{tracker.port}" and api.fullmatch(url.path), url.geturl()
+            stats = {unquote(u.path.removeprefix("/tr/v1/rpi/stats/")) for u in with_token if "/stats/" in u.path}
+            assert set(CRAFTED_KEYS) - {".."} <= stats  # each row's stats were asked for, as one encoded segment
+            assert violations == []
         finally:
             browser.close()

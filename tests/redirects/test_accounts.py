@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from tracker.redirects.accounts import Account, Sessions, check_password, go_sha, hash_password, new_token, token_digest
+from tracker.redirects.accounts import (
+    DISABLED,
+    REMOVED,
+    Account,
+    Sessions,
+    check_password,
+    go_sha,
+    hash_password,
+    new_token,
+    token_digest,
+)
 
 
 def test_scrypt_hash_checks_the_password_and_salts_each_hash() -> None:
@@ -28,8 +38,27 @@ def test_tokens_are_stored_as_digests() -> None:
 
 def test_sessions_are_signed_and_expire() -> None:
     sessions = Sessions(b"k" * 32)
-    token = sessions.issue("alice")
-    assert sessions.verify(token) == "alice"
-    assert Sessions(b"other" * 8).verify(token) is None
-    assert sessions.verify(token[:-2] + "xx") is None
-    assert sessions.verify(sessions.issue("alice", seconds=-1)) is None
+    alice = Account("alice", hash_password("x" * 12))
+    accounts = {"alice": alice}
+    token = sessions.issue(alice)
+    assert sessions.verify(token, accounts) == "alice"
+    assert Sessions(b"other" * 8).verify(token, accounts) is None
+    assert sessions.verify(token[:-2] + "xx", accounts) is None
+    assert sessions.verify(sessions.issue(alice, seconds=-1), accounts) is None
+
+
+def test_a_new_password_hash_a_disable_or_a_removal_ends_every_session() -> None:
+    sessions = Sessions(b"k" * 32)
+    alice = Account("alice", hash_password("x" * 12))
+    token = sessions.issue(alice)
+    assert sessions.verify(token, {"alice": Account("alice", hash_password("x" * 12))}) is None  # a reset
+    assert sessions.verify(token, {"alice": Account("alice", DISABLED)}) is None
+    assert sessions.verify(token, {"alice": Account("alice", REMOVED)}) is None
+    assert sessions.verify(token, {}) is None
+
+
+def test_disabled_and_removed_accounts_match_no_password() -> None:
+    assert check_password("!disabled", DISABLED) == (False, False)
+    assert check_password("", REMOVED) == (False, False)
+    assert Account("a", DISABLED).state == "disabled" and Account("a", REMOVED).state == "removed"
+    assert not Account("a", REMOVED).active and Account("a", hash_password("x" * 12)).active

@@ -10,7 +10,8 @@ import pytest
 from tracker.config import from_mapping
 from tracker.pipeline.spool import MemorySpool
 from tracker.redirects.cache import LinkCache
-from tracker.redirects.control import AuthFailed, Conflict, ControlPlane, NotFound, Throttled
+from tracker.redirects.control import ControlPlane
+from tracker.redirects.errors import AuthFailed, Conflict, NotFound, Throttled
 
 
 @pytest.fixture

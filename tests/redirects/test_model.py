@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from tracker.errors import BadEvent
@@ -78,3 +80,21 @@ def test_validity_window() -> None:
 def test_rows_round_trip() -> None:
     link = make(slugfrom="rt", urlto="https://example.com/", tags=["spring"], targets={"ios": "https://apps.example/"})
     assert Redirect.from_row(link.row()) == link
+
+
+@pytest.mark.parametrize(
+    "inner", ["javascript:alert(1)", "data:text/html,x", "//evil.com", "/local", "https://u@evil.com"]
+)
+def test_a_hop_through_our_own_rdr_must_wrap_a_valid_target(inner: str) -> None:
+    with pytest.raises(BadEvent) as caught:
+        make(slugfrom="hop", urlto=f"https://yourdomain.com/tr/v1/rdr/?url={quote(inner, safe='')}&xid=1")
+    assert caught.value.field == "urlto" and "/rdr/" in caught.value.message
+
+
+def test_targets_are_stored_as_uris() -> None:
+    link = make(slugfrom="iri", urlto="https://例え.jp/パス?q=€", targets={"ios": "https://apps.example/ä"})
+    assert link.urlto == "https://xn--r8jz45g.jp/%E3%83%91%E3%82%B9?q=%E2%82%AC"
+    assert link.targets == {"ios": "https://apps.example/%C3%A4"}
+    with pytest.raises(BadEvent) as caught:
+        make(slugfrom="ctl", urlto="https://example.com/\x01")
+    assert caught.value.field == "urlto"

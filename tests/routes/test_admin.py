@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+from pathlib import Path
+
 import httpx
 import pytest
 
-from tests.harness import snapshot_query, wait_until
-from tests.routes.conftest import LEGACY_PASSWORD, Admin, add_account
+from tests.harness import prepare_tracker, snapshot_query, wait_until
+from tests.routes.conftest import (
+    HOP,
+    LEGACY_PASSWORD,
+    Admin,
+    account_command,
+    add_account,
+    bearer_status,
+    worker_connections,
+)
 
 pytestmark = pytest.mark.usefixtures("admin")
 
@@ -159,3 +171,197 @@ def test_qr_codes_in_svg_and_png(admin: Admin) -> None:
     assert svg.status_code == 200 and svg.headers["content-type"] == "image/svg+xml" and b"<svg" in svg.content
     png = httpx.get(admin.tracker.url(f"/tr/v1/rpi/qr/{key}"), params={"format": "png"}, headers=admin.bearer)
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+
+
+def login(admin: Admin, uid: str, password: str) -> httpx.Response:
+    return httpx.post(admin.tracker.url("/tr/v1/rpi/login"), json={"uid": uid, "password": password})
+
+
+def test_a_reset_ends_earlier_sessions_and_tokens_on_every_worker(admin: Admin) -> None:
+    first = add_account(admin.tracker.config_path, "carol", "carol-password-1")
+    session = login(admin, "carol", "carol-password-1").json()["token"]
+    connections = worker_connections(admin.tracker)
+    assert len(connections) == 2
+    assert [bearer_status(c, t) for c in connections.values() for t in (session, first["token"])] == [200] * 4
+    second = add_account(admin.tracker.config_path, "carol", "carol-password-2")
+    assert [bearer_status(c, t) for c in connections.values() for t in (session, first["token"])] == [401] * 4
+    assert [bearer_status(c, second["token"]) for c in connections.values()] == [200, 200]
+    assert login(admin, "carol", "carol-password-1").status_code == 401
+    assert login(admin, "carol", "carol-password-2").status_code == 200
+
+
+def test_a_disabled_account_cannot_sign_in_and_its_sessions_end_on_every_worker(admin: Admin) -> None:
+    creds = add_account(admin.tracker.config_path, "dave", "dave-password-1")
+    session = login(admin, "dave", "dave-password-1").json()["token"]
+    connections = worker_connections(admin.tracker)
+    assert [bearer_status(c, session) for c in connections.values()] == [200, 200]
+    assert account_command(admin.tracker.config_path, "disable", "dave") == {"uid": "dave", "state": "disabled"}
+    assert [bearer_status(c, t) for c in connections.values() for t in (session, creds["token"])] == [401] * 4
+    assert login(admin, "dave", "dave-password-1").status_code == 401
+    go_list = admin.tracker.url("/tr/v1/rpi/redirects/dave/dave-password-1/go.example")
+    assert httpx.get(go_list).status_code == 401
+    again = add_account(admin.tracker.config_path, "dave", "dave-password-2")  # a reset enables it again
+    assert [bearer_status(c, again["token"]) for c in connections.values()] == [200, 200]
+
+
+def test_a_removed_account_ends_at_once_and_cannot_be_removed_twice(admin: Admin) -> None:
+    creds = add_account(admin.tracker.config_path, "erin", "erin-password-1")
+    session = login(admin, "erin", "erin-password-1").json()["token"]
+    connections = worker_connections(admin.tracker)
+    assert account_command(admin.tracker.config_path, "remove", "erin") == {"uid": "erin", "state": "removed"}
+    assert [bearer_status(c, t) for c in connections.values() for t in (session, creds["token"])] == [401] * 4
+    assert login(admin, "erin", "erin-password-1").status_code == 401
+    with pytest.raises(subprocess.CalledProcessError) as twice:
+        account_command(admin.tracker.config_path, "remove", "erin")
+    assert twice.value.returncode == 1 and "no such account" in twice.value.stderr
+
+    def stored() -> list[tuple[str, str]]:
+        return snapshot_query(admin.database, "SELECT pwd, CAST(tokens AS VARCHAR) FROM accounts WHERE uid = 'erin'")
+
+    wait_until(lambda: stored() == [("!removed", "[]")], 30, what="the removal in DuckDB")
+
+
+DEEP = "@deeper than orjson writes@"
+LINK = {"urlto": "https://example.com/", "host": "go.example"}
+
+
+def encode(body: dict[str, object]) -> str:
+    """JSON whose DEEP values are nested 300 levels: orjson reads up to 1024 levels but writes only 254."""
+    return json.dumps(body).replace(json.dumps(DEEP), "[" * 300 + '"x"' + "]" * 300)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**LINK, "slugfrom": "b1", "status": "abc"}, "status"),
+        ({**LINK, "slugfrom": "b2", "valid_since": "9999-12-31T23:59:59-01:00"}, "valid_since"),
+        ({**LINK, "slugfrom": "b3", "valid_until": "2999-01-01"}, "valid_until"),
+        ({**LINK, "slugfrom": "b4", "max_visits": 3_000_000_000}, "max_visits"),
+        ({**LINK, "slugfrom": "b5", "targets": {"ios": DEEP}}, "targets.ios"),
+        ({**LINK, "slugfrom": "b6", "tags": DEEP}, "tags"),
+        ({**LINK, "slugfrom": "b7", "crawlable": "no"}, "crawlable"),
+        ({**LINK, "host": "go.example\r\n"}, "host"),
+        ({**LINK, "host": "<b>go.example"}, "host"),
+        ({**LINK, "host": "go.example/.."}, "host"),
+        ({**LINK, "host": "go example"}, "host"),
+        ({**LINK, "slugfrom": "a\r\nb"}, "slugfrom"),
+        ({**LINK, "slugfrom": "a b"}, "slugfrom"),
+        ({**LINK, "slugfrom": "x/../../admin"}, "slugfrom"),
+        ({**LINK, "slugfrom": "<b>x"}, "slugfrom"),
+        ({**LINK, "slugfrom": "a\x00b"}, "slugfrom"),
+        ({**LINK, "slugfrom": "a\x7fb"}, "slugfrom"),
+        ({**LINK, "slugfrom": "b8", "urlto": HOP + "javascript:alert(1)"}, "urlto"),
+        ({**LINK, "slugfrom": "b9", "urlto": HOP + "data:text/html,x"}, "urlto"),
+        ({**LINK, "slugfrom": "b10", "urlto": HOP + "//evil.com/"}, "urlto"),
+        ({**LINK, "slugfrom": "b11", "urlto": "https://example.com/\x01"}, "urlto"),
+    ],
+)
+def test_admin_input_that_does_not_fit_is_400_naming_the_field_and_nothing_is_saved(
+    admin: Admin, body: dict[str, object], field: str
+) -> None:
+    before = links(admin)["total"]
+    headers = {**admin.bearer, "content-type": "application/json"}
+    created = httpx.post(admin.tracker.url("/tr/v1/rpi/links"), content=encode(body), headers=headers)
+    assert created.status_code == 400 and created.json()["field"] == field, created.text
+    assert links(admin)["total"] == before
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"status": "abc"}, "status"),
+        ({"max_visits": 3_000_000_000}, "max_visits"),
+        ({"valid_until": "0001-01-01T00:00:00+01:00"}, "valid_until"),
+        ({"targets": {"android": DEEP}}, "targets.android"),
+        ({"urlto": HOP + "javascript:alert(1)"}, "urlto"),
+    ],
+)
+def test_updates_are_checked_the_same_way(admin: Admin, body: dict[str, object], field: str) -> None:
+    key = httpx.post(
+        admin.tracker.url("/tr/v1/rpi/links"),
+        json={"host": "go.example", "urlto": "https://example.com/kept"},
+        headers=admin.bearer,
+    ).json()["urlfrom"]
+    url = admin.tracker.url(f"/tr/v1/rpi/links/{key}")
+    headers = {**admin.bearer, "content-type": "application/json"}
+    updated = httpx.patch(url, content=encode(body), headers=headers)
+    assert updated.status_code == 400 and updated.json()["field"] == field, updated.text
+    assert httpx.get(url, headers=admin.bearer).json()["urlto"] == "https://example.com/kept"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"urlfrom": "https://go.example/a\r\nb", "urlto": "https://example.com/"}, "urlfrom"),
+        ({"urlfrom": "https://go.example/<b>", "urlto": "https://example.com/"}, "urlfrom"),
+        ({"urlfrom": "https://evil@go.example/x", "urlto": "https://example.com/"}, "urlfrom"),
+        ({"urlfrom": "https://go.example/st", "urlto": "https://example.com/", "status": "abc"}, "status"),
+        ({"urlfrom": "https://go.example/mv", "urlto": "https://example.com/", "max_visits": 3000000000}, "max_visits"),
+    ],
+)
+def test_the_go_route_is_checked_the_same_way(admin: Admin, body: dict[str, object], field: str) -> None:
+    response = httpx.post(admin.tracker.url(f"/tr/v1/rpi/redirect/{admin.uid}/{admin.password}"), json=body)
+    assert response.status_code == 400 and response.json()["field"] == field, response.text
+
+
+def test_unknown_fields_deeper_than_the_writer_can_encode_are_ignored(admin: Admin) -> None:
+    body = encode({**LINK, "slugfrom": "deep-extra", "x": DEEP})
+    headers = {**admin.bearer, "content-type": "application/json"}
+    created = httpx.post(admin.tracker.url("/tr/v1/rpi/links"), content=body, headers=headers)
+    assert created.status_code == 201 and "x" not in created.json()
+
+
+EDGE_LINKS = [
+    {"host": "go.example", "slugfrom": "edge-visits", "max_visits": 2**31 - 1, "status": "308"},
+    {"host": "go.example", "slugfrom": "edge-times", "valid_since": "1970-01-01T00:00:00Z"}
+    | {"valid_until": "2106-02-07T06:28:15Z"},
+    {"host": "Bücher.Example", "slugfrom": "Frühling", "urlto": "https://例え.jp/パス?q=€"},
+    {"host": "go.example", "slugfrom": "edge-lists", "tags": ["t" * 100] * 50}
+    | {"targets": {d: f"https://{d}.example/ä" for d in ("android", "ios", "desktop")}},
+]
+
+
+def test_links_at_the_edges_of_every_bound_still_load_after_a_restart(tmp_path: Path) -> None:
+    tracker = prepare_tracker(tmp_path / "tracker")
+    creds = add_account(tracker.config_path, "frank", "frank-password-1")
+    add_account(tracker.config_path, "grace", "grace-password-1")
+    tracker.start()
+    try:
+        bearer = {"authorization": f"Bearer {creds['token']}"}
+        saved = []
+        for fields in EDGE_LINKS:
+            body = {"urlto": "https://example.com/edge", **fields}
+            response = httpx.post(tracker.url("/tr/v1/rpi/links"), json=body, headers=bearer)
+            assert response.status_code == 201, response.text
+            saved.append(response.json())
+        assert account_command(tracker.config_path, "disable", "grace")["state"] == "disabled"
+        tracker.wait_shipped()
+    finally:
+        assert tracker.stop() == 0
+    account_command(tracker.config_path, "remove", "frank")  # written straight to DuckDB: nothing is running
+    assert snapshot_query(tracker.workdir / "tracker.duckdb", "SELECT count(*) FROM redirects") == [(len(saved),)]
+    admin_creds = add_account(tracker.config_path, "heidi", "heidi-password-1")
+    tracker.start()
+    try:
+        bearer = {"authorization": f"Bearer {admin_creds['token']}"}
+        for link in saved:
+            loaded = httpx.get(tracker.url(f"/tr/v1/rpi/links/{link['urlfrom']}"), headers=bearer)
+            assert loaded.status_code == 200, link["urlfrom"]
+            assert {k: loaded.json()[k] for k in link if k not in ("updated_at", "created_at")} == {
+                k: v for k, v in link.items() if k not in ("updated_at", "created_at")
+            }
+        hit = httpx.get(tracker.url("/fr%C3%BChling"), headers={"host": "xn--bcher-kva.example"})
+        assert (
+            hit.status_code == 302
+            and hit.headers["location"] == "https://xn--r8jz45g.jp/%E3%83%91%E3%82%B9?q=%E2%82%AC"
+        )
+        assert httpx.get(tracker.url("/edge-visits"), headers={"host": "go.example"}).status_code == 308
+        for uid in ("frank", "grace"):
+            response = httpx.post(tracker.url("/tr/v1/rpi/login"), json={"uid": uid, "password": f"{uid}-password-1"})
+            assert response.status_code == 401, uid
+        removed_token = {"authorization": f"Bearer {creds['token']}"}
+        assert httpx.get(tracker.url("/tr/v1/rpi/me"), headers=removed_token).status_code == 401
+        assert all(not s.get("dead_lettered") for s in tracker.status()["sinks"].values())
+        assert not list((tracker.workdir / "spool").glob("dead-letter/*"))
+    finally:
+        tracker.stop()

@@ -88,7 +88,7 @@ def test_expired_and_not_yet_valid_links_are_404(admin: Admin) -> None:
     httpx.post(
         admin.tracker.url("/tr/v1/rpi/links"),
         headers=admin.bearer,
-        json={"host": "go.example", "slugfrom": "future", "urlto": "https://example.com/", "valid_since": "2999-01-01"},
+        json={"host": "go.example", "slugfrom": "future", "urlto": "https://example.com/", "valid_since": "2100-01-01"},
     )
     assert visit(admin, "/old").status_code == 404 and visit(admin, "/future").status_code == 404
 
@@ -152,3 +152,28 @@ def test_open_redirect_attempts_go_to_the_default(admin: Admin, route: str, targ
 def test_encoded_open_redirect_in_the_raw_query(admin: Admin) -> None:
     raw = admin.tracker.url("/tr/v1/rdr/?url=%2F%2Fevil.com%2F")
     assert httpx.get(raw).headers["location"] == "https://example.com/default"
+
+
+def test_a_target_with_non_latin1_characters_is_stored_as_a_uri_and_answers(admin: Admin) -> None:
+    create(admin, slugfrom="iri", urlto="https://bücher.example/straße?q=€", targets={"ios": "https://例え.jp/パス"})
+    assert visit(admin, "/iri").headers["location"] == "https://xn--bcher-kva.example/stra%C3%9Fe?q=%E2%82%AC"
+    iphone = visit(admin, "/iri", **{"user-agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"})
+    assert iphone.status_code == 302 and iphone.headers["location"] == "https://xn--r8jz45g.jp/%E3%83%91%E3%82%B9"
+
+
+@pytest.mark.parametrize("key", ["legacy-js", "legacy-data", "legacy-evil"])
+def test_a_stored_hop_to_an_unsafe_url_is_never_answered(admin: Admin, key: str) -> None:
+    response = visit(admin, f"/{key}")
+    assert response.status_code == 404 and "location" not in response.headers
+
+
+def test_stored_links_from_before_the_checks_still_load_and_answer_a_valid_location(admin: Admin) -> None:
+    euro = visit(admin, "/legacy-euro?utm_source=é")
+    assert euro.status_code == 302
+    assert euro.headers["location"] == "https://example.com/%E2%82%AC%20page?q=%C3%BC&utm_source=%C3%A9"
+    assert visit(admin, "/legacy-far").headers["location"] == "https://example.com/far"  # valid_until 2999
+
+
+def test_rdr_answers_an_encoded_location_for_an_allowed_target(admin: Admin) -> None:
+    response = httpx.get(admin.tracker.url("/tr/v1/rdr/"), params={"url": "https://yourdomain.com/€ sale"})
+    assert response.status_code == 302 and response.headers["location"] == "https://yourdomain.com/%E2%82%AC%20sale"

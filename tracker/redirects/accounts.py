@@ -2,6 +2,7 @@
 
 Go databases store `pwd` as SHA-1 in URL-safe base64 (SPEC.md sha()); such a hash is accepted once and the
 caller is told to upgrade it. API tokens are random and high-entropy, so a SHA-256 of each is enough to store.
+A session is signed over the account's password hash: a reset, disable or remove (each a new `pwd`) ends it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +20,7 @@ import orjson
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 SESSION_SECONDS = 12 * 3600
+DISABLED, REMOVED = "!disabled", "!removed"  # `pwd` of an account that may not sign in; no hash starts with "!"
 
 
 def _b64(data: bytes) -> str:
@@ -41,6 +44,9 @@ def go_sha(password: str) -> str:
 
 def check_password(password: str, stored: str) -> tuple[bool, bool]:
     """(matches, needs_upgrade). Always compares in constant time."""
+    if stored.startswith("!"):
+        hashlib.scrypt(password.encode(), salt=b"-" * 16, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+        return False, False
     if stored.startswith("scrypt$"):
         try:
             _, n, r, p, salt, digest = stored.split("$")
@@ -93,6 +99,14 @@ class Account:
             updated_at=str(values.get("updated_at") or ""),
         )
 
+    @property
+    def active(self) -> bool:
+        return not self.pwd.startswith("!")
+
+    @property
+    def state(self) -> str:
+        return "removed" if self.pwd == REMOVED else "disabled" if self.pwd.startswith("!") else "active"
+
     def has_token(self, token: str) -> bool:
         digest = token_digest(token).encode()
         found = False
@@ -102,28 +116,32 @@ class Account:
 
 
 class Sessions:
-    """Login sessions for the admin page: `s1.<uid>.<expiry>.<hmac>`, checked without any storage."""
+    """Login sessions for the admin page: `s2.<uid>.<expiry>.<hmac>`, the HMAC over the payload and the account's
+    password hash, so checking one needs only the accounts in memory, and a new `pwd` ends every session."""
 
     def __init__(self, secret: bytes) -> None:
         self.secret = secret
 
-    def issue(self, uid: str, seconds: int = SESSION_SECONDS) -> str:
-        payload = f"{_b64(uid.encode())}.{int(time.time()) + seconds}"
-        return f"s1.{payload}.{self._sign(payload)}"
+    def issue(self, account: Account, seconds: int = SESSION_SECONDS) -> str:
+        payload = f"{_b64(account.uid.encode())}.{int(time.time()) + seconds}"
+        return f"s2.{payload}.{self._sign(payload, account.pwd)}"
 
-    def verify(self, token: str) -> str | None:
+    def verify(self, token: str, accounts: Mapping[str, Account]) -> str | None:
+        """The uid of a live session of an active account, else None."""
         parts = token.split(".")
-        if len(parts) != 4 or parts[0] != "s1":
-            return None
-        payload = f"{parts[1]}.{parts[2]}"
-        if not hmac.compare_digest(self._sign(payload), parts[3]):
-            return None
-        if not parts[2].isdigit() or int(parts[2]) < time.time():
+        if len(parts) != 4 or parts[0] != "s2" or not parts[2].isdigit():
             return None
         try:
-            return _unb64(parts[1]).decode()
+            uid = _unb64(parts[1]).decode()
         except ValueError:
             return None
+        account = accounts.get(uid)
+        pwd = account.pwd if account is not None else REMOVED
+        valid = hmac.compare_digest(self._sign(f"{parts[1]}.{parts[2]}", pwd), parts[3])
+        if not valid or account is None or not account.active or int(parts[2]) < time.time():
+            return None
+        return uid
 
-    def _sign(self, payload: str) -> str:
-        return _b64(hmac.new(self.secret, payload.encode(), hashlib.sha256).digest())
+    def _sign(self, payload: str, pwd: str) -> str:
+        message = f"{payload}\n{pwd}".encode()
+        return _b64(hmac.new(self.secret, message, hashlib.sha256).digest())

@@ -11,7 +11,7 @@ import logging
 import os
 from typing import Any
 
-from tracker.redirects.control import ControlError
+from tracker.redirects.errors import ControlError
 from tracker.redirects.model import Redirect
 
 log = logging.getLogger("tracker.redirects.cache")

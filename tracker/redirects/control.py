@@ -25,41 +25,14 @@ from tracker.config import Config
 from tracker.errors import BadEvent
 from tracker.records import Record
 from tracker.redirects import store
-from tracker.redirects.accounts import Account, Sessions, check_password, hash_password, new_token, token_digest
-from tracker.redirects.model import Redirect, build, deleted_copy, now_text
+from tracker.redirects.account_book import AccountBook
+from tracker.redirects.accounts import Account, Sessions
+from tracker.redirects.errors import Conflict, ControlError, NotFound, Unavailable
+from tracker.redirects.model import Redirect, build, deleted_copy
 
 log = logging.getLogger("tracker.redirects")
 CHANGELOG_SIZE = 10_000
-FAILURES_ALLOWED, FAILURE_WINDOW_SECONDS = 10, 60.0
 SYNC_SECONDS = 2.0
-
-
-class ControlError(Exception):
-    status = 400
-
-    def __init__(self, message: str, **fields: Any) -> None:
-        super().__init__(message)
-        self.message, self.fields = message, fields
-
-
-class NotFound(ControlError):
-    status = 404
-
-
-class Conflict(ControlError):
-    status = 409
-
-
-class AuthFailed(ControlError):
-    status = 401
-
-
-class Throttled(ControlError):
-    status = 429
-
-
-class Unavailable(ControlError):
-    status = 503
 
 
 class ControlPlane:
@@ -70,11 +43,11 @@ class ControlPlane:
         self.sessions = Sessions(_load_secret(secret_path))
         self.links: dict[str, Redirect] = {}
         self.accounts: dict[str, Account] = {}
+        self.book = AccountBook(self.accounts, self.sessions, spool.append)
         self.version = 0
         self.changelog: deque[tuple[int, str]] = deque(maxlen=CHANGELOG_SIZE)
         self.loaded = asyncio.Event()
         self.visits: dict[str, int] = {}
-        self._failures: dict[str, deque[float]] = {}
         self._new_version = asyncio.Event()
         self._acks: dict[str, tuple[int, float]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -107,7 +80,10 @@ class ControlPlane:
         if self.primary is None:
             return
         for values in await store.load_redirects(self.primary):
-            self._merge(Redirect.from_row(values))
+            try:
+                self._merge(Redirect.from_row(values))
+            except (BadEvent, ValueError, TypeError) as error:  # one bad row must not hide every other link
+                log.warning("short link row skipped", extra={"link": str(values.get("urlfrom")), "error": str(error)})
         for values in await store.load_accounts(self.primary):
             account = Account.from_row(values)
             current = self.accounts.get(account.uid)
@@ -210,6 +186,7 @@ class ControlPlane:
                 default_host=domains[0] if domains else "",
                 existing=existing,
                 taken=self.links,
+                api_prefix=self.config.api_prefix,
             )
         except BadEvent as error:
             raise ControlError(error.message, field=error.field) from None
@@ -251,85 +228,21 @@ class ControlPlane:
     # ---- accounts ----------------------------------------------------------------------------------
 
     async def add_account(self, uid: str, password: str | None = None) -> dict[str, Any]:
-        uid = uid.strip()
-        if not uid or len(uid) > 200:
-            raise ControlError("uid must be 1-200 characters", field="uid")
-        password = password or secrets.token_urlsafe(18)
-        token = new_token()
-        stamp = now_text()
-        previous = self.accounts.get(uid)
-        account = Account(
-            uid,
-            await asyncio.to_thread(hash_password, password),
-            (token_digest(token),),
-            previous.created_at if previous else stamp,
-            stamp,
-        )
-        await self.spool.append([Record("accounts", account.row())])
-        self.accounts[uid] = account
-        return {"uid": uid, "password": password, "token": token}
+        return await self.book.add(uid, password)
+
+    async def disable_account(self, uid: str) -> dict[str, Any]:
+        return await self.book.disable(uid)
+
+    async def remove_account(self, uid: str) -> dict[str, Any]:
+        return await self.book.remove(uid)
 
     async def authenticate(self, uid: str, password: str, token: str, client: str) -> str:
-        """The account's uid, or AuthFailed / Throttled. Failures are counted per client address."""
         await self._ready()
-        self._check_throttle(client)
-        found: str | None = None
-        if token:
-            found = self.sessions.verify(token)
-            if found is None:
-                found = next((a.uid for a in self.accounts.values() if a.has_token(token)), None)
-        elif uid and password:
-            account = self.accounts.get(uid)
-            stored = account.pwd if account else hash_password_placeholder()
-            matches, upgrade = await asyncio.to_thread(check_password, password, stored)
-            if matches and account is not None:
-                found = uid
-                if upgrade:
-                    await self._upgrade(account, password)
-        if found is None or found not in self.accounts:
-            self._fail(client)
-            raise AuthFailed("bad credentials")
-        return found
+        return await self.book.authenticate(uid, password, token, client)
 
     async def login(self, uid: str, password: str, client: str) -> dict[str, Any]:
-        found = await self.authenticate(uid, password, "", client)
-        return {"uid": found, "token": self.sessions.issue(found), "expires_in": 12 * 3600}
-
-    async def _upgrade(self, account: Account, password: str) -> None:
-        upgraded = Account(
-            account.uid,
-            await asyncio.to_thread(hash_password, password),
-            account.tokens,
-            account.created_at,
-            now_text(),
-        )
-        await self.spool.append([Record("accounts", upgraded.row())])
-        self.accounts[account.uid] = upgraded
-        log.info("account password hash upgraded", extra={"uid": account.uid})
-
-    def _check_throttle(self, client: str) -> None:
-        failures = self._failures.get(client)
-        if failures is None:
-            return
-        cutoff = time.monotonic() - FAILURE_WINDOW_SECONDS
-        while failures and failures[0] < cutoff:
-            failures.popleft()
-        if len(failures) >= FAILURES_ALLOWED:
-            raise Throttled("too many failed logins; retry later", retry_after=int(FAILURE_WINDOW_SECONDS))
-
-    def _fail(self, client: str) -> None:
-        self._failures.setdefault(client, deque()).append(time.monotonic())
-        log.warning("admin authentication failed", extra={"client": client})
-
-
-_PLACEHOLDER: list[str] = []
-
-
-def hash_password_placeholder() -> str:
-    """A real hash to check unknown users against, so their answer takes as long as a wrong password."""
-    if not _PLACEHOLDER:
-        _PLACEHOLDER.append(hash_password(secrets.token_urlsafe(16)))
-    return _PLACEHOLDER[0]
+        await self._ready()
+        return await self.book.login(uid, password, client)
 
 
 def _keep_created(link: Redirect, current: Redirect) -> Redirect:

@@ -18,12 +18,20 @@ from urllib.parse import urlsplit
 import orjson
 
 from tracker.errors import BadEvent
+from tracker.redirects.fields import (
+    TIME_FORMAT,
+    admin_fields,
+    checked_host,
+    checked_slug,
+    key_from_url,
+    link_key,
+    normalise_time,
+)
+from tracker.redirects.targets import BadTarget, normalise_target, tracked_hop
 
 STATUSES = frozenset((301, 302, 303, 307, 308))
-DEVICES = ("android", "ios", "desktop")
 CODE_ALPHABET = string.ascii_lowercase + string.digits  # keys are lowercased, so codes are too
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # the events table's format: sorts as text in time order
 
 
 def now_text() -> str:
@@ -93,7 +101,7 @@ class Redirect:
                 return None
             if isinstance(value, datetime):
                 return value.replace(tzinfo=None).strftime(TIME_FORMAT)
-            return normalise_time(str(value), name)
+            return normalise_time(str(value), name, bounded=False)
 
         tags, targets = values.get("tags") or [], values.get("targets") or {}
         if isinstance(tags, str):
@@ -129,37 +137,23 @@ def device_of(user_agent: str) -> str:
     return "desktop"
 
 
-def normalise_time(value: str, name: str) -> str:
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
-    except ValueError:
-        raise BadEvent(name, f"not an ISO 8601 time: {value!r}") from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed.strftime(TIME_FORMAT)
-
-
-def link_key(url: str) -> str:
-    """`https://Yourdomain.com/Short?x` → `yourdomain.com/short` (the Go key: host + path, lowercased)."""
-    text = url.strip()
-    if "//" not in text:
-        text = "//" + text
-    parts = urlsplit(text)
-    return (parts.netloc.lower() + parts.path.lower()).rstrip("/") if parts.path != "/" else parts.netloc.lower() + "/"
-
-
 def random_code(length: int = 7) -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
 
 
-def check_target(url: str, field_name: str) -> str:
-    text = url.strip()
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadEvent(field_name, "must be an absolute http(s) URL")
-    if any(ch in text for ch in "\\\r\n\t "):
-        raise BadEvent(field_name, "must not contain spaces, control characters or backslashes")
-    return text
+def checked_target(url: str, field_name: str, api_prefix: str) -> str:
+    """The target as a URI (targets.normalise_target); a hop through our own /rdr/ must wrap a valid target too."""
+    try:
+        target = normalise_target(url)
+    except BadTarget as error:
+        raise BadEvent(field_name, str(error)) from None
+    hop = tracked_hop(target, api_prefix)
+    if hop is not None:
+        try:
+            normalise_target(hop[0])
+        except BadTarget as error:
+            raise BadEvent(field_name, f"the url inside the /rdr/ hop {error}") from None
+    return target
 
 
 def build(
@@ -170,42 +164,27 @@ def build(
     default_host: str,
     existing: Redirect | None = None,
     taken: Mapping[str, Redirect] | None = None,
+    api_prefix: str = "/tr/v1",
 ) -> Redirect:
-    """A new or updated link from API fields, checked as the Go tracker checks (plus our own fields)."""
+    """A new or updated link from API fields, checked as the Go tracker checks (plus our own fields and bounds)."""
+    given = admin_fields(fields)
     merged: dict[str, Any] = existing.row() if existing else {}
-    merged.update({k: v for k, v in fields.items() if v is not None})
-    for name in ("urlfrom", "slugfrom", "slug", "urlto", "host"):
-        if name in merged and not isinstance(merged[name], str):
-            raise BadEvent(name, "must be a string")
+    merged.update(given)
     urlto = str(merged.get("urlto") or "").strip()
     if not urlto:
         raise BadEvent("urlto", "Bad URL (null)")
-    urlto = check_target(urlto, "urlto")
-    urlfrom = existing.urlfrom if existing else _urlfrom(merged, default_host, taken or {})
+    urlto = checked_target(urlto, "urlto", api_prefix)
+    urlfrom = existing.urlfrom if existing else _urlfrom(given, default_host, taken or {})
     if urlfrom == link_key(urlto):
         raise BadEvent("urlto", "Bad URL (equal)")
     target = urlsplit(urlto)
-    if (target.hostname or "") in {d.lower() for d in domains} and "/rdr/" not in target.path:
+    if (target.hostname or "") in {d.lower() for d in domains} and tracked_hop(urlto, api_prefix) is None:
         raise BadEvent("urlto", "Bad URL (self-referential)")
-    path = urlfrom.split("/", 1)[1] if "/" in urlfrom else ""
-    if len(path) < 1:
-        raise BadEvent("urlfrom", "Bad URL (from path)")
     status = int(merged.get("status") or 0)
     if status and status not in STATUSES:
         raise BadEvent("status", f"must be one of {sorted(STATUSES)}")
-    targets = merged.get("targets") or {}
-    if not isinstance(targets, Mapping) or any(k not in DEVICES for k in targets):
-        raise BadEvent("targets", f"must be an object with keys among {list(DEVICES)}")
-    clean_targets = {k: check_target(str(v), f"targets.{k}") for k, v in targets.items() if v}
-    tags = merged.get("tags") or []
-    if not isinstance(tags, list | tuple) or not all(isinstance(t, str) for t in tags):
-        raise BadEvent("tags", "must be a list of strings")
-    max_visits = merged.get("max_visits")
-    if max_visits is not None and (not isinstance(max_visits, int) or isinstance(max_visits, bool) or max_visits < 1):
-        raise BadEvent("max_visits", "must be a positive integer")
-    since, until = (
-        normalise_time(str(merged[n]), n) if merged.get(n) else None for n in ("valid_since", "valid_until")
-    )
+    clean_targets = {k: checked_target(v, f"targets.{k}", api_prefix) for k, v in (merged.get("targets") or {}).items()}
+    since, until = (normalise_time(merged[n], n) if merged.get(n) else None for n in ("valid_since", "valid_until"))
     if since and until and until <= since:
         raise BadEvent("valid_until", "must be after valid_since")
     oid = str(merged.get("oid") or NIL_UUID)
@@ -214,7 +193,7 @@ def build(
     except ValueError:
         raise BadEvent("oid", "must be a UUID") from None
     stamp = now_text()
-    link = Redirect(
+    return Redirect(
         urlfrom=urlfrom,
         urlto=urlto,
         slug=urlfrom.split("/", 1)[1],
@@ -226,29 +205,24 @@ def build(
         updated_at=stamp,
         valid_since=since,
         valid_until=until,
-        max_visits=max_visits,
-        tags=tuple(tags),
+        max_visits=merged.get("max_visits"),
+        tags=tuple(merged.get("tags") or ()),
         targets=clean_targets,
         crawlable=bool(merged.get("crawlable", False)),
         deleted=False,
     )
-    return link
 
 
 def _urlfrom(fields: Mapping[str, Any], default_host: str, taken: Mapping[str, Redirect]) -> str:
     if fields.get("urlfrom"):
-        key = link_key(str(fields["urlfrom"]))
-        if "/" not in key or key.endswith("/") and key.count("/") == 1:
-            raise BadEvent("urlfrom", "Bad URL (from path)")
-        return key
-    host = str(fields.get("host") or default_host).strip().lower()
-    if not host:
+        return key_from_url(fields["urlfrom"])
+    given_host = fields.get("host") or default_host
+    if not given_host.strip():
         raise BadEvent("host", "needed when urlfrom is not given (or configure Domains)")
-    slug = str(fields.get("slugfrom") or fields.get("slug") or "").strip().strip("/").lower()
+    host = checked_host(given_host)
+    slug = fields.get("slugfrom") or fields.get("slug") or ""
     if slug:
-        if any(ch in slug for ch in "?#\\ ") or ".." in slug:
-            raise BadEvent("slugfrom", "may not contain ?, #, spaces, backslashes or ..")
-        return f"{host}/{slug}"
+        return f"{host}/{checked_slug(slug, 'slugfrom' if fields.get('slugfrom') else 'slug')}"
     for _ in range(20):
         key = f"{host}/{random_code()}"
         if key not in taken or taken[key].deleted:

@@ -21,21 +21,35 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tracker.redirects import control
-from tracker.redirects.control import ControlError, ControlPlane
+from tracker.redirects import errors
+from tracker.redirects.control import ControlPlane
+from tracker.redirects.errors import ControlError
 
 ERRORS = {
     cls.status: cls
     for cls in (
-        control.ControlError,
-        control.NotFound,
-        control.Conflict,
-        control.AuthFailed,
-        control.Throttled,
-        control.Unavailable,
+        errors.ControlError,
+        errors.NotFound,
+        errors.Conflict,
+        errors.AuthFailed,
+        errors.Throttled,
+        errors.Unavailable,
     )
 }
-METHODS = ("changes", "list", "get", "stats", "claim_visit", "save", "delete", "add_account", "authenticate", "login")
+METHODS = (
+    "changes",
+    "list",
+    "get",
+    "stats",
+    "claim_visit",
+    "save",
+    "delete",
+    "add_account",
+    "disable_account",
+    "remove_account",
+    "authenticate",
+    "login",
+)
 
 
 def socket_path(spool_directory: str) -> Path:
@@ -99,7 +113,7 @@ class ControlClient:
         try:
             response = await self._http.post(f"/{method}", content=orjson.dumps(arguments))
         except httpx.HTTPError as error:
-            raise control.Unavailable(f"control plane unreachable: {type(error).__name__}") from None
+            raise errors.Unavailable(f"control plane unreachable: {type(error).__name__}") from None
         body = orjson.loads(response.content)
         if response.status_code != 200:
             fields = {k: v for k, v in body.items() if k != "error"}

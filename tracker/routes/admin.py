@@ -7,6 +7,7 @@ every change is written to `redirect_history` with who made it.
 
 from __future__ import annotations
 
+import html
 import io
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -18,8 +19,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from tracker.errors import BadEvent
 from tracker.http.answers import json_error
-from tracker.redirects.control import AuthFailed, ControlError
+from tracker.redirects.errors import AuthFailed, ControlError
+from tracker.redirects.fields import admin_fields
 from tracker.routes.cors import allow_origin, preflight
 from tracker.routes.incoming import BodyTooLarge, peer_address, read_body
 
@@ -33,6 +36,8 @@ def routes(api: str) -> list[BaseRoute]:
         Route(f"{rpi}/redirects/{{uid}}/{{password}}/{{host}}", _go(_go_list), methods=["GET"]),
         Route(f"{rpi}/login", login, methods=["POST"]),
         Route(f"{rpi}/admin", page, methods=["GET"]),
+        Route(f"{rpi}/admin.js", asset, methods=["GET"]),
+        Route(f"{rpi}/admin.css", asset, methods=["GET"]),
         Route(f"{rpi}/me", _bearer(lambda request, control, uid: _me(uid)), methods=["GET"]),
         Route(f"{rpi}/links", _bearer(_list), methods=["GET"]),
         Route(f"{rpi}/links", _bearer(_create), methods=["POST"]),
@@ -115,12 +120,16 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return value
 
 
+async def _link_fields(request: Request) -> dict[str, Any]:
+    """The link fields of the body, checked in shape and size here, before they travel to the control plane."""
+    try:
+        return admin_fields(await _json_body(request))
+    except BadEvent as error:
+        raise ControlError(error.message, field=error.field) from None
+
+
 async def _go_save(request: Request, control: Any, uid: str) -> Any:
-    fields = await _json_body(request)
-    for name in ("urlfrom", "urlto"):
-        if not isinstance(fields.get(name, ""), str):
-            raise ControlError("must be a string", field=name)
-    await control.save(fields=fields, uid=uid, key=None, mode="upsert")
+    await control.save(fields=await _link_fields(request), uid=uid, key=None, mode="upsert")
     return Response(status_code=200)
 
 
@@ -145,7 +154,7 @@ async def _list(request: Request, control: Any, uid: str) -> Any:
 
 
 async def _create(request: Request, control: Any, uid: str) -> Any:
-    return await control.save(fields=await _json_body(request), uid=uid, key=None, mode="create")
+    return await control.save(fields=await _link_fields(request), uid=uid, key=None, mode="create")
 
 
 async def _get(request: Request, control: Any, uid: str) -> Any:
@@ -153,7 +162,7 @@ async def _get(request: Request, control: Any, uid: str) -> Any:
 
 
 async def _update(request: Request, control: Any, uid: str) -> Any:
-    fields = await _json_body(request)
+    fields = await _link_fields(request)
     return await control.save(fields=fields, uid=uid, key=request.path_params["key"].lower(), mode="update")
 
 
@@ -190,19 +199,30 @@ async def login(request: Request) -> Response:
         return _failure(request, error)
 
 
+PAGE_HEADERS = {
+    "cache-control": "no-store",
+    "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
+    "connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'",
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+ASSET_TYPES = {"admin.js": "text/javascript; charset=utf-8", "admin.css": "text/css; charset=utf-8"}
+
+
+def _asset_text(name: str) -> str:
+    return resources.files("tracker.redirects").joinpath(name).read_text()
+
+
 async def page(request: Request) -> Response:
-    html = resources.files("tracker.redirects").joinpath("admin.html").read_text()
-    api = request.app.state.runtime.config.api_prefix
-    return HTMLResponse(
-        html.replace("{{API}}", api),
-        headers={
-            "cache-control": "no-store",
-            "content-security-policy": "default-src 'self'; img-src 'self' blob: data:; "
-            "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
-            "x-frame-options": "DENY",
-            "referrer-policy": "no-referrer",
-        },
-    )
+    """The marketer page: no inline script or style (the CSP forbids both); the API prefix travels in data-api."""
+    api = html.escape(request.app.state.runtime.config.api_prefix, quote=True)
+    return HTMLResponse(_asset_text("admin.html").replace("{{API}}", api), headers=PAGE_HEADERS)
+
+
+async def asset(request: Request) -> Response:
+    name = request.url.path.rsplit("/", 1)[-1]
+    return Response(_asset_text(name), media_type=ASSET_TYPES[name], headers=PAGE_HEADERS)
 
 
 async def _preflight(request: Request) -> Response:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -20,6 +20,7 @@ from tracker.http.answers import json_error
 from tracker.pipeline.spool import SpoolFull
 from tracker.records import Record
 from tracker.redirects.model import Redirect, now_text
+from tracker.redirects.targets import BadTarget, allowed_target, location, normalise_target, tracked_hop
 from tracker.routes.incoming import request_info
 from tracker.routes.track import visitor_cookies
 
@@ -40,9 +41,11 @@ async def short_link(request: Request) -> Response | None:
     query = inputs.query_values(info.query, runtime.config.ignore_query_params_key)
     values: dict[str, Any] = {**inputs.seed(info), **query}
     is_server = False
-    hop = _tracked_hop(target, runtime.config.api_prefix)
+    hop = tracked_hop(target, runtime.config.api_prefix)
     if hop is not None:
         target, carried = hop
+        if not _hop_is_safe(target, link):
+            return None
         values.update(carried)
         is_server = True
     uri = info.path + ("?" + info.query if info.query else "")
@@ -52,7 +55,7 @@ async def short_link(request: Request) -> Response | None:
         target = _with_query(target, info.query)
     response = Response(
         status_code=link.status or runtime.config.redirects.status,
-        headers={"location": target, "cache-control": NO_STORE},
+        headers={"location": location(target), "cache-control": NO_STORE},
     )
     if not link.crawlable:
         response.headers["x-robots-tag"] = "noindex, nofollow"
@@ -72,7 +75,7 @@ def make_tracked_redirect(kind: str):  # type: ignore[no-untyped-def]
         pairs = inputs.path_pairs(request.path_params.get("rest", ""))
         query = inputs.query_values(info.query, config.ignore_query_params_key)
         requested = dict(parse_qsl(info.query, keep_blank_values=True)).get("url", "")
-        target = requested if safe_target(requested, config.redirects.allowed_hosts or config.domains) else ""
+        target = allowed_target(requested, config.redirects.allowed_hosts or config.domains) or ""
         if requested and not target:
             log.warning("redirect refused", extra={"route": kind, "target": requested[:200]})
         target = target or config.default_redirect
@@ -80,7 +83,7 @@ def make_tracked_redirect(kind: str):  # type: ignore[no-untyped-def]
         visitor = await _record(runtime, values, info, is_server, {**pairs, **query}, None)
         if not target:
             return json_error(400, "url is missing or not an allowed host, and no DefaultRedirect is set", field="url")
-        response = Response(status_code=302, headers={"location": target, "cache-control": NO_STORE})
+        response = Response(status_code=302, headers={"location": location(target), "cache-control": NO_STORE})
         if visitor is not None and not is_server:
             visitor_cookies(request, response, visitor, runtime)
         return response
@@ -98,17 +101,14 @@ async def robots(request: Request) -> Response:
     return PlainTextResponse("\n".join(lines) + "\n")
 
 
-def safe_target(url: str, allowed_hosts: tuple[str, ...]) -> bool:
-    """A same-site path, or an http(s) URL whose host is (a subdomain of) an allowed host; nothing ambiguous."""
-    if not url or any(ch in url for ch in "\\\r\n\t") or any(ord(ch) < 32 for ch in url):
+def _hop_is_safe(final: str, link: Redirect) -> bool:
+    """Targets are checked when saved; a link stored before that check may wrap anything in its /rdr/ hop."""
+    try:
+        normalise_target(final)
+    except BadTarget as error:
+        log.warning("short link refused: unsafe /rdr/ hop", extra={"link": link.urlfrom, "error": str(error)})
         return False
-    if url.startswith("/"):
-        return not url.startswith("//")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
-        return False
-    host = (parts.hostname or "").rstrip(".")
-    return any(host == h.lower() or host.endswith("." + h.lower()) for h in allowed_hosts)
+    return True
 
 
 async def _record(
@@ -128,16 +128,6 @@ async def _record(
         runtime.metrics.rejected("SpoolFull")
         log.warning("redirect hit not recorded: spool full", extra={"path": info.path})
     return visitor
-
-
-def _tracked_hop(target: str, api_prefix: str) -> tuple[str, dict[str, str]] | None:
-    """A link to our own /rdr/ goes straight to its `url` (one hop); its other query keys join the event."""
-    parts = urlsplit(target)
-    if f"{api_prefix}/rdr/" not in parts.path and not parts.path.endswith(f"{api_prefix}/rdr"):
-        return None
-    query = {k.lower(): v for k, v in parse_qsl(parts.query, keep_blank_values=True)}
-    final = query.pop("url", "")
-    return (final, query) if final else None
 
 
 def _with_query(target: str, query: str) -> str:
