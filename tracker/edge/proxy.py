@@ -21,12 +21,12 @@ import aiohttp
 import orjson
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
-from yarl import URL
 
 from tracker.config import Config, UpstreamConfig
 from tracker.edge.client_ip import TrustedProxies
-from tracker.edge.proxy_body import ClientWatch, RequestBody
+from tracker.edge.proxy_body import BadFraming, ClientWatch, RequestBody, declared_length
 from tracker.edge.proxy_headers import Headers, forwarding_headers, request_host, response_headers
+from tracker.edge.request_target import REFUSAL, OriginForm, origin_form
 from tracker.edge.upstreams import PASSIVE_HEALTH_SECONDS, Upstream, build_upstreams, match
 from tracker.pipeline.spool import SpoolFull
 from tracker.routes.cors import allow_origin, preflight
@@ -87,11 +87,25 @@ class ReverseProxy:
         if upstream is None:
             await answer(send, 404, "no upstream for this path")
             return
+        target = origin_form(scope)
         if scope["type"] == "websocket":
-            from tracker.edge.proxy_ws import relay_websocket
+            from tracker.edge.proxy_ws import deny, relay_websocket
 
+            if target is None:
+                await deny(scope, send, 400, REFUSAL)
+                return
             headers = forwarding_headers(scope, self.trusted)
-            await relay_websocket(scope, receive, send, upstream, headers, self.max_websocket_bytes, self.tls)
+            await relay_websocket(
+                scope, receive, send, upstream, upstream.path_for(target), headers, self.max_websocket_bytes, self.tls
+            )
+            return
+        if target is None:
+            await _refuse(await RequestBody.open(receive), send, 400, REFUSAL, field="target")
+            return
+        try:
+            length = declared_length(scope["headers"])
+        except BadFraming as error:  # RFC 9112 §6.3: refused, and the connection closed after the answer
+            await _refuse(await RequestBody.open(receive), send, 400, str(error), field="body", close=True)
             return
         go = upstream.go_api
         extra: Headers = []
@@ -103,7 +117,11 @@ class ReverseProxy:
             extra = [(k.encode(), v.encode()) for k, v in cors.items()]
             if scope["scheme"] == "https":  # browsers ignore it over plain HTTP, where Go sent it too
                 extra.append((b"strict-transport-security", go.hsts))
-        if await self._proxy(scope, receive, send, upstream, extra) and self.track and upstream.tracks(scope["path"]):
+        if (
+            await self._proxy(scope, receive, send, upstream, upstream.path_for(target), length, extra)
+            and self.track
+            and upstream.tracks(scope["path"])
+        ):
             try:
                 await self.track(scope, upstream)
             except SpoolFull:  # the answer is out already: the event is what is lost, as with a full spool anywhere
@@ -111,31 +129,40 @@ class ReverseProxy:
             except Exception:
                 log.exception("tracking a proxied request failed", extra={"path": scope["path"]})
 
-    async def _proxy(self, scope: Scope, receive: Receive, send: Send, upstream: Upstream, extra: Headers) -> bool:
+    async def _proxy(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        upstream: Upstream,
+        target: OriginForm,
+        length: int | None,
+        extra: Headers,
+    ) -> bool:
         """Relays one exchange; True when the upstream's answer went out whole."""
         config = upstream.config
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=config.connect_timeout_seconds, sock_read=config.read_timeout_seconds
         )
-        path = upstream.path_for((scope.get("raw_path") or scope["path"].encode()).decode("latin-1"))
-        query = scope["query_string"].decode("latin-1")
-        sent = _outgoing_headers(forwarding_headers(scope, self.trusted), upstream)
-        if self.max_body_bytes and _declared_length(scope) > self.max_body_bytes:
+        sent = _outgoing_headers(forwarding_headers(scope, self.trusted), upstream, length)
+        if self.max_body_bytes and length is not None and length > self.max_body_bytes:
             await self._refuse_body(send, RequestBody(receive, b"", True))
             return False
-        body = await RequestBody.open(receive, self.max_body_bytes)
+        body = await RequestBody.open(receive, self.max_body_bytes, length)
         if body.too_large:
             await self._refuse_body(send, body)
+            return False
+        if body.mismatch:
+            await _refuse(body, send, 400, str(body.mismatch), field="body", close=True)
             return False
         watch = ClientWatch(body, HEAD_GRACE_SECONDS)
         timed_out = False
         try:
-            for target in upstream.candidates():
-                url = URL(target.base + path + ("?" + query if query else ""), encoded=True)
+            for upstream_target in upstream.candidates():
                 try:
                     response = await self.session.request(
                         scope["method"],
-                        url,
+                        upstream_target.url(target),
                         headers=sent,
                         data=body.payload(),
                         allow_redirects=False,
@@ -143,9 +170,11 @@ class ReverseProxy:
                         skip_auto_headers=SKIP_AUTO_HEADERS,
                     )
                 except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as error:
-                    target.failed_until = time.monotonic() + PASSIVE_HEALTH_SECONDS
+                    upstream_target.failed_until = time.monotonic() + PASSIVE_HEALTH_SECONDS
                     timed_out = isinstance(error, aiohttp.ConnectionTimeoutError)
-                    log.warning("upstream target failing", extra={"target": target.base, "error": type(error).__name__})
+                    log.warning(
+                        "upstream target failing", extra={"target": upstream_target.base, "error": type(error).__name__}
+                    )
                     if not body.replayable:
                         break  # part of the body is spent: this request cannot go to another target
                     continue
@@ -158,13 +187,18 @@ class ReverseProxy:
                     if body.too_large:
                         await self._refuse_body(send, body)
                         return False
+                    if body.mismatch is not None:
+                        await _refuse(body, send, 400, str(body.mismatch), field="body", close=True)
+                        return False
                     if body.failure is not None:
                         raise body.failure from None
-                    log.warning("upstream request failed", extra={"target": target.base, "error": repr(error)[:300]})
+                    log.warning(
+                        "upstream request failed", extra={"target": upstream_target.base, "error": repr(error)[:300]}
+                    )
                     await answer(send, 502, "upstream failed")
                     return False
                 watch.disarm()  # from here on _relay watches the client itself
-                return await _relay(response, send, body, extra, target.base)
+                return await _relay(response, send, body, extra, upstream_target.base)
         except asyncio.CancelledError:
             if not watch.left():
                 raise
@@ -192,13 +226,6 @@ def upstream_tls(verify: bool) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
-
-
-def _declared_length(scope: Scope) -> int:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return int(value) if value.isdigit() else 0
-    return 0
 
 
 async def _relay(response: aiohttp.ClientResponse, send: Send, body: RequestBody, extra: Headers, target: str) -> bool:
@@ -230,7 +257,10 @@ async def _relay(response: aiohttp.ClientResponse, send: Send, body: RequestBody
     except aiohttp.ClientError as error:
         log.warning("upstream response broke off", extra={"target": target, "error": repr(error)[:300]})
     finally:
-        response.release()
+        if body.sent_whole:
+            response.release()  # back to the pool only once it is read
+        else:  # the upstream answered before taking the whole body: the connection is mid-request
+            response.close()
     return False
 
 
@@ -240,7 +270,9 @@ async def _pump(chunks: AsyncIterator[bytes], send: Send) -> None:
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-def _outgoing_headers(headers: Headers, upstream: Upstream) -> list[tuple[str, str]]:
+def _outgoing_headers(headers: Headers, upstream: Upstream, length: int | None) -> list[tuple[str, str]]:
+    if length is not None:  # the client's value, checked; without one aiohttp frames the body itself
+        headers.append((b"content-length", str(length).encode()))
     go = upstream.go_api
     if go is not None:
         if go.force_json:
@@ -249,8 +281,19 @@ def _outgoing_headers(headers: Headers, upstream: Upstream) -> list[tuple[str, s
     return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers]
 
 
-async def answer(send: Send, status: int, message: str, **details: object) -> None:
+async def _refuse(
+    body: RequestBody, send: Send, status: int, message: str, *, close: bool = False, **details: object
+) -> None:
+    """Refuses a request whose body did not go upstream; a little of what is unread is drained first, so the
+    client reads the answer instead of a reset."""
+    await body.drain(DRAIN_BYTES)
+    await answer(send, status, message, close=close, **details)
+
+
+async def answer(send: Send, status: int, message: str, *, close: bool = False, **details: object) -> None:
     body = orjson.dumps({"error": message, **details})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
