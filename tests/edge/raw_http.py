@@ -1,0 +1,185 @@
+"""HTTP/1.1 on raw sockets, for what a well-behaved client library will not send or show.
+
+RawUpstream: a bare server in threads of the test process that records what a proxy really
+sent: every connection it accepted, every request as its bytes framed it (Content-Length or chunked), bytes
+that do not parse as a request, and which connections the peer closed. It stands in for an upstream whose
+connections a proxy pools, and for "any host and port" a client must not make the tracker connect to.
+
+By default it answers each request after reading its body. With `answer_before_body` it answers as soon as
+the head is in (as apps that refuse or ignore a body do) and then reads the declared body, as a correct
+server must before the next request on that connection. `/big` answers `big_bytes` bytes.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from dataclasses import dataclass, field
+
+REQUEST_LINE = re.compile(rb"[A-Z]+ /\S* HTTP/1\.1")
+
+
+@dataclass(slots=True, frozen=True)
+class Received:
+    connection: int  # 1 for the first connection accepted, 2 for the next...
+    line: str  # the request line
+    headers: list[tuple[str, str]]  # names lowercase
+    body: bytes
+
+    def header(self, name: str) -> list[str]:
+        return [v for n, v in self.headers if n == name]
+
+
+@dataclass
+class RawUpstream:
+    answer_before_body: bool = False
+    big_bytes: int = 4 << 20
+    port: int = 0
+    connections: int = 0
+    requests: list[Received] = field(default_factory=list)
+    garbage: list[bytes] = field(default_factory=list)  # what arrived where a request line should be
+    closed: set[int] = field(default_factory=set)  # connections the peer closed
+    _listener: socket.socket = field(default_factory=socket.socket)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __enter__(self) -> RawUpstream:
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._listener.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                sock, _ = self._listener.accept()
+            except OSError:
+                return  # closed
+            with self._lock:
+                self.connections += 1
+                number = self.connections
+            threading.Thread(target=self._serve, args=(sock, number), daemon=True).start()
+
+    def _serve(self, sock: socket.socket, number: int) -> None:
+        reader = _Reader(sock)
+        with sock:
+            try:
+                while True:
+                    head = reader.until(b"\r\n\r\n")
+                    if head is None:
+                        break
+                    line, *fields = head.split(b"\r\n")
+                    if REQUEST_LINE.fullmatch(line) is None:
+                        self.garbage.append(head)
+                        break
+                    headers = [
+                        (n.strip().lower().decode(), v.strip().decode())
+                        for n, _, v in (f.partition(b":") for f in fields)
+                    ]
+                    path = line.split(b" ")[1]
+                    if self.answer_before_body:
+                        self._answer(sock, number, line, path)
+                    body = _read_body(reader, dict(headers))
+                    if body is None:
+                        break
+                    self.requests.append(Received(number, line.decode(), headers, body))
+                    if not self.answer_before_body:
+                        self._answer(sock, number, line, path)
+            except OSError:
+                pass
+            self.closed.add(number)
+
+    def _answer(self, sock: socket.socket, number: int, line: bytes, path: bytes) -> None:
+        if path == b"/big":
+            sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % self.big_bytes)
+            block = b"b" * 65536
+            for _ in range(self.big_bytes // len(block)):
+                sock.sendall(block)
+            return
+        body = b"%d %s" % (number, line)
+        sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+
+
+class _Reader:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = b""
+
+    def _fill(self) -> bool:
+        data = self.sock.recv(65536)
+        self.buffer += data
+        return bool(data)
+
+    def until(self, end: bytes) -> bytes | None:
+        while end not in self.buffer:
+            if not self._fill():
+                return None
+        found, _, self.buffer = self.buffer.partition(end)
+        return found
+
+    def exactly(self, size: int) -> bytes | None:
+        while len(self.buffer) < size:
+            if not self._fill():
+                return None
+        found, self.buffer = self.buffer[:size], self.buffer[size:]
+        return found
+
+
+def _read_body(reader: _Reader, headers: dict[str, str]) -> bytes | None:
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = b""
+        while True:
+            size_line = reader.until(b"\r\n")
+            if size_line is None:
+                return None
+            size = int(size_line.split(b";")[0], 16)
+            chunk = reader.exactly(size + 2)
+            if chunk is None:
+                return None
+            body += chunk[:-2]
+            if size == 0:
+                return body
+    return reader.exactly(int(headers.get("content-length", "0")))
+
+
+@dataclass(slots=True, frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]  # names lowercase; the last value of a repeated header
+    body: bytes
+
+
+def read_answer(sock: socket.socket) -> Answer | None:
+    """One response from `sock` (Content-Length or chunked body), None when the connection closed first."""
+    reader = _Reader(sock)
+    head = reader.until(b"\r\n\r\n")
+    if head is None:
+        return None
+    line, *fields = head.split(b"\r\n")
+    headers = {n.strip().lower().decode(): v.strip().decode() for n, _, v in (f.partition(b":") for f in fields)}
+    body = _read_body(reader, headers)
+    return Answer(int(line.split(b" ")[1]), headers, body or b"")
+
+
+def ask(port: int, request: bytes, *, see_close: bool = False, timeout: float = 10) -> tuple[Answer | None, bool]:
+    """Sends `request` as is on a new connection: the first answer and, with `see_close`, whether the server
+    closed the connection after it (waiting up to `timeout` for the close)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        answer = read_answer(sock)
+        if not see_close:
+            return answer, False
+        try:
+            return answer, sock.recv(1) == b""
+        except ConnectionResetError:
+            return answer, True
+        except TimeoutError:
+            return answer, False
