@@ -7,7 +7,7 @@ connections a proxy pools, and for "any host and port" a client must not make th
 
 By default it answers each request after reading its body. With `answer_before_body` it answers as soon as
 the head is in (as apps that refuse or ignore a body do) and then reads the declared body, as a correct
-server must before the next request on that connection. `/big` answers `big_bytes` bytes.
+server must before the next request on that connection. A path ending in `/big` answers `big_bytes` bytes.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class RawUpstream:
             self.closed.add(number)
 
     def _answer(self, sock: socket.socket, number: int, line: bytes, path: bytes) -> None:
-        if path == b"/big":
+        if path.endswith(b"/big"):
             sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % self.big_bytes)
             block = b"b" * 65536
             for _ in range(self.big_bytes // len(block)):
