@@ -126,9 +126,25 @@ def test_forwarding_headers_and_hop_by_hop(proxy: TrackerProcess) -> None:
     assert len(response.headers.get_list("date")) == 1 and len(response.headers.get_list("server")) == 1
 
 
-def test_x_forwarded_for_from_an_untrusted_peer_is_replaced(proxy: TrackerProcess) -> None:
-    seen = httpx.get(proxy.url("/app/echo"), headers={"x-forwarded-for": "6.6.6.6"}).json()
+def test_x_forwarded_for_and_x_real_ip_from_an_untrusted_peer_are_replaced(proxy: TrackerProcess) -> None:
+    seen = httpx.get(proxy.url("/app/echo"), headers={"x-forwarded-for": "6.6.6.6", "x-real-ip": "6.6.6.6"}).json()
     assert dict(seen["headers"])["x-forwarded-for"] == "127.0.0.1"
+    assert [v for n, v in seen["headers"] if n == "x-real-ip"] == ["127.0.0.1"]  # the client we computed, once
+
+
+def test_x_real_ip_through_a_trusted_proxy_is_the_client_it_forwarded(
+    upstreams: tuple[Upstream, Upstream], tmp_path: Path
+) -> None:
+    tracker = start_tracker(
+        tmp_path / "t", TrustedProxies=["127.0.0.1/32"], Upstreams=[{"Prefix": "/app/", "Targets": [upstreams[0].url]}]
+    )
+    try:
+        forwarded = {"x-forwarded-for": "198.51.100.7", "x-real-ip": "6.6.6.6"}
+        seen = httpx.get(tracker.url("/app/echo"), headers=forwarded).json()["headers"]
+        assert [v for n, v in seen if n == "x-real-ip"] == ["198.51.100.7"]
+        assert dict(seen)["x-forwarded-for"] == "198.51.100.7, 127.0.0.1"
+    finally:
+        tracker.stop()
 
 
 @pytest.mark.parametrize("code", [201, 204, 301, 404, 418, 503])
