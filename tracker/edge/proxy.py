@@ -7,6 +7,10 @@ A target that refuses the connection is marked failing and, while the request bo
 the next target is tried. Answers of our own: 502 when no target can be reached or one breaks off before its
 head, 504 when one does not connect or answer in time, both short JSON. A client that leaves mid-response
 closes the upstream response (Hypercorn drops writes to a gone client silently, so `receive` is watched).
+
+Before anything goes upstream, the request target must be origin form (request_target.py: no client input
+reaches the upstream URL's authority) and the body's framing unambiguous (proxy_body.declared_length, RFC 9112
+§6.3); both refusals are 400 with JSON, the framing one with `Connection: close`.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import aiohttp
 import orjson
@@ -25,7 +29,8 @@ from starlette.types import Receive, Scope, Send
 from tracker.config import Config, UpstreamConfig
 from tracker.edge.client_ip import TrustedProxies
 from tracker.edge.proxy_body import BadFraming, ClientWatch, RequestBody, declared_length
-from tracker.edge.proxy_headers import Headers, forwarding_headers, request_host, response_headers
+from tracker.edge.proxy_headers import Headers, forwarding_headers, request_host
+from tracker.edge.proxy_relay import relay
 from tracker.edge.request_target import REFUSAL, OriginForm, origin_form
 from tracker.edge.upstreams import PASSIVE_HEALTH_SECONDS, Upstream, build_upstreams, match
 from tracker.pipeline.spool import SpoolFull
@@ -197,8 +202,8 @@ class ReverseProxy:
                     )
                     await answer(send, 502, "upstream failed")
                     return False
-                watch.disarm()  # from here on _relay watches the client itself
-                return await _relay(response, send, body, extra, upstream_target.base)
+                watch.disarm()  # from here on relay() watches the client itself
+                return await relay(response, send, body, extra, upstream_target.base)
         except asyncio.CancelledError:
             if not watch.left():
                 raise
@@ -226,48 +231,6 @@ def upstream_tls(verify: bool) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
-
-
-async def _relay(response: aiohttp.ClientResponse, send: Send, body: RequestBody, extra: Headers, target: str) -> bool:
-    headers = response_headers(response.raw_headers)
-    if extra:
-        present = {n for n, _ in headers}
-        headers += [(n, v) for n, v in extra if n not in present]  # the upstream's own values win
-    content = response.content
-    try:
-        if content.is_eof():  # the whole body is here already (small answers): no disconnect to watch for
-            await send({"type": "http.response.start", "status": response.status, "headers": headers})
-            await send({"type": "http.response.body", "body": content.read_nowait()})
-            return True
-        await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        pump = asyncio.ensure_future(_pump(content.iter_any(), send))
-        gone = asyncio.ensure_future(body.until_disconnect())
-        try:
-            await asyncio.wait((pump, gone), return_when=asyncio.FIRST_COMPLETED)
-        finally:  # also when this task is cancelled (shutdown): neither helper may outlive it
-            gone.cancel()
-            if not pump.done():
-                pump.cancel()
-                response.close()  # the upstream sees its connection close and can stop producing
-                await asyncio.gather(pump, return_exceptions=True)
-        return not pump.cancelled() and pump.result() is None
-    except (TimeoutError, aiohttp.ServerTimeoutError):
-        log.warning("upstream response stalled", extra={"target": target})
-        # after the head, the only honest signal left is to cut the response short
-    except aiohttp.ClientError as error:
-        log.warning("upstream response broke off", extra={"target": target, "error": repr(error)[:300]})
-    finally:
-        if body.sent_whole:
-            response.release()  # back to the pool only once it is read
-        else:  # the upstream answered before taking the whole body: the connection is mid-request
-            response.close()
-    return False
-
-
-async def _pump(chunks: AsyncIterator[bytes], send: Send) -> None:
-    async for chunk in chunks:
-        await send({"type": "http.response.body", "body": chunk, "more_body": True})
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def _outgoing_headers(headers: Headers, upstream: Upstream, length: int | None) -> list[tuple[str, str]]:
