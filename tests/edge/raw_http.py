@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import socket
+import ssl
 import threading
 from dataclasses import dataclass, field
 
@@ -183,3 +184,42 @@ def ask(port: int, request: bytes, *, see_close: bool = False, timeout: float = 
             return answer, True
         except TimeoutError:
             return answer, False
+
+
+def h2_request(port: int, ca: str, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> Answer | None:
+    """One HTTP/2 request over TLS with pseudo-headers and fields exactly as given (h2's own outbound checks
+    off), for what HTTP/1.1 parsing would stop before the app: a `:path` not starting with `/`, say."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    context = ssl.create_default_context(cafile=ca)
+    context.set_alpn_protocols(["h2"])
+    config = h2.config.H2Configuration(client_side=True, header_encoding=None, validate_outbound_headers=False)
+    connection = h2.connection.H2Connection(config)
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname="localhost") as sock,
+    ):
+        connection.initiate_connection()
+        connection.send_headers(1, headers, end_stream=not body)
+        if body:
+            connection.send_data(1, body, end_stream=True)
+        sock.sendall(connection.data_to_send())
+        status, fields, data = 0, {}, b""
+        while True:
+            received = sock.recv(65536)
+            if not received:
+                return None
+            for event in connection.receive_data(received):
+                if isinstance(event, h2.events.ResponseReceived):
+                    fields = {bytes(n).decode(): bytes(v).decode() for n, v in event.headers}
+                    status = int(fields.pop(":status"))
+                elif isinstance(event, h2.events.DataReceived):
+                    data += event.data
+                    connection.acknowledge_received_data(event.flow_controlled_length, 1)
+                elif isinstance(event, h2.events.StreamEnded):
+                    return Answer(status, fields, data)
+                elif isinstance(event, (h2.events.StreamReset, h2.events.ConnectionTerminated)):
+                    return None
+            sock.sendall(connection.data_to_send())

@@ -5,13 +5,15 @@ second listener standing in for "any host and port" that must see no connection.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import orjson
 import pytest
 
-from tests.edge.raw_http import RawUpstream, ask
-from tests.harness import TrackerProcess, start_tracker
+from tests.edge.raw_http import RawUpstream, ask, h2_request
+from tests.harness import TrackerProcess, free_port, start_tracker
 from tracker.edge.request_target import OriginForm, origin_form
 
 
@@ -157,3 +159,40 @@ def test_origin_form(raw_path: bytes, query: bytes, expected: OriginForm | None)
 
 def test_origin_form_without_a_raw_path_quotes_the_decoded_one() -> None:
     assert origin_form({"path": "/a b/é", "query_string": b""}) == OriginForm("/a%20b/%C3%A9", "")
+
+
+def test_http2_paths_not_in_origin_form_connect_nowhere(
+    tmp_path: Path, test_certs: Path, upstream: RawUpstream, decoy: RawUpstream
+) -> None:
+    """h2 leaves `:path` to the app: the same refusals hold for HTTP/2 requests and what they may carry."""
+    for name in ("localhost.pem", "localhost.key"):
+        shutil.copy(test_certs / name, tmp_path / name)
+    tls_port = free_port()
+    tracker = start_tracker(
+        tmp_path / "t",
+        ProxyPortTLS=f"127.0.0.1:{tls_port}",
+        UseLocalTLS=True,
+        TLSCert=str(tmp_path / "localhost.pem"),
+        TLSKey=str(tmp_path / "localhost.key"),
+        Acme={"CacheDirectory": str(tmp_path / "acme")},
+        Upstreams=[{"Prefix": "/", "Targets": [upstream.url]}, {"Prefix": "/app/", "Targets": [upstream.url]}],
+    )
+    seen, requests = decoy.connections, len(upstream.requests)
+
+    def h2_get(path: bytes) -> int:
+        fields = [(b":method", b"GET"), (b":scheme", b"https"), (b":authority", b"localhost"), (b":path", path)]
+        answer = h2_request(tls_port, str(test_certs / "ca.pem"), fields)
+        return answer.status if answer is not None else 0  # 0: the stream or connection was reset
+
+    try:
+        port = str(decoy.port).encode()
+        for attack in (
+            b"%2F@127.0.0.1:PORT/",
+            b"%2Fapp%2F@127.0.0.1:PORT/x",
+            b"/app/x HTTP/1.1\r\nHost: 127.0.0.1:PORT",
+        ):
+            assert h2_get(attack.replace(b"PORT", port)) in (0, 400)  # 0: h2 refused the bytes itself (CRLF)
+        assert decoy.connections == seen and len(upstream.requests) == requests
+        assert h2_get(b"/app/fine") == 200 and upstream.requests[-1].line == "GET /app/fine HTTP/1.1"
+    finally:
+        tracker.stop()
