@@ -13,10 +13,15 @@ server must before the next request on that connection. A path ending in `/big` 
 from __future__ import annotations
 
 import re
+import shutil
 import socket
 import ssl
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.harness import TrackerProcess, free_port, start_tracker
 
 REQUEST_LINE = re.compile(rb"[A-Z]+ /\S* HTTP/1\.1")
 
@@ -223,3 +228,22 @@ def h2_request(port: int, ca: str, headers: list[tuple[bytes, bytes]], body: byt
                 elif isinstance(event, (h2.events.StreamReset, h2.events.ConnectionTerminated)):
                     return None
             sock.sendall(connection.data_to_send())
+
+
+def start_tls_tracker(workdir: Path, certs: Path, **overrides: Any) -> tuple[TrackerProcess, int]:
+    """A tracker with a TLS listener (HTTP/2 and HTTP/1.1) on the test CA's localhost certificate: the process
+    and its TLS port, for h2_request."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name in ("localhost.pem", "localhost.key"):
+        shutil.copy(certs / name, workdir / name)
+    port = free_port()
+    tracker = start_tracker(
+        workdir / "t",
+        ProxyPortTLS=f"127.0.0.1:{port}",
+        UseLocalTLS=True,
+        TLSCert=str(workdir / "localhost.pem"),
+        TLSKey=str(workdir / "localhost.key"),
+        Acme={"CacheDirectory": str(workdir / "acme")},
+        **overrides,
+    )
+    return tracker, port

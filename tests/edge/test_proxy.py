@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import shutil
 import ssl
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.edge.raw_http import start_tls_tracker
 from tests.harness import TrackerProcess, free_port, snapshot_query, start_tracker, wait_until
 from tracker.config import from_mapping, replace
 from tracker.edge.client_ip import TrustedProxies
@@ -361,17 +361,10 @@ async def test_go_api_answers_over_https_carry_hsts(upstreams: tuple[Upstream, U
 def test_http2_clients_through_tls_stream_both_ways_and_are_told_https(
     tmp_path: Path, test_certs: Path, upstreams: tuple[Upstream, Upstream]
 ) -> None:
-    for name in ("localhost.pem", "localhost.key"):
-        shutil.copy(test_certs / name, tmp_path / name)
-    tls_port = free_port()
-    tracker = start_tracker(
-        tmp_path / "t",
-        ProxyPortTLS=f"127.0.0.1:{tls_port}",
-        UseLocalTLS=True,
-        TLSCert=str(tmp_path / "localhost.pem"),
-        TLSKey=str(tmp_path / "localhost.key"),
+    tracker, tls_port = start_tls_tracker(
+        tmp_path,
+        test_certs,
         HSTS="max-age=60",
-        Acme={"CacheDirectory": str(tmp_path / "acme")},
         Upstreams=[{"Prefix": "/app/", "Targets": [upstreams[0].url]}],
         ProxyUrl=upstreams[0].url,
     )

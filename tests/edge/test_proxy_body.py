@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import orjson
 import pytest
 
-from tests.edge.raw_http import RawUpstream, ask, read_answer
+from tests.edge.raw_http import RawUpstream, ask, h2_request, read_answer, start_tls_tracker
 from tests.harness import TrackerProcess, start_tracker, wait_until
 from tracker.edge.proxy_body import BadFraming, declared_length
 
@@ -136,6 +137,25 @@ def test_a_response_not_read_whole_is_not_pooled(tracker: TrackerProcess, plain:
         big = next(r for r in reversed(plain.requests) if r.line == "GET /plain/big HTTP/1.1")
     wait_until(lambda: big.connection in plain.closed, 10, what="the proxy to close the half-read connection")
     assert get(tracker, "/plain/next").endswith(b" GET /plain/next HTTP/1.1") and not plain.garbage
+
+
+def test_http2_content_lengths_are_checked_by_the_proxy(tmp_path: Path, test_certs: Path, plain: RawUpstream) -> None:
+    """h2 lets repeated content-length fields through to the app (h11 would have merged or refused them)."""
+    tracker, port = start_tls_tracker(tmp_path, test_certs, Upstreams=[{"Prefix": "/plain/", "Targets": [plain.url]}])
+    request = [(b":method", b"POST"), (b":scheme", b"https"), (b":authority", b"localhost"), (b":path", b"/plain/h2")]
+    try:
+        seen = len(plain.requests)
+        twice = h2_request(
+            port, str(test_certs / "ca.pem"), [*request, (b"content-length", b"5"), (b"content-length", b"5")], b"hello"
+        )
+        assert twice is not None and twice.status == 400
+        assert orjson.loads(twice.body) == {"error": "more than one Content-Length", "field": "body"}
+        assert len(plain.requests) == seen
+        once = h2_request(port, str(test_certs / "ca.pem"), [*request, (b"content-length", b"5")], b"hello")
+        assert once is not None and once.status == 200
+        assert plain.requests[-1].body == b"hello" and plain.requests[-1].header("content-length") == ["5"]
+    finally:
+        tracker.stop()
 
 
 @pytest.mark.parametrize(

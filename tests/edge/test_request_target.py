@@ -5,15 +5,14 @@ second listener standing in for "any host and port" that must see no connection.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
-from tests.edge.raw_http import RawUpstream, ask, h2_request
-from tests.harness import TrackerProcess, free_port, start_tracker
+from tests.edge.raw_http import RawUpstream, ask, h2_request, start_tls_tracker
+from tests.harness import TrackerProcess, start_tracker
 from tracker.edge.request_target import OriginForm, origin_form
 
 
@@ -165,16 +164,9 @@ def test_http2_paths_not_in_origin_form_connect_nowhere(
     tmp_path: Path, test_certs: Path, upstream: RawUpstream, decoy: RawUpstream
 ) -> None:
     """h2 leaves `:path` to the app: the same refusals hold for HTTP/2 requests and what they may carry."""
-    for name in ("localhost.pem", "localhost.key"):
-        shutil.copy(test_certs / name, tmp_path / name)
-    tls_port = free_port()
-    tracker = start_tracker(
-        tmp_path / "t",
-        ProxyPortTLS=f"127.0.0.1:{tls_port}",
-        UseLocalTLS=True,
-        TLSCert=str(tmp_path / "localhost.pem"),
-        TLSKey=str(tmp_path / "localhost.key"),
-        Acme={"CacheDirectory": str(tmp_path / "acme")},
+    tracker, tls_port = start_tls_tracker(
+        tmp_path,
+        test_certs,
         Upstreams=[{"Prefix": "/", "Targets": [upstream.url]}, {"Prefix": "/app/", "Targets": [upstream.url]}],
     )
     seen, requests = decoy.connections, len(upstream.requests)
