@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import shutil
 import ssl
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.edge.raw_http import start_tls_tracker
 from tests.harness import TrackerProcess, free_port, snapshot_query, start_tracker, wait_until
 from tracker.config import from_mapping, replace
 from tracker.edge.client_ip import TrustedProxies
@@ -126,9 +126,25 @@ def test_forwarding_headers_and_hop_by_hop(proxy: TrackerProcess) -> None:
     assert len(response.headers.get_list("date")) == 1 and len(response.headers.get_list("server")) == 1
 
 
-def test_x_forwarded_for_from_an_untrusted_peer_is_replaced(proxy: TrackerProcess) -> None:
-    seen = httpx.get(proxy.url("/app/echo"), headers={"x-forwarded-for": "6.6.6.6"}).json()
+def test_x_forwarded_for_and_x_real_ip_from_an_untrusted_peer_are_replaced(proxy: TrackerProcess) -> None:
+    seen = httpx.get(proxy.url("/app/echo"), headers={"x-forwarded-for": "6.6.6.6", "x-real-ip": "6.6.6.6"}).json()
     assert dict(seen["headers"])["x-forwarded-for"] == "127.0.0.1"
+    assert [v for n, v in seen["headers"] if n == "x-real-ip"] == ["127.0.0.1"]  # the client we computed, once
+
+
+def test_x_real_ip_through_a_trusted_proxy_is_the_client_it_forwarded(
+    upstreams: tuple[Upstream, Upstream], tmp_path: Path
+) -> None:
+    tracker = start_tracker(
+        tmp_path / "t", TrustedProxies=["127.0.0.1/32"], Upstreams=[{"Prefix": "/app/", "Targets": [upstreams[0].url]}]
+    )
+    try:
+        forwarded = {"x-forwarded-for": "198.51.100.7", "x-real-ip": "6.6.6.6"}
+        seen = httpx.get(tracker.url("/app/echo"), headers=forwarded).json()["headers"]
+        assert [v for n, v in seen if n == "x-real-ip"] == ["198.51.100.7"]
+        assert dict(seen)["x-forwarded-for"] == "198.51.100.7, 127.0.0.1"
+    finally:
+        tracker.stop()
 
 
 @pytest.mark.parametrize("code", [201, 204, 301, 404, 418, 503])
@@ -345,17 +361,10 @@ async def test_go_api_answers_over_https_carry_hsts(upstreams: tuple[Upstream, U
 def test_http2_clients_through_tls_stream_both_ways_and_are_told_https(
     tmp_path: Path, test_certs: Path, upstreams: tuple[Upstream, Upstream]
 ) -> None:
-    for name in ("localhost.pem", "localhost.key"):
-        shutil.copy(test_certs / name, tmp_path / name)
-    tls_port = free_port()
-    tracker = start_tracker(
-        tmp_path / "t",
-        ProxyPortTLS=f"127.0.0.1:{tls_port}",
-        UseLocalTLS=True,
-        TLSCert=str(tmp_path / "localhost.pem"),
-        TLSKey=str(tmp_path / "localhost.key"),
+    tracker, tls_port = start_tls_tracker(
+        tmp_path,
+        test_certs,
         HSTS="max-age=60",
-        Acme={"CacheDirectory": str(tmp_path / "acme")},
         Upstreams=[{"Prefix": "/app/", "Targets": [upstreams[0].url]}],
         ProxyUrl=upstreams[0].url,
     )

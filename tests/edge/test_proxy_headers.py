@@ -29,6 +29,14 @@ def test_an_untrusted_peer_cannot_plant_an_address() -> None:
     assert headers["forwarded"] == 'for=203.0.113.9;proto=http;host="t.example"'
 
 
+def test_x_real_ip_is_always_the_computed_client_never_the_clients_own() -> None:
+    planted = forwarding_headers(scope("203.0.113.9", ("x-real-ip", "6.6.6.6"), ("x-real-ip", "7.7.7.7")), TRUSTED)
+    assert [v for n, v in planted if n == b"x-real-ip"] == [b"203.0.113.9"]
+    through_proxy = scope("10.0.0.2", ("x-real-ip", "6.6.6.6"), ("x-forwarded-for", "198.51.100.7, 10.0.0.1"))
+    headers = forwarding_headers(through_proxy, TRUSTED)
+    assert [v for n, v in headers if n == b"x-real-ip"] == [b"198.51.100.7"]  # one value: ours
+
+
 def test_a_trusted_proxy_chain_is_extended_with_the_peer_and_names_the_client() -> None:
     s = scope("10.0.0.2", ("host", "t.example"), ("x-forwarded-for", "198.51.100.7, 10.0.0.1"), scheme="https")
     headers = sent(s)
@@ -54,7 +62,8 @@ def test_hop_by_hop_and_connection_named_headers_are_dropped_both_ways() -> None
         ("expect", "100-continue"),
         ("x-kept", "yes"),
     )
-    assert set(sent(s)) == {"x-kept", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"}
+    forwarding = {"x-real-ip", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"}
+    assert set(sent(s)) == {"x-kept", *forwarding}
     upstream = [(b"Connection", b"close, X-Secret"), (b"X-Secret", b"1"), (b"Keep-Alive", b"timeout=5")]
     upstream += [(b"Date", b"x"), (b"Server", b"up"), (b"Set-Cookie", b"a=1"), (b"Set-Cookie", b"b=2")]
     assert response_headers(upstream) == [(b"set-cookie", b"a=1"), (b"set-cookie", b"b=2")]

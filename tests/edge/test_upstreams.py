@@ -7,6 +7,7 @@ import time
 import pytest
 
 from tracker.config import ConfigError, UpstreamConfig, from_mapping
+from tracker.edge.request_target import OriginForm
 from tracker.edge.upstreams import build_upstreams, match
 
 
@@ -45,8 +46,26 @@ def test_round_robin_skips_a_failing_target_until_its_time_is_up() -> None:
 
 def test_strip_prefix_keeps_the_rest_of_the_raw_path() -> None:
     [upstream] = build_upstreams([UpstreamConfig(targets=("http://a:1",), prefix="/app/", strip_prefix=True)])
-    assert upstream.path_for("/app/x%2Fy") == "/x%2Fy"
-    assert upstream.path_for("/app/") == "/"
+    assert upstream.path_for(OriginForm("/app/x%2Fy", "q=%20")) == OriginForm("/x%2Fy", "q=%20")
+    assert upstream.path_for(OriginForm("/app/", "")) == OriginForm("/", "")
+
+
+def test_upstream_urls_take_only_scheme_host_and_port_from_the_target() -> None:
+    [upstream] = build_upstreams([UpstreamConfig(targets=("https://Backend:8443/ignored?x",))])
+    target = upstream.targets[0]
+    assert target.base == "https://backend:8443"
+    url = target.url(OriginForm("//evil.example:6379/x%2F@y", "a=%20"))
+    assert (url.scheme, url.host, url.port) == ("https", "backend", 8443)
+    assert url.raw_path_qs == "//evil.example:6379/x%2F@y?a=%20"  # sent as the client wrote it
+    assert target.websocket_url(OriginForm("/ws", "")) == "wss://backend:8443/ws"
+    [v6] = build_upstreams([UpstreamConfig(targets=("http://[::1]",))])
+    assert v6.targets[0].url(OriginForm("/x", "")).host == "::1" and v6.targets[0].base == "http://[::1]"
+
+
+@pytest.mark.parametrize("url", ["ftp://a:1", "http://user:secret@a:1", "http://a:notaport", "http://"])
+def test_a_target_that_is_not_an_http_authority_is_a_config_error(url: str) -> None:
+    with pytest.raises(ConfigError, match="Upstreams"):
+        build_upstreams([UpstreamConfig(targets=(url,))])
 
 
 def test_proxy_url_is_the_go_api_upstream() -> None:

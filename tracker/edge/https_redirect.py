@@ -1,5 +1,7 @@
 """The plain-HTTP listener when TLS is on: ACME HTTP-01 answers from the challenge directory, everything else
 a 308 to the same URL on https (the ProxyExceptHTTP listener keeps serving everything); HSTS on HTTPS answers.
+Location is always https://<a Host that is a DNS name or IP literal>[:port]<a path starting with />: a target
+not in origin form is answered 400.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ import re
 from pathlib import Path
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tracker.edge.request_target import REFUSAL, origin_form
 
 CHALLENGE_PREFIX = "/.well-known/acme-challenge/"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -70,11 +74,13 @@ class PlainToHttps:
         if not HOST.fullmatch(host):
             await _plain(send, 400, b"a valid Host header is needed", [])
             return
+        target = origin_form(scope)
+        if target is None:  # `@evil.example/x` after the host would make Location name another host
+            await _plain(send, 400, REFUSAL.encode(), [])
+            return
         port = "" if self.https_port == 443 else f":{self.https_port}"
-        target = f"https://{host}{port}{scope.get('raw_path', scope['path'].encode()).decode('latin-1')}"
-        if scope["query_string"]:
-            target += "?" + scope["query_string"].decode("latin-1")
-        await _plain(send, 308, b"", [(b"location", target.encode())])
+        location = f"https://{host}{port}{target.path}" + (f"?{target.query}" if target.query else "")
+        await _plain(send, 308, b"", [(b"location", location.encode())])
 
 
 def _read_token(path: Path) -> bytes | None:

@@ -7,6 +7,10 @@ A target that refuses the connection is marked failing and, while the request bo
 the next target is tried. Answers of our own: 502 when no target can be reached or one breaks off before its
 head, 504 when one does not connect or answer in time, both short JSON. A client that leaves mid-response
 closes the upstream response (Hypercorn drops writes to a gone client silently, so `receive` is watched).
+
+Before anything goes upstream, the request target must be origin form (request_target.py: no client input
+reaches the upstream URL's authority) and the body's framing unambiguous (proxy_body.declared_length, RFC 9112
+§6.3); both refusals are 400 with JSON, the framing one with `Connection: close`.
 """
 
 from __future__ import annotations
@@ -15,18 +19,19 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import aiohttp
 import orjson
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
-from yarl import URL
 
 from tracker.config import Config, UpstreamConfig
 from tracker.edge.client_ip import TrustedProxies
-from tracker.edge.proxy_body import ClientWatch, RequestBody
-from tracker.edge.proxy_headers import Headers, forwarding_headers, request_host, response_headers
+from tracker.edge.proxy_body import BadFraming, ClientWatch, RequestBody, declared_length
+from tracker.edge.proxy_headers import Headers, forwarding_headers, request_host
+from tracker.edge.proxy_relay import relay
+from tracker.edge.request_target import REFUSAL, OriginForm, origin_form
 from tracker.edge.upstreams import PASSIVE_HEALTH_SECONDS, Upstream, build_upstreams, match
 from tracker.pipeline.spool import SpoolFull
 from tracker.routes.cors import allow_origin, preflight
@@ -87,11 +92,25 @@ class ReverseProxy:
         if upstream is None:
             await answer(send, 404, "no upstream for this path")
             return
+        target = origin_form(scope)
         if scope["type"] == "websocket":
-            from tracker.edge.proxy_ws import relay_websocket
+            from tracker.edge.proxy_ws import deny, relay_websocket
 
+            if target is None:
+                await deny(scope, send, 400, REFUSAL)
+                return
             headers = forwarding_headers(scope, self.trusted)
-            await relay_websocket(scope, receive, send, upstream, headers, self.max_websocket_bytes, self.tls)
+            await relay_websocket(
+                scope, receive, send, upstream, upstream.path_for(target), headers, self.max_websocket_bytes, self.tls
+            )
+            return
+        if target is None:
+            await _refuse(await RequestBody.open(receive), send, 400, REFUSAL, field="target")
+            return
+        try:
+            length = declared_length(scope["headers"])
+        except BadFraming as error:  # RFC 9112 §6.3: refused, and the connection closed after the answer
+            await _refuse(await RequestBody.open(receive), send, 400, str(error), field="body", close=True)
             return
         go = upstream.go_api
         extra: Headers = []
@@ -103,7 +122,11 @@ class ReverseProxy:
             extra = [(k.encode(), v.encode()) for k, v in cors.items()]
             if scope["scheme"] == "https":  # browsers ignore it over plain HTTP, where Go sent it too
                 extra.append((b"strict-transport-security", go.hsts))
-        if await self._proxy(scope, receive, send, upstream, extra) and self.track and upstream.tracks(scope["path"]):
+        if (
+            await self._proxy(scope, receive, send, upstream, upstream.path_for(target), length, extra)
+            and self.track
+            and upstream.tracks(scope["path"])
+        ):
             try:
                 await self.track(scope, upstream)
             except SpoolFull:  # the answer is out already: the event is what is lost, as with a full spool anywhere
@@ -111,31 +134,40 @@ class ReverseProxy:
             except Exception:
                 log.exception("tracking a proxied request failed", extra={"path": scope["path"]})
 
-    async def _proxy(self, scope: Scope, receive: Receive, send: Send, upstream: Upstream, extra: Headers) -> bool:
+    async def _proxy(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        upstream: Upstream,
+        target: OriginForm,
+        length: int | None,
+        extra: Headers,
+    ) -> bool:
         """Relays one exchange; True when the upstream's answer went out whole."""
         config = upstream.config
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=config.connect_timeout_seconds, sock_read=config.read_timeout_seconds
         )
-        path = upstream.path_for((scope.get("raw_path") or scope["path"].encode()).decode("latin-1"))
-        query = scope["query_string"].decode("latin-1")
-        sent = _outgoing_headers(forwarding_headers(scope, self.trusted), upstream)
-        if self.max_body_bytes and _declared_length(scope) > self.max_body_bytes:
+        sent = _outgoing_headers(forwarding_headers(scope, self.trusted), upstream, length)
+        if self.max_body_bytes and length is not None and length > self.max_body_bytes:
             await self._refuse_body(send, RequestBody(receive, b"", True))
             return False
-        body = await RequestBody.open(receive, self.max_body_bytes)
+        body = await RequestBody.open(receive, self.max_body_bytes, length)
         if body.too_large:
             await self._refuse_body(send, body)
+            return False
+        if body.mismatch:
+            await _refuse(body, send, 400, str(body.mismatch), field="body", close=True)
             return False
         watch = ClientWatch(body, HEAD_GRACE_SECONDS)
         timed_out = False
         try:
-            for target in upstream.candidates():
-                url = URL(target.base + path + ("?" + query if query else ""), encoded=True)
+            for upstream_target in upstream.candidates():
                 try:
                     response = await self.session.request(
                         scope["method"],
-                        url,
+                        upstream_target.url(target),
                         headers=sent,
                         data=body.payload(),
                         allow_redirects=False,
@@ -143,9 +175,11 @@ class ReverseProxy:
                         skip_auto_headers=SKIP_AUTO_HEADERS,
                     )
                 except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as error:
-                    target.failed_until = time.monotonic() + PASSIVE_HEALTH_SECONDS
+                    upstream_target.failed_until = time.monotonic() + PASSIVE_HEALTH_SECONDS
                     timed_out = isinstance(error, aiohttp.ConnectionTimeoutError)
-                    log.warning("upstream target failing", extra={"target": target.base, "error": type(error).__name__})
+                    log.warning(
+                        "upstream target failing", extra={"target": upstream_target.base, "error": type(error).__name__}
+                    )
                     if not body.replayable:
                         break  # part of the body is spent: this request cannot go to another target
                     continue
@@ -158,13 +192,18 @@ class ReverseProxy:
                     if body.too_large:
                         await self._refuse_body(send, body)
                         return False
+                    if body.mismatch is not None:
+                        await _refuse(body, send, 400, str(body.mismatch), field="body", close=True)
+                        return False
                     if body.failure is not None:
                         raise body.failure from None
-                    log.warning("upstream request failed", extra={"target": target.base, "error": repr(error)[:300]})
+                    log.warning(
+                        "upstream request failed", extra={"target": upstream_target.base, "error": repr(error)[:300]}
+                    )
                     await answer(send, 502, "upstream failed")
                     return False
-                watch.disarm()  # from here on _relay watches the client itself
-                return await _relay(response, send, body, extra, target.base)
+                watch.disarm()  # from here on relay() watches the client itself
+                return await relay(response, send, body, extra, upstream_target.base)
         except asyncio.CancelledError:
             if not watch.left():
                 raise
@@ -194,53 +233,9 @@ def upstream_tls(verify: bool) -> ssl.SSLContext:
     return context
 
 
-def _declared_length(scope: Scope) -> int:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return int(value) if value.isdigit() else 0
-    return 0
-
-
-async def _relay(response: aiohttp.ClientResponse, send: Send, body: RequestBody, extra: Headers, target: str) -> bool:
-    headers = response_headers(response.raw_headers)
-    if extra:
-        present = {n for n, _ in headers}
-        headers += [(n, v) for n, v in extra if n not in present]  # the upstream's own values win
-    content = response.content
-    try:
-        if content.is_eof():  # the whole body is here already (small answers): no disconnect to watch for
-            await send({"type": "http.response.start", "status": response.status, "headers": headers})
-            await send({"type": "http.response.body", "body": content.read_nowait()})
-            return True
-        await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        pump = asyncio.ensure_future(_pump(content.iter_any(), send))
-        gone = asyncio.ensure_future(body.until_disconnect())
-        try:
-            await asyncio.wait((pump, gone), return_when=asyncio.FIRST_COMPLETED)
-        finally:  # also when this task is cancelled (shutdown): neither helper may outlive it
-            gone.cancel()
-            if not pump.done():
-                pump.cancel()
-                response.close()  # the upstream sees its connection close and can stop producing
-                await asyncio.gather(pump, return_exceptions=True)
-        return not pump.cancelled() and pump.result() is None
-    except (TimeoutError, aiohttp.ServerTimeoutError):
-        log.warning("upstream response stalled", extra={"target": target})
-        # after the head, the only honest signal left is to cut the response short
-    except aiohttp.ClientError as error:
-        log.warning("upstream response broke off", extra={"target": target, "error": repr(error)[:300]})
-    finally:
-        response.release()
-    return False
-
-
-async def _pump(chunks: AsyncIterator[bytes], send: Send) -> None:
-    async for chunk in chunks:
-        await send({"type": "http.response.body", "body": chunk, "more_body": True})
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-def _outgoing_headers(headers: Headers, upstream: Upstream) -> list[tuple[str, str]]:
+def _outgoing_headers(headers: Headers, upstream: Upstream, length: int | None) -> list[tuple[str, str]]:
+    if length is not None:  # the client's value, checked; without one aiohttp frames the body itself
+        headers.append((b"content-length", str(length).encode()))
     go = upstream.go_api
     if go is not None:
         if go.force_json:
@@ -249,8 +244,19 @@ def _outgoing_headers(headers: Headers, upstream: Upstream) -> list[tuple[str, s
     return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers]
 
 
-async def answer(send: Send, status: int, message: str, **details: object) -> None:
+async def _refuse(
+    body: RequestBody, send: Send, status: int, message: str, *, close: bool = False, **details: object
+) -> None:
+    """Refuses a request whose body did not go upstream; a little of what is unread is drained first, so the
+    client reads the answer instead of a reset."""
+    await body.drain(DRAIN_BYTES)
+    await answer(send, status, message, close=close, **details)
+
+
+async def answer(send: Send, status: int, message: str, *, close: bool = False, **details: object) -> None:
     body = orjson.dumps({"error": message, **details})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

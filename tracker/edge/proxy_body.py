@@ -9,7 +9,7 @@ request the upstream is slow to answer is abandoned (ClientWatch) instead of hel
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from starlette.types import Receive
 
@@ -20,13 +20,54 @@ class ClientGone(Exception):
     """The client went away while its body was being relayed."""
 
 
+class BadFraming(Exception):
+    """The request's body framing is ambiguous (RFC 9112 §6.3): relaying it could desynchronise the upstream."""
+
+
+def declared_length(headers: Sequence[tuple[bytes, bytes]]) -> int | None:
+    """The body length the client declared, None when it declared none (chunked, HTTP/2 without one).
+
+    h11 already answers conflicting Content-Length values with 400 and a Transfer-Encoding other than chunked
+    with 501, and merges identical Content-Length values into one (RFC 9110 §8.6 allows it); HTTP/2 requests
+    reach us unchecked. What is left is refused here: both Content-Length and Transfer-Encoding (a request
+    smuggling attempt, or a client nobody should trust with a pooled upstream connection), several
+    Content-Length values, one that is not a number, and any Transfer-Encoding but chunked.
+    """
+    lengths = [v.strip() for n, value in headers if n == b"content-length" for v in value.split(b",")]
+    codings = [v.strip().lower() for n, value in headers if n == b"transfer-encoding" for v in value.split(b",")]
+    if codings and lengths:
+        raise BadFraming("both Content-Length and Transfer-Encoding")
+    if codings and codings != [b"chunked"]:
+        raise BadFraming("Transfer-Encoding other than chunked")
+    if len(lengths) > 1:
+        raise BadFraming("more than one Content-Length")
+    if not lengths:
+        return None
+    if not lengths[0].isdigit() or len(lengths[0]) > 18:
+        raise BadFraming("Content-Length is not a number")
+    return int(lengths[0])
+
+
 class RequestBody:
-    def __init__(self, receive: Receive, first: bytes, more: bool, gone: bool = False, limit: int = 0) -> None:
+    def __init__(
+        self,
+        receive: Receive,
+        first: bytes,
+        more: bool,
+        gone: bool = False,
+        limit: int = 0,
+        length: int | None = None,
+    ) -> None:
         self.receive = receive
         self.first = first
         self.more = more  # the body continues past the first message: stream it
         self.limit = limit  # 0: none
+        self.length = length  # the declared Content-Length, which the upstream is told: the bytes must match
         self.too_large = bool(limit) and len(first) > limit
+        self.mismatch: BadFraming | None = None
+        if length is not None and (len(first) > length or (not more and len(first) != length)) and not gone:
+            self.mismatch = BadFraming(f"body of {len(first)} bytes, Content-Length {length}")
+        self.sent_whole = not more  # every byte went upstream (a one-message body goes in one write)
         self.client_gone = gone
         self.failure: Exception | None = None  # reading the client's body failed (a slow client, say)
         self.started = False
@@ -34,11 +75,12 @@ class RequestBody:
         self.finished: asyncio.Event | None = None
 
     @classmethod
-    async def open(cls, receive: Receive, limit: int = 0) -> RequestBody:
+    async def open(cls, receive: Receive, limit: int = 0, length: int | None = None) -> RequestBody:
         message = await receive()
         if message["type"] == "http.disconnect":
             return cls(receive, b"", False, gone=True)
-        return cls(receive, message.get("body", b""), bool(message.get("more_body", False)), limit=limit)
+        more = bool(message.get("more_body", False))
+        return cls(receive, message.get("body", b""), more, limit=limit, length=length)
 
     @property
     def replayable(self) -> bool:
@@ -72,9 +114,16 @@ class RequestBody:
                 if self.limit and size > self.limit:
                     self.too_large = True
                     raise BodyTooLarge(self.limit)  # aborts the upstream request
+                last = not message.get("more_body", False)
+                if self.length is not None and (size > self.length or (last and size != self.length)):
+                    self.more = False
+                    self.mismatch = BadFraming(f"body of {size} bytes or more, Content-Length {self.length}")
+                    raise self.mismatch  # aborts the upstream request: aiohttp closes that connection
                 if chunk:
                     yield chunk
-                if not message.get("more_body", False):
+                if last:
+                    self.more = False
+                    self.sent_whole = True
                     return
         finally:
             self.finished.set()

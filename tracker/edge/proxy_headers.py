@@ -1,9 +1,11 @@
 """Which headers cross the reverse proxy, both ways.
 
 Hop-by-hop headers (RFC 9110 §7.6.1: the fixed list plus every header named in Connection) never cross.
-The upstream is told who asked with X-Forwarded-For/-Proto/-Host and Forwarded (RFC 7239). X-Forwarded-For
-from a peer outside TrustedProxies is dropped, never extended: the upstream sees the socket address, so a
-client cannot plant an address of its choosing.
+The upstream is told who asked with X-Real-IP, X-Forwarded-For/-Proto/-Host and Forwarded (RFC 7239).
+X-Forwarded-For from a peer outside TrustedProxies is dropped, never extended: the upstream sees the socket
+address, so a client cannot plant an address of its choosing. X-Real-IP is always ours, never the client's: the
+client address we computed (the socket peer, or through TrustedProxies the X-Forwarded-For hop), as Forwarded's
+`for=` says, and as nginx's `proxy_set_header X-Real-IP $remote_addr` with the realip module does.
 """
 
 from __future__ import annotations
@@ -32,7 +34,16 @@ HOP_BY_HOP = frozenset(
 SET_BY_SERVER = frozenset((b"date", b"server"))
 DROPPED_FROM_RESPONSES = HOP_BY_HOP | SET_BY_SERVER
 # Replaced by our own values, or (expect) answered by our server already.
-NOT_FORWARDED = HOP_BY_HOP | {b"expect", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded"}
+# Content-Length is set by the proxy from the checked value (proxy_body.declared_length).
+NOT_FORWARDED = HOP_BY_HOP | {
+    b"expect",
+    b"content-length",
+    b"x-real-ip",
+    b"x-forwarded-for",
+    b"x-forwarded-proto",
+    b"x-forwarded-host",
+    b"forwarded",
+}
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -59,6 +70,7 @@ def forwarding_headers(scope: Scope, trusted: TrustedProxies) -> Headers:
     # Like nginx's $proxy_add_x_forwarded_for: the chain a trusted proxy gave us, plus the address we saw.
     chain = f"{forwarded_for}, {peer_ip}" if trusted_peer else peer_ip
     headers += [
+        (b"x-real-ip", client.encode("latin-1")),
         (b"x-forwarded-for", chain.encode("latin-1")),
         (b"x-forwarded-proto", proto.encode()),
         (b"x-forwarded-host", host.encode("latin-1")),

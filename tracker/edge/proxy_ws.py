@@ -21,6 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from tracker.edge.proxy_headers import SET_BY_SERVER
+from tracker.edge.request_target import OriginForm
 from tracker.edge.upstreams import PASSIVE_HEALTH_SECONDS, Upstream
 
 log = logging.getLogger("tracker.edge.proxy")
@@ -52,21 +53,21 @@ async def relay_websocket(
     receive: Receive,
     send: Send,
     upstream: Upstream,
+    target: OriginForm,
     headers: list[tuple[bytes, bytes]],
     max_bytes: int,
     tls: ssl.SSLContext,
 ) -> None:
+    """`target`: the path and query to ask each upstream target for, already checked to be origin form."""
     if not upstream.config.websocket:
-        await _deny(scope, send, 404, "websockets are not proxied here")
+        await deny(scope, send, 404, "websockets are not proxied here")
         return
     first = await receive()
     if first["type"] != "websocket.connect":
         return
-    path = upstream.path_for((scope.get("raw_path") or scope["path"].encode()).decode("latin-1"))
-    query = scope["query_string"].decode("latin-1")
     forwarded = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers if n not in HANDSHAKE]
-    for target in upstream.candidates():
-        url = target.websocket_base + path + ("?" + query if query else "")
+    for upstream_target in upstream.candidates():
+        url = upstream_target.websocket_url(target)
         try:
             upstream_socket = await connect(
                 url,
@@ -80,12 +81,14 @@ async def relay_websocket(
                 ssl=tls if url.startswith("wss:") else None,
             )
         except InvalidStatus as refused:
-            await _deny(scope, send, refused.response.status_code, "upstream refused the websocket")
+            await deny(scope, send, refused.response.status_code, "upstream refused the websocket")
             return
         except (OSError, TimeoutError, InvalidHandshake) as error:
             if isinstance(error, (OSError, TimeoutError)):  # a target that answered badly is not down
-                target.failed_until = time.monotonic() + PASSIVE_HEALTH_SECONDS
-            log.warning("websocket upstream failing", extra={"target": target.base, "error": type(error).__name__})
+                upstream_target.failed_until = time.monotonic() + PASSIVE_HEALTH_SECONDS
+            log.warning(
+                "websocket upstream failing", extra={"target": upstream_target.base, "error": type(error).__name__}
+            )
             continue
         async with upstream_socket:
             # the upstream's own handshake headers (cookies, say) reach the client; the handshake's do not
@@ -101,7 +104,7 @@ async def relay_websocket(
             await send({"type": "websocket.accept", "subprotocol": upstream_socket.subprotocol, "headers": accepted})
             await _pump(receive, send, upstream_socket)
         return
-    await _deny(scope, send, 502, "no upstream target could be reached")
+    await deny(scope, send, 502, "no upstream target could be reached")
 
 
 async def _pump(receive: Receive, send: Send, upstream: ClientConnection) -> None:
@@ -140,7 +143,7 @@ async def _pump(receive: Receive, send: Send, upstream: ClientConnection) -> Non
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def _deny(scope: Scope, send: Send, status: int, message: str) -> None:
+async def deny(scope: Scope, send: Send, status: int, message: str) -> None:
     """An HTTP answer instead of the upgrade when the server supports it (ASGI websocket denial), else a close."""
     if "websocket.http.response" in scope.get("extensions", {}):
         body = orjson.dumps({"error": message})

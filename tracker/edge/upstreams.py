@@ -15,7 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from yarl import URL
+
 from tracker.config import Config, ConfigError, UpstreamConfig
+from tracker.edge.request_target import OriginForm
 
 PASSIVE_HEALTH_SECONDS = 10.0
 GO_HSTS = b"max-age=15768000 ; includeSubDomains"  # the value the Go /api/ route sets
@@ -34,12 +37,32 @@ class GoApi:
 
 @dataclass(slots=True)
 class Target:
-    base: str  # scheme://host:port, no trailing slash
-    failed_until: float = 0.0
+    """Where requests go: only these parts of the configured URL, so no request can name another authority."""
 
-    @property
-    def websocket_base(self) -> str:
-        return "wss" + self.base[5:] if self.base.startswith("https") else "ws" + self.base[4:]
+    scheme: str  # http | https
+    host: str  # as in a URL: IPv6 literals in brackets
+    port: int | None  # None: the scheme's default
+    failed_until: float = 0.0
+    base: str = field(init=False)  # scheme://host[:port], for logs and tests
+
+    def __post_init__(self) -> None:
+        self.base = f"{self.scheme}://{self.host}" + (f":{self.port}" if self.port is not None else "")
+
+    def url(self, target: OriginForm) -> URL:
+        return URL.build(
+            scheme=self.scheme,
+            host=self.host,
+            port=self.port,
+            path=target.path,
+            query_string=target.query,
+            encoded=True,
+        )
+
+    def websocket_url(self, target: OriginForm) -> str:
+        """A string for `websockets.connect`: the path starts with "/", so the authority ends where ours does."""
+        scheme = "wss" if self.scheme == "https" else "ws"
+        port = f":{self.port}" if self.port is not None else ""
+        return f"{scheme}://{self.host}{port}{target.path}" + (f"?{target.query}" if target.query else "")
 
 
 @dataclass(slots=True)
@@ -63,11 +86,11 @@ class Upstream:
         healthy = [t for t in ordered if t.failed_until <= now]
         return healthy + [t for t in ordered if t.failed_until > now]
 
-    def path_for(self, raw_path: str) -> str:
-        if self.config.strip_prefix and self.prefix != "/" and raw_path.startswith(self.prefix):
-            stripped = raw_path[len(self.prefix) :]
-            return "/" + stripped.lstrip("/")
-        return raw_path
+    def path_for(self, target: OriginForm) -> OriginForm:
+        if self.config.strip_prefix and self.prefix != "/" and target.path.startswith(self.prefix):
+            stripped = target.path[len(self.prefix) :]
+            return OriginForm("/" + stripped.lstrip("/"), target.query)
+        return target
 
     def tracks(self, path: str) -> bool:
         return self.config.track and (self.untracked is None or self.untracked.search(path) is None)
@@ -77,7 +100,7 @@ def build_upstreams(configs: Sequence[UpstreamConfig], go: Config | None = None)
     upstreams = [
         Upstream(
             c,
-            [Target(_base(t)) for t in c.targets],
+            [target(t, "Upstreams[].Targets") for t in c.targets],
             c.prefix if c.prefix.startswith("/") else "/" + c.prefix,
             c.host.lower(),
         )
@@ -96,16 +119,16 @@ def go_api_upstream(config: Config) -> Upstream:
         untracked = re.compile(config.proxy_url_filter) if config.proxy_url_filter else None
     except re.error as error:
         raise ConfigError("ProxyUrlFilter", f"not a regular expression: {error}", config.source) from error
-    base = _base(config.proxy_url)
+    proxied = target(config.proxy_url, "ProxyUrl")
     go_api = GoApi(
         allow_origin=config.allow_origin,
         answer_preflight=not config.ignore_proxy_options,
         force_json=config.proxy_force_json,
-        origin_host=urlsplit(base).netloc,
+        origin_host=proxied.base.partition("://")[2],
         hsts=config.hsts.encode() if config.hsts else GO_HSTS,
     )
     settings = UpstreamConfig(targets=(config.proxy_url,), prefix="/api/", track=untracked is not None)
-    return Upstream(settings, [Target(base)], "/api/", "", go_api, untracked)
+    return Upstream(settings, [proxied], "/api/", "", go_api, untracked)
 
 
 def match(upstreams: Sequence[Upstream], host: str, path: str) -> Upstream | None:
@@ -117,6 +140,17 @@ def match(upstreams: Sequence[Upstream], host: str, path: str) -> Upstream | Non
     return None
 
 
-def _base(url: str) -> str:
+def target(url: str, key: str) -> Target:
+    """A configured target URL (scheme optional, path ignored) as the scheme, host and port it names."""
     parts = urlsplit(url if "://" in url else "http://" + url)
-    return f"{parts.scheme}://{parts.netloc}"
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError as error:
+        raise ConfigError(key, f"{url!r}: {error}") from error
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(key, f"{url!r} is not an http(s)://host[:port] URL")
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(key, f"{parts.hostname}: credentials in a target URL are not supported")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return Target(scheme, host, port)
