@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BAD = [
     (
         {"Notify": [{"Service": "clikhouse"}]},
-        'Notify[0].Service: unknown sink "clikhouse" (known: cassandra, clickhouse, duckdb, memory, nats)',
+        'Notify[0].Service: unknown sink "clikhouse" (known: clickhouse, duckdb, memory)',
     ),
     ({"ProxyPort": 8080}, "ProxyPort: expected a string, got 8080"),
     ({"ProxyPort": "localhost"}, 'ProxyPort: "localhost" is not "host:port" or ":port"'),
