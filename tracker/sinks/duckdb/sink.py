@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -65,6 +66,7 @@ class DuckDBSink(PrimaryStore, SchemaOwner):
         self.tables: dict[str, dict[str, Column]] = {}
         self.keys: dict[str, list[str]] = {}
         self._warned: set[tuple[str, str]] = set()
+        self._checkpointed = time.monotonic()
 
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
@@ -139,10 +141,27 @@ class DuckDBSink(PrimaryStore, SchemaOwner):
             raise TransientSinkError("duckdb sink is not open")
         if table not in self.tables:
             raise PermanentSinkError(f'no table "{table}" in {self.path}', rows=rows)
-        bad = await self._run(self._write_bisecting, table, list(rows))
+        bad = await self._run(self._write_and_checkpoint, table, list(rows))
         if bad:
             error, bad_rows = bad
             raise PermanentSinkError(error, rows=bad_rows, others_stored=True)
+
+    def _write_and_checkpoint(self, table: str, rows: list[Row]) -> tuple[str, list[Row]] | None:
+        bad = self._write_bisecting(table, rows)
+        if time.monotonic() - self._checkpointed >= self.settings.checkpoint_seconds:
+            self._checkpoint()
+        return bad
+
+    def _checkpoint(self) -> None:
+        """Move the rows written since the last checkpoint from memory and WAL into the file. DuckDB does it by
+        itself only once the WAL reaches CheckpointThreshold, a sawtooth of memory under a steady load."""
+        assert self._connection is not None
+        self._checkpointed = time.monotonic()
+        try:
+            self._connection.execute("CHECKPOINT")
+        except duckdb.Error as error:  # the rows are safe in the WAL; the next checkpoint takes them
+            log.warning("checkpoint failed", extra={"sink": self.name, "error": str(error)})
+        self._prepare_wal()
 
     def _write_bisecting(self, table: str, rows: list[Row]) -> tuple[str, list[Row]] | None:
         self._prepare_wal()
@@ -152,7 +171,7 @@ class DuckDBSink(PrimaryStore, SchemaOwner):
         except CONTENT_ERRORS as error:
             if len(rows) == 1:
                 return f"{type(error).__name__}: {error}", rows
-        except duckdb.IOException as error:
+        except (duckdb.IOException, duckdb.OutOfMemoryException) as error:
             raise TransientSinkError(str(error)) from error
         half = len(rows) // 2
         results = [self._write_bisecting(table, part) for part in (rows[:half], rows[half:])]
