@@ -53,8 +53,11 @@ def plugin(kind: str) -> SinkPlugin[Any]:
             if entry is None:
                 raise UnknownSink(f'unknown sink "{kind}"')
             found = entry.load()
-    except (ImportError, AttributeError) as error:
-        raise UnavailableSink(f'sink "{kind}" is not available here: {error}') from None
+    except UnknownSink:
+        raise
+    except Exception as error:  # noqa: BLE001 - a plugin that fails to import is reported, not a traceback
+        reason = str(error) if isinstance(error, ImportError) else f"{type(error).__name__}: {error}"
+        raise UnavailableSink(f'sink "{kind}" is not available here: {reason}') from None
     if not isinstance(found, SinkPlugin) or found.kind != kind:
         raise UnavailableSink(f'sink "{kind}" is not available here: its entry point is not a SinkPlugin "{kind}"')
     return found

@@ -34,9 +34,10 @@ def create_private(database: Path) -> None:
         restrict(database)
         return
     if not database.parent.exists():
-        database.parent.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
+        private_directory(database.parent)
     with tempfile.TemporaryDirectory(dir=database.parent, prefix=f".{database.name}.") as private:
-        made = Path(private) / database.name  # mkdtemp makes its directory 0700
+        os.chmod(private, PRIVATE_DIRECTORY)  # mkdtemp asks 0700, but what it gets depends on the umask
+        made = Path(private) / database.name
         duckdb.connect(str(made)).close()
         os.chmod(made, PRIVATE_FILE)
         try:
@@ -50,8 +51,13 @@ def create_private(database: Path) -> None:
 
 
 def private_directory(directory: Path) -> Path:
-    directory.mkdir(mode=PRIVATE_DIRECTORY, exist_ok=True)
-    restrict(directory, PRIVATE_DIRECTORY)
+    """Make `directory` (and missing parents) 0700 if it is new; an existing one only loses access by others."""
+    try:
+        directory.mkdir(mode=PRIVATE_DIRECTORY, parents=True)
+    except FileExistsError:
+        restrict(directory, PRIVATE_DIRECTORY)
+    else:  # mkdir's mode is cut by the umask, which another thread may have narrowed for a moment
+        os.chmod(directory, PRIVATE_DIRECTORY)
     return directory
 
 
