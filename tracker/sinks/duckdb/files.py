@@ -10,6 +10,7 @@ sink's one database thread; spill files go to a 0700 directory of their own.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import stat
 import tempfile
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+log = logging.getLogger("tracker.sinks.duckdb")
 PRIVATE_FILE, PRIVATE_DIRECTORY = 0o600, 0o700
 
 
@@ -78,4 +80,7 @@ def restrict(path: Path, mode: int = PRIVATE_FILE) -> None:
     with contextlib.suppress(FileNotFoundError):
         current = stat.S_IMODE(os.stat(path).st_mode)
         if current & 0o077:
-            os.chmod(path, current & mode)
+            try:
+                os.chmod(path, current & mode)
+            except PermissionError:  # another user's file: usable, but not ours to change
+                log.warning("cannot make private: not the owner", extra={"path": str(path), "mode": oct(current)})

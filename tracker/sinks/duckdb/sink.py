@@ -76,7 +76,7 @@ class DuckDBSink(PrimaryStore, SchemaOwner):
     async def open(self) -> None:
         try:
             await self._run(self._open)
-        except duckdb.IOException as error:
+        except (duckdb.IOException, OSError) as error:
             raise TransientSinkError(f"cannot open {self.path}: {error}") from error
 
     async def init_schema(self) -> None:
