@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
-import orjson
 import pyarrow as pa
 
 from tracker.config import Config, PruneRule
 from tracker.sinks.base import PermanentSinkError, PrimaryStore, PruneReport, Row, SchemaOwner, TransientSinkError
 from tracker.sinks.duckdb import files, reads
+from tracker.sinks.duckdb.arrow import Column, arrow_column, dedupe
 from tracker.sinks.duckdb.retention import DuckDBRetention
 from tracker.sinks.duckdb.settings import DuckDBSettings
 from tracker.sinks.retention import run_retention
@@ -41,17 +41,6 @@ CONTENT_ERRORS = (
     duckdb.OutOfRangeException,
     duckdb.TypeMismatchException,
 )
-
-
-class Column:
-    __slots__ = ("name", "type", "default")
-
-    def __init__(self, name: str, type_: str, default: str | None) -> None:
-        self.name, self.type, self.default = name, type_, default
-
-    def select(self, has_nulls: bool) -> str:
-        cast = f'CAST("{self.name}" AS {self.type})'
-        return f"COALESCE({cast}, {self.default})" if has_nulls and self.default is not None else cast
 
 
 class DuckDBSink(PrimaryStore, SchemaOwner):
@@ -189,9 +178,9 @@ class DuckDBSink(PrimaryStore, SchemaOwner):
             if (table, unknown) not in self._warned:
                 self._warned.add((table, unknown))
                 log.warning("column not in table; dropped", extra={"table": table, "column": unknown})
-        rows = self._dedupe(table, rows)
+        rows = dedupe(rows, self.keys.get(table))
         values = {name: [row.get(name) for row in rows] for name in present}
-        batch = pa.table({name: _arrow_column(values[name], columns[name].type) for name in present})
+        batch = pa.table({name: arrow_column(values[name], columns[name].type) for name in present})
         names = ", ".join(f'"{n}"' for n in present)
         selects = ", ".join(columns[n].select(None in values[n]) for n in present)
         statement = f'INTO "{table}" ({names}) SELECT {selects} FROM incoming_batch'
@@ -209,19 +198,6 @@ class DuckDBSink(PrimaryStore, SchemaOwner):
                 cursor.execute("INSERT OR IGNORE " + statement)
         finally:
             cursor.close()
-
-    def _dedupe(self, table: str, rows: list[Row]) -> list[Row]:
-        """One row per key in a statement (DuckDB refuses two); the last one wins."""
-        key = self.keys.get(table)
-        if not key:
-            return rows
-        unique: dict[Any, Row]
-        if len(key) == 1:
-            name = key[0]
-            unique = {row.get(name): row for row in rows}
-        else:
-            unique = {tuple(row.get(k) for k in key): row for row in rows}
-        return list(unique.values()) if len(unique) < len(rows) else rows
 
     # ---- reads (PrimaryStore) and retention ----------------------------------------------------------------
 
@@ -263,16 +239,3 @@ class DuckDBSink(PrimaryStore, SchemaOwner):
         assert self._connection is not None
         statements = DuckDBRetention(self._connection, self._run, self._prepare_wal)
         return await run_retention(self.name, statements, rules, logs_only)
-
-
-def _arrow_column(values: list[Any], column_type: str) -> pa.Array:
-    if column_type == "JSON":
-        return pa.array([None if v is None else orjson.dumps(v).decode() for v in values], pa.string())
-    try:
-        return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        # Mixed types in one column: hand DuckDB text and let its CAST decide (and name the bad row).
-        return pa.array(
-            [None if v is None else (v if isinstance(v, str) else orjson.dumps(v).decode()) for v in values],
-            pa.string(),
-        )
