@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.json
 
-.PHONY: run test test-slow bench lint venv deps test-deps clean
+.PHONY: run test test-slow bench soak lint venv deps test-deps clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,9 @@ test-slow: test-deps
 bench: test-deps
 	.setup/services/install.sh bench
 	$(BIN)/python bench/run.py
+
+soak: test-deps
+	$(BIN)/python bench/soak.py --seconds $(or $(SOAK_SECONDS),600)
 
 lint: test-deps
 	$(BIN)/ruff check tracker tests bench

@@ -49,8 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in config.unsupported:
         log.warning("config key accepted but not supported yet", extra={"key": path, "source": config.source})
     if args.check_config:
-        print(f"{config.source}: ok")
-        return 0
+        return _check_sinks(config)
     if args.init_schema:
         return asyncio.run(_init_schema(config))
     if args.prune:
@@ -80,15 +79,28 @@ def _with_overrides(config: Config, args: argparse.Namespace) -> Config:
     return updated
 
 
-async def _init_schema(config: Config) -> int:
+def _check_sinks(config: Config) -> int:
+    """Build every enabled sink (without connecting): its name is registered and its libraries import."""
     from tracker.sinks.registry import build_sinks
 
+    try:
+        build_sinks(config)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    print(f"{config.source}: ok")
+    return 0
+
+
+async def _init_schema(config: Config) -> int:
+    from tracker.sinks.registry import build_sinks, schema_owner
+
     for sink in build_sinks(config):
-        init = getattr(sink, "init_schema", None)
-        if init is None:
+        owner = schema_owner(sink)
+        if owner is None:
             await sink.open()
         else:
-            await init()
+            await owner.init_schema()
         await sink.close()
         print(f"{sink.name}: schema ready")
     return 0
@@ -99,8 +111,6 @@ async def _prune(config: Config, logs_only: bool) -> int:
 
     settings = {s.sink_name: s for s in config.sinks}
     for sink in build_sinks(config):
-        if not sink.can_read:
-            continue
         await sink.open()
         try:
             report = await sink.prune(settings[sink.name].prune, logs_only)

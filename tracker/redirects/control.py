@@ -38,7 +38,7 @@ SYNC_SECONDS = 2.0
 class ControlPlane:
     def __init__(self, config: Config, sinks: Sequence[Any], spool: Any, secret_path: Path) -> None:
         self.config = config
-        self.primary = next((s for s in sinks if getattr(s, "can_read", False) and hasattr(s, "query")), None)
+        self.primary = store.primary(sinks)
         self.spool = spool
         self.sessions = Sessions(_load_secret(secret_path))
         self.links: dict[str, Redirect] = {}

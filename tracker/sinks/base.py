@@ -1,4 +1,4 @@
-"""The sink interface: every write in tracker ends in one of these.
+"""The sink contracts: every write in tracker ends in a `Sink`; a sink that can answer reads is a `PrimaryStore`.
 
 A sink receives rows for one table at a time from its shipper and either stores all of them, or raises
 TransientSinkError (nothing stored for sure; the shipper retries the same rows later) or
@@ -6,17 +6,21 @@ PermanentSinkError(rows=...) (those rows can never be stored; they go to the dea
 rest are retried unless the error says `others_stored`). Rows are JSON-shaped mappings: UUIDs and
 timestamps as strings, JSON columns as dicts.
 Writes must be idempotent on the row's id (events: `eid`), because the spool delivers at least once.
+Optional capabilities (PrimaryStore, SchemaOwner) are declared by the sink class and checked once, when the
+sinks are built (registry.py); nothing probes a sink for methods later.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from tracker.config import Config, PruneRule, SinkConfig
+from tracker.sinks.stats import LinkStats
 
 Row = Mapping[str, Any]
+Settings = TypeVar("Settings", bound=SinkConfig)
 
 
 class SinkError(Exception):
@@ -46,8 +50,9 @@ class PruneReport:
 
 @runtime_checkable
 class Sink(Protocol):
+    """The write side, which every sink implements."""
+
     name: str
-    can_read: bool
 
     async def open(self) -> None:
         """Connect, and create the schema when the config says Schema: auto."""
@@ -59,8 +64,39 @@ class Sink(Protocol):
         """Store every row or raise TransientSinkError / PermanentSinkError."""
 
     async def prune(self, rules: Sequence[PruneRule], logs_only: bool) -> PruneReport:
-        """Apply retention rules (GDPR); see privacy/prune.py."""
+        """Apply retention rules (GDPR); see retention.py."""
 
 
-class SinkFactory(Protocol):
-    def __call__(self, settings: SinkConfig, config: Config) -> Sink: ...
+@runtime_checkable
+class PrimaryStore(Protocol):
+    """A sink that answers the server's reads, in its own query language; none of these take SQL.
+    Next: a visitor's agreements, and a visitor's rows for erase."""
+
+    async def load_links(self) -> list[dict[str, Any]]:
+        """Every short link, one row per key in the `redirects` columns (deleted ones too: deleted=true)."""
+
+    async def load_accounts(self) -> list[dict[str, Any]]:
+        """Every admin account, one row per uid in the `accounts` columns."""
+
+    async def link_stats(self, key: str, days: int = 30) -> LinkStats:
+        """Visits of the short link `key`: people and bots apart, by day over `days`, top referrers, countries."""
+
+    async def visit_count(self, key: str) -> int:
+        """Every recorded visit of the short link `key` (bots included): what `max_visits` counts."""
+
+
+@runtime_checkable
+class SchemaOwner(Protocol):
+    """A sink that can create its tables on demand (`tracker --init-schema`), whatever its `Schema` setting."""
+
+    async def init_schema(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SinkPlugin(Generic[Settings]):
+    """What a sink package gives the registry: its `Service` name, the schema of its Notify entry, and how to
+    build it (importing heavy client libraries only then, so loading a config stays cheap)."""
+
+    kind: str
+    settings: type[Settings]
+    build: Callable[[Settings, Config], Sink]

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from tracker.config import Config, PruneRule, SinkConfig
-from tracker.sinks.base import PermanentSinkError, PruneReport, Row, TransientSinkError
+from tracker.sinks.base import PermanentSinkError, PruneReport, Row, Sink, SinkPlugin, TransientSinkError
 
 ID_COLUMNS = {"events": "eid", "redirects": "urlfrom", "accounts": "uid", "agreements": "vid"}
 
 
 class MemorySink:
-    can_read = True
+    """A write-only sink: it declares no PrimaryStore, so it never answers the server's reads."""
 
     def __init__(self, settings: SinkConfig, config: Config) -> None:
         self.name = settings.sink_name
@@ -46,3 +46,10 @@ class MemorySink:
 
     async def prune(self, rules: Sequence[PruneRule], logs_only: bool) -> PruneReport:
         return PruneReport(self.name)
+
+
+def _build(settings: SinkConfig, config: Config) -> Sink:
+    return MemorySink(settings, config)
+
+
+PLUGIN = SinkPlugin("memory", SinkConfig, _build)

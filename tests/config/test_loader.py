@@ -1,3 +1,5 @@
+"""The strict loader: config.json → Config, each Notify entry read with its own sink's settings schema."""
+
 from __future__ import annotations
 
 import json
@@ -9,38 +11,34 @@ import pytest
 
 from tracker import config as cfg
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 BAD = [
     (
         {"Notify": [{"Service": "clikhouse"}]},
-        'Notify[0].Service: unknown sink "clikhouse" (known: cassandra, clickhouse, duckdb, memory, nats)',
+        'Notify[0].Service: unknown sink "clikhouse" (known: clickhouse, duckdb, memory)',
     ),
     ({"ProxyPort": 8080}, "ProxyPort: expected a string, got 8080"),
-    ({"ProxyPort": "localhost"}, 'ProxyPort: "localhost" is not "host:port" or ":port"'),
     ({"Workrs": 2}, 'Workrs: unknown key (did you mean "Workers"?)'),
-    ({"Workers": 0}, "Workers: must be at least 1, got 0"),
     ({"Durability": "disk"}, 'Durability: "disk" is not one of "write", "fsync", "memory"'),
-    ({"Durability": "memory", "Workers": 2}, 'Durability: "memory" keeps events in one process; it needs Workers: 1'),
     ({"Cookies": {"SameSite": "lax"}}, 'Cookies.SameSite: "lax" is not one of "Lax", "Strict", "None"'),
     ({"Upstreams": [{"Prefix": "/a"}]}, "Upstreams[0].Targets: required key is missing"),
-    ({"TrustedProxies": ["10.0.0.0/33"]}, 'TrustedProxies[0]: "10.0.0.0/33" is not an IP address or CIDR'),
     ({"Limits": {"MaxBodyBytes": "1MB"}}, 'Limits.MaxBodyBytes: expected an integer, got "1MB"'),
-    ({"Notify": [{"Service": "duckdb", "MaxBatchSize": 0}]}, "Notify[0].MaxBatchSize: must be at least 1"),
-    ({"Notify": [{"Service": "duckdb"}, {"Service": "duckdb"}]}, 'Notify: two enabled sinks are named "duckdb"'),
-    (
-        {"Limits": {"MaxBodyBytesPerRoute": {"trackin": 10}}},
-        "Limits.MaxBodyBytesPerRoute.trackin: is not a route family; expected one of tracking, admin, proxy",
-    ),
-    (
-        {"Limits": {"MaxBodyBytesPerRoute": {"admin": 0}}},
-        "Limits.MaxBodyBytesPerRoute.admin: must be at least 1 (only the proxy streams without a limit), got 0",
-    ),
     ({"Limits": {"MaxBodyBytesPerRoute": []}}, "Limits.MaxBodyBytesPerRoute: expected an object, got []"),
-    ({"MaximumConnections": -1}, "MaximumConnections: must be 0 (no limit) or more, got -1"),
     ({"UseRemoveIP": "yes"}, 'UseRemoveIP: expected true or false, got "yes"'),
     ([1, 2], "the top level must be a JSON object"),
+    # each sink reads its own keys, with the same errors
+    ({"Notify": [{"Service": "nats"}]}, 'Notify[0].Service: unknown sink "nats" (known: clickhouse, duckdb, memory)'),
+    ({"Notify": [{"Service": "duckdb", "Pth": "x"}]}, 'Notify[0].Pth: unknown key (did you mean "Path"?)'),
+    ({"Notify": [{"Service": "clickhouse", "Hots": []}]}, 'Notify[0].Hots: unknown key (did you mean "Hosts"?)'),
+    ({"Notify": [{"Service": "duckdb", "Hosts": ["h:1"]}]}, "Notify[0].Hosts: unknown key"),
+    ({"Notify": [{"Service": "memory", "Path": "x"}]}, "Notify[0].Path: unknown key"),
+    ({"Notify": [{"Service": "duckdb", "MemoryLimit": 5}]}, "Notify[0].MemoryLimit: expected a string, got 5"),
+    ({"Notify": [{"Path": "x"}]}, "Notify[0].Service: required key is missing"),
+    ({"Notify": [{"Service": 7}]}, "Notify[0].Service: expected a string, got 7"),
+    ({"Notify": [{"Service": "facebook"}]}, 'Notify[0].Service: the "facebook" sink is not supported'),
 ]
+CHECKED_BY_THE_COMMAND = [*BAD[:4], BAD[10]]
 
 
 @pytest.mark.parametrize(("raw", "message"), BAD)
@@ -51,7 +49,7 @@ def test_bad_config_names_the_key_and_what_was_expected(raw: object, message: st
     assert "\n" not in str(caught.value)
 
 
-@pytest.mark.parametrize(("raw", "message"), BAD[:4])
+@pytest.mark.parametrize(("raw", "message"), CHECKED_BY_THE_COMMAND)
 def test_check_config_exits_2_with_one_line(tmp_path: Path, raw: object, message: str) -> None:
     path = tmp_path / "config.json"
     path.write_text(json.dumps(raw))
@@ -100,16 +98,45 @@ def test_go_config_keys_load_and_unimplemented_ones_are_listed() -> None:
     assert config.sinks[0].batch_flush_interval_ms == 1000
 
 
-def test_body_limits_per_route_family_default_to_max_body_bytes_and_an_unlimited_proxy() -> None:
-    limits = cfg.from_mapping({"Limits": {"MaxBodyBytes": 5000, "MaxBodyBytesPerRoute": {"admin": 100}}}).limits
-    assert (limits.body_limit("tracking"), limits.body_limit("admin"), limits.body_limit("proxy")) == (5000, 100, 0)
-    with pytest.raises(TypeError):
-        limits.max_body_bytes_per_route["admin"] = 1  # type: ignore[index]
+def test_each_entry_gets_its_sinks_settings_class_and_disabled_entries_take_every_go_key() -> None:
+    from tracker.sinks.clickhouse import ClickHouseSettings
+    from tracker.sinks.duckdb import DuckDBSettings
+
+    raw = {
+        "Notify": [
+            {"Service": "duckdb", "Path": "/x/t.duckdb", "MemoryLimit": "64MB", "Threads": 1},
+            {"Service": "clickhouse", "Hosts": ["h:8123"], "Password": "p"},
+            {"Service": "memory"},
+            {"Service": "duckdb_", "Hosts": ["h:1"], "Consumer": "c"},
+            {"Service": "clickhouse", "Skip": True, "Path": "x"},
+        ]
+    }
+    duck, click, memory, off, skipped = cfg.from_mapping(raw).notify
+    assert isinstance(duck, DuckDBSettings) and (duck.path, duck.memory_limit, duck.threads) == (
+        "/x/t.duckdb",
+        "64MB",
+        1,
+    )
+    assert isinstance(click, ClickHouseSettings) and click.hosts == ("h:8123",) and click.password == "p"
+    assert type(memory) is cfg.SinkConfig
+    assert isinstance(off, cfg.DisabledSinkConfig) and isinstance(skipped, cfg.DisabledSinkConfig)
+    assert (
+        not off.enabled
+        and not skipped.enabled
+        and [s.kind for s in cfg.from_mapping(raw).sinks]
+        == [
+            "duckdb",
+            "clickhouse",
+            "memory",
+        ]
+    )
 
 
-def test_secrets_are_redacted() -> None:
-    config = cfg.from_mapping({"Notify": [{"Service": "clickhouse", "Password": "hunter2"}]})
-    assert "hunter2" not in json.dumps(cfg.redacted(config))
+def test_a_config_with_per_sink_settings_survives_pickling_to_a_worker() -> None:
+    import pickle
+
+    config = cfg.from_mapping({"Notify": [{"Service": "duckdb", "Path": "/x"}, {"Service": "clickhouse"}]})
+    assert pickle.loads(pickle.dumps(config)) == config
 
 
 def test_check_config_ok_and_version(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
-"""GDPR retention on ClickHouse (SPEC.md §7): expired events are deleted or scrubbed with mutations.
+"""The ClickHouse sink's retention statements (the loop is sinks/retention.py): mutations that delete or scrub.
 
 One mutation per rule (`ALTER TABLE … DELETE/UPDATE`), so every assignment sees the row as it was: a field's
-DestParamHash is computed from the value the same mutation empties. prune() waits for its mutations to finish
+DestParamHash is computed from the value the same mutation empties. Each statement waits for its mutations to finish
 (up to MUTATION_WAIT seconds) and reports the rows that matched when they were issued.
 """
 
@@ -11,49 +11,54 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tracker.config import PruneRule
-from tracker.sinks.base import PruneReport
+
+if TYPE_CHECKING:
+    from tracker.sinks.clickhouse.sink import ClickHouseSink
 
 log = logging.getLogger("tracker.sinks.clickhouse")
-PRUNABLE = frozenset(("events",))
 KEY_COLUMNS = frozenset(("created_at", "eid"))
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # params keys and columns are spliced into SQL and JSON text
 BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 MUTATION_WAIT = 600.0
 
 
-async def prune(sink: Any, rules: Sequence[PruneRule], logs_only: bool) -> PruneReport:
-    report = PruneReport(sink.name)
-    if logs_only:
-        return report
-    for rule in rules:
-        if rule.table not in PRUNABLE:
-            continue
-        keep_mask = 0
-        for flag in rule.cflags_ignore:
-            keep_mask |= flag
+class ClickHouseRetention:
+    """Counts the expired rows first (a mutation does not say how many it changed), then one mutation per rule,
+    and waits for it to finish."""
+
+    def __init__(self, sink: ClickHouseSink) -> None:
+        self.sink = sink
+
+    def expired(self, rule: PruneRule) -> str:
         expired = f"created_at < now() - {int(rule.ttl_seconds)}"
-        if keep_mask:
-            expired += f" AND bitAnd(cflags, {keep_mask}) = 0"
-        matched = await sink.query(f"SELECT count() AS n FROM {rule.table} WHERE {expired}")
-        count = int(matched[0]["n"]) if matched else 0
+        if rule.keep_mask:
+            expired += f" AND bitAnd(cflags, {rule.keep_mask}) = 0"
+        return expired
+
+    async def delete(self, table: str, expired: str) -> int:
+        count = await self._count(table, expired)
+        if count:
+            await self.sink.command(f"ALTER TABLE {table} DELETE WHERE {expired}")
+            await _wait_for_mutations(self.sink, table)
+        return count
+
+    async def scrub(self, rule: PruneRule, expired: str) -> int | None:
+        count = await self._count(rule.table, expired)
         if count == 0:
-            continue
-        if rule.clear_all:
-            await sink.command(f"ALTER TABLE {rule.table} DELETE WHERE {expired}")
-            report.rows_deleted += count
-        else:
-            assignments = scrub_assignments(rule, sink.columns.get(rule.table, {}))
-            if not assignments:
-                continue
-            await sink.command(f"ALTER TABLE {rule.table} UPDATE {', '.join(assignments)} WHERE {expired}")
-            report.rows_scrubbed += count
-        report.tables[rule.table] = report.tables.get(rule.table, 0) + count
-        await _wait_for_mutations(sink, rule.table)
-    return report
+            return 0
+        assignments = scrub_assignments(rule, self.sink.columns.get(rule.table, {}))
+        if not assignments:
+            return None
+        await self.sink.command(f"ALTER TABLE {rule.table} UPDATE {', '.join(assignments)} WHERE {expired}")
+        await _wait_for_mutations(self.sink, rule.table)
+        return count
+
+    async def _count(self, table: str, expired: str) -> int:
+        matched = await self.sink.query(f"SELECT count() AS n FROM {table} WHERE {expired}")
+        return int(matched[0]["n"]) if matched else 0
 
 
 def scrub_assignments(rule: PruneRule, columns: dict[str, str]) -> list[str]:
@@ -106,7 +111,7 @@ def sha_sql(column: str) -> str:
     return f"concat({', '.join(characters)}, '=')"
 
 
-async def _wait_for_mutations(sink: Any, table: str) -> None:
+async def _wait_for_mutations(sink: ClickHouseSink, table: str) -> None:
     """Mutations run in the background: wait so a prune run ends with its rows really scrubbed."""
     deadline = time.monotonic() + MUTATION_WAIT
     while time.monotonic() < deadline:

@@ -21,12 +21,16 @@ from typing import Any
 import httpx
 from aiochclient import ChClient, ChClientError
 
-from tracker.config import Config, PruneRule, SinkConfig
-from tracker.sinks.base import PermanentSinkError, PruneReport, Row, TransientSinkError
-from tracker.sinks.clickhouse_encode import encode as encode  # re-exported: bench/clickhouse_formats.py
-from tracker.sinks.clickhouse_sql import bind
-from tracker.sinks.clickhouse_sql import statements as statements  # re-exported: bench/clickhouse_formats.py
+from tracker.config import Config, PruneRule
+from tracker.sinks.base import PermanentSinkError, PrimaryStore, PruneReport, Row, SchemaOwner, TransientSinkError
+from tracker.sinks.clickhouse import reads
+from tracker.sinks.clickhouse.encode import encode
+from tracker.sinks.clickhouse.retention import ClickHouseRetention
+from tracker.sinks.clickhouse.settings import ClickHouseSettings
+from tracker.sinks.clickhouse.sql import bind, statements
+from tracker.sinks.retention import run_retention
 from tracker.sinks.schema import schema_files
+from tracker.sinks.stats import LinkStats
 
 log = logging.getLogger("tracker.sinks.clickhouse")
 # Server error codes that mean "this data cannot be stored" (parse and type errors), as opposed to the
@@ -41,11 +45,8 @@ class ContentRejected(Exception):
     """The server refused these rows for what they contain."""
 
 
-class ClickHouseSink:
-    can_read = True
-    dialect = "clickhouse"
-
-    def __init__(self, settings: SinkConfig, config: Config) -> None:
+class ClickHouseSink(PrimaryStore, SchemaOwner):
+    def __init__(self, settings: ClickHouseSettings, config: Config) -> None:
         self.name = settings.sink_name
         scheme = "https" if settings.secure else "http"
         hosts = settings.hosts or ("127.0.0.1:8123",)
@@ -192,7 +193,20 @@ class ClickHouseSink:
         body = encode(rows, columns)
         return gzip.compress(body, compresslevel=1) if self.compress else body
 
-    # ---- reads -------------------------------------------------------------------------------------
+    # ---- reads (PrimaryStore) and retention -----------------------------------------------------------
+
+    async def load_links(self) -> list[dict[str, Any]]:
+        return await self.query(reads.LINKS)
+
+    async def load_accounts(self) -> list[dict[str, Any]]:
+        return await self.query(reads.ACCOUNTS)
+
+    async def link_stats(self, key: str, days: int = 30) -> LinkStats:
+        return await reads.link_stats(self.query, key, days)
+
+    async def visit_count(self, key: str) -> int:
+        rows = await self.query(reads.VISITS, [key])
+        return int(rows[0]["visits"]) if rows else 0
 
     async def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]:
         """Values are escaped by aiochclient (ClickHouse 18.16 has no server-side parameters): `?` placeholders
@@ -218,14 +232,12 @@ class ClickHouseSink:
             return [dict(record) for record in records]
 
     async def prune(self, rules: Sequence[PruneRule], logs_only: bool) -> PruneReport:
-        from tracker.sinks.clickhouse_prune import prune
-
         if self._http is None:
             await self.open()
-        return await prune(self, rules, logs_only)
+        return await run_retention(self.name, ClickHouseRetention(self), rules, logs_only)
 
 
-def _tls(settings: SinkConfig) -> ssl.SSLContext:
+def _tls(settings: ClickHouseSettings) -> ssl.SSLContext:
     """Server certificates checked against CACert (else the system's CAs); Cert and Key as a client certificate."""
     context = ssl.create_default_context(cafile=settings.ca_cert or None)
     if settings.cert:

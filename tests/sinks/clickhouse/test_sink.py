@@ -22,8 +22,8 @@ from tracker.redirects.accounts import Account, token_digest
 from tracker.redirects.model import Redirect
 from tracker.sinks.base import PermanentSinkError, TransientSinkError
 from tracker.sinks.clickhouse import ClickHouseSink
-from tracker.sinks.clickhouse_encode import encode
-from tracker.sinks.clickhouse_sql import bind, statements
+from tracker.sinks.clickhouse.encode import encode
+from tracker.sinks.clickhouse.sql import bind, statements
 from tracker.sinks.schema import schema_files
 
 TABLES = {"events", "redirects", "redirect_history", "accounts", "payments", "ltv", "agreements", "agreed"}

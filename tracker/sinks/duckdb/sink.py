@@ -4,29 +4,35 @@ Rows go in as one Arrow table per batch (`INSERT ... SELECT FROM arrow`), never 
 harmless: append-only tables (events, histories, payments, ltv lines) use INSERT OR IGNORE on their key; state
 tables (redirects, accounts, agreements, jurisdictions) use INSERT OR REPLACE. A batch the database refuses for
 its content is bisected: the good rows are stored and the bad ones raised as PermanentSinkError.
-DuckDB takes one writing process per file: only the shipping process opens this sink.
+DuckDB takes one writing process per file: only the shipping process opens this sink. Its memory is bounded
+(MemoryLimit, Threads, CheckpointThreshold: settings.py) and its files are private to this user (files.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
-import orjson
 import pyarrow as pa
 
-from tracker.config import Config, PruneRule, SinkConfig
-from tracker.sinks.base import PermanentSinkError, PruneReport, Row, TransientSinkError
+from tracker.config import Config, PruneRule
+from tracker.sinks.base import PermanentSinkError, PrimaryStore, PruneReport, Row, SchemaOwner, TransientSinkError
+from tracker.sinks.duckdb import files, reads
+from tracker.sinks.duckdb.arrow import Column, arrow_column, dedupe
+from tracker.sinks.duckdb.retention import DuckDBRetention
+from tracker.sinks.duckdb.settings import DuckDBSettings
+from tracker.sinks.retention import run_retention
 from tracker.sinks.schema import schema_files
+from tracker.sinks.stats import LinkStats
 
 log = logging.getLogger("tracker.sinks.duckdb")
 T = TypeVar("T")
-CHECKPOINT_THRESHOLD = "256MB"
 REPLACE_TABLES = frozenset(("redirects", "accounts", "agreements", "jurisdictions"))
 CONTENT_ERRORS = (
     duckdb.ConversionException,
@@ -37,30 +43,19 @@ CONTENT_ERRORS = (
 )
 
 
-class Column:
-    __slots__ = ("name", "type", "default")
-
-    def __init__(self, name: str, type_: str, default: str | None) -> None:
-        self.name, self.type, self.default = name, type_, default
-
-    def select(self, has_nulls: bool) -> str:
-        cast = f'CAST("{self.name}" AS {self.type})'
-        return f"COALESCE({cast}, {self.default})" if has_nulls and self.default is not None else cast
-
-
-class DuckDBSink:
-    can_read = True
-    dialect = "duckdb"
-
-    def __init__(self, settings: SinkConfig, config: Config) -> None:
+class DuckDBSink(PrimaryStore, SchemaOwner):
+    def __init__(self, settings: DuckDBSettings, config: Config) -> None:
         self.name = settings.sink_name
         self.path = Path(settings.path)
+        self.in_memory = settings.path == ":memory:"
+        self.settings = settings
         self.create_schema = settings.schema == "auto"
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"duckdb-{self.name}")
         self._connection: duckdb.DuckDBPyConnection | None = None
         self.tables: dict[str, dict[str, Column]] = {}
         self.keys: dict[str, list[str]] = {}
         self._warned: set[tuple[str, str]] = set()
+        self._checkpointed = time.monotonic()
 
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
@@ -70,7 +65,7 @@ class DuckDBSink:
     async def open(self) -> None:
         try:
             await self._run(self._open)
-        except duckdb.IOException as error:
+        except (duckdb.IOException, OSError) as error:
             raise TransientSinkError(f"cannot open {self.path}: {error}") from error
 
     async def init_schema(self) -> None:
@@ -80,17 +75,25 @@ class DuckDBSink:
     def _open(self) -> None:
         if self._connection is not None:
             return
-        if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = duckdb.connect(str(self.path))
-        # Checkpointing every 16 MB of WAL (the default) cost more than the inserts (measured 67k vs 122k rows/s
-        # at batches of 10,000); the WAL is replayed on open, so a larger one is as safe, only slower to open.
-        connection.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+        settings: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": self.settings.memory_limit,
+            "threads": str(self.settings.threads),
+            "checkpoint_threshold": self.settings.checkpoint_threshold,
+        }
+        if not self.in_memory:
+            files.create_private(self.path)
+            settings["temp_directory"] = str(files.private_directory(files.temp_directory(self.path)))
+        connection = duckdb.connect(str(self.path), config=settings)
+        self._connection = connection
+        self._prepare_wal()
         if self.create_schema:
             for file in schema_files("duckdb"):
                 connection.execute(file.read_text())
-        self._connection = connection
         self._load_catalog()
+
+    def _prepare_wal(self) -> None:
+        if not self.in_memory:
+            files.prepare_wal(self.path)
 
     def _load_catalog(self) -> None:
         assert self._connection is not None
@@ -115,6 +118,7 @@ class DuckDBSink:
 
     def _close(self) -> None:
         if self._connection is not None:
+            self._prepare_wal()
             self._connection.execute("CHECKPOINT")
             self._connection.close()
             self._connection = None
@@ -126,19 +130,37 @@ class DuckDBSink:
             raise TransientSinkError("duckdb sink is not open")
         if table not in self.tables:
             raise PermanentSinkError(f'no table "{table}" in {self.path}', rows=rows)
-        bad = await self._run(self._write_bisecting, table, list(rows))
+        bad = await self._run(self._write_and_checkpoint, table, list(rows))
         if bad:
             error, bad_rows = bad
             raise PermanentSinkError(error, rows=bad_rows, others_stored=True)
 
+    def _write_and_checkpoint(self, table: str, rows: list[Row]) -> tuple[str, list[Row]] | None:
+        bad = self._write_bisecting(table, rows)
+        if time.monotonic() - self._checkpointed >= self.settings.checkpoint_seconds:
+            self._checkpoint()
+        return bad
+
+    def _checkpoint(self) -> None:
+        """Move the rows written since the last checkpoint from memory and WAL into the file. DuckDB does it by
+        itself only once the WAL reaches CheckpointThreshold, a sawtooth of memory under a steady load."""
+        assert self._connection is not None
+        self._checkpointed = time.monotonic()
+        try:
+            self._connection.execute("CHECKPOINT")
+        except duckdb.Error as error:  # the rows are safe in the WAL; the next checkpoint takes them
+            log.warning("checkpoint failed", extra={"sink": self.name, "error": str(error)})
+        self._prepare_wal()
+
     def _write_bisecting(self, table: str, rows: list[Row]) -> tuple[str, list[Row]] | None:
+        self._prepare_wal()
         try:
             self._insert(table, rows)
             return None
         except CONTENT_ERRORS as error:
             if len(rows) == 1:
                 return f"{type(error).__name__}: {error}", rows
-        except duckdb.IOException as error:
+        except (duckdb.IOException, duckdb.OutOfMemoryException) as error:
             raise TransientSinkError(str(error)) from error
         half = len(rows) // 2
         results = [self._write_bisecting(table, part) for part in (rows[:half], rows[half:])]
@@ -156,9 +178,9 @@ class DuckDBSink:
             if (table, unknown) not in self._warned:
                 self._warned.add((table, unknown))
                 log.warning("column not in table; dropped", extra={"table": table, "column": unknown})
-        rows = self._dedupe(table, rows)
+        rows = dedupe(rows, self.keys.get(table))
         values = {name: [row.get(name) for row in rows] for name in present}
-        batch = pa.table({name: _arrow_column(values[name], columns[name].type) for name in present})
+        batch = pa.table({name: arrow_column(values[name], columns[name].type) for name in present})
         names = ", ".join(f'"{n}"' for n in present)
         selects = ", ".join(columns[n].select(None in values[n]) for n in present)
         statement = f'INTO "{table}" ({names}) SELECT {selects} FROM incoming_batch'
@@ -177,28 +199,30 @@ class DuckDBSink:
         finally:
             cursor.close()
 
-    def _dedupe(self, table: str, rows: list[Row]) -> list[Row]:
-        """One row per key in a statement (DuckDB refuses two); the last one wins."""
-        key = self.keys.get(table)
-        if not key:
-            return rows
-        unique: dict[Any, Row]
-        if len(key) == 1:
-            name = key[0]
-            unique = {row.get(name): row for row in rows}
-        else:
-            unique = {tuple(row.get(k) for k in key): row for row in rows}
-        return list(unique.values()) if len(unique) < len(rows) else rows
+    # ---- reads (PrimaryStore) and retention ----------------------------------------------------------------
 
-    # ---- reads and retention -----------------------------------------------------------------------
+    async def load_links(self) -> list[dict[str, Any]]:
+        return await self.query(reads.LINKS)
+
+    async def load_accounts(self) -> list[dict[str, Any]]:
+        return await self.query(reads.ACCOUNTS)
+
+    async def link_stats(self, key: str, days: int = 30) -> LinkStats:
+        return await reads.link_stats(self.query, key, days)
+
+    async def visit_count(self, key: str) -> int:
+        rows = await self.query(reads.VISITS, [key])
+        return int(rows[0]["visits"]) if rows else 0
 
     async def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows of any SQL, as dicts: for this sink's reads, the tests and the benchmarks."""
         if self._connection is None:
             raise TransientSinkError("duckdb sink is not open")
         return await self._run(self._query, sql, list(params))
 
     def _query(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         assert self._connection is not None
+        self._prepare_wal()  # a statement may write
         cursor = self._connection.cursor()
         try:
             cursor.execute(sql, params)
@@ -210,21 +234,8 @@ class DuckDBSink:
             cursor.close()
 
     async def prune(self, rules: Sequence[PruneRule], logs_only: bool) -> PruneReport:
-        from tracker.sinks.duckdb_prune import prune
-
         if self._connection is None:
             await self.open()
-        return await self._run(prune, self._connection, self.name, list(rules), logs_only)
-
-
-def _arrow_column(values: list[Any], column_type: str) -> pa.Array:
-    if column_type == "JSON":
-        return pa.array([None if v is None else orjson.dumps(v).decode() for v in values], pa.string())
-    try:
-        return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        # Mixed types in one column: hand DuckDB text and let its CAST decide (and name the bad row).
-        return pa.array(
-            [None if v is None else (v if isinstance(v, str) else orjson.dumps(v).decode()) for v in values],
-            pa.string(),
-        )
+        assert self._connection is not None
+        statements = DuckDBRetention(self._connection, self._run, self._prepare_wal)
+        return await run_retention(self.name, statements, rules, logs_only)

@@ -1,0 +1,186 @@
+"""`make soak`: a real tracker (the shipped config.json's sinks) under a steady load for a bounded time, on loopback.
+
+Prints the resident memory (RSS) of every tracker process at the start, its peak and at the end, a sample every
+minute, and checks that every acknowledged event reached the DuckDB file. Usage:
+    python bench/soak.py [--seconds 600] [--rate 500] [--batch 10] [--workers 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.harness import start_tracker  # noqa: E402
+
+MIB = 1024 * 1024
+SAMPLE_SECONDS = 5.0
+
+
+def shipped_sinks(workdir: Path) -> list[dict[str, object]]:
+    sinks: list[dict[str, object]] = json.loads((ROOT / "config.json").read_text())["Notify"]
+    for sink in sinks:
+        if sink.get("Service") == "duckdb":
+            sink["Path"] = str(workdir / "tracker.duckdb")
+    return sinks
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants, from /proc (children of every thread)."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                pending += [int(child) for child in (task / "children").read_text().split()]
+            except OSError:
+                continue
+    return found
+
+
+def rss_bytes(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def label(pid: int, root: int) -> str:
+    if pid == root:
+        return f"supervisor {pid}"
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        command = ""
+    return f"{'worker' if 'multiprocessing' in command else 'child'} {pid}"
+
+
+@dataclass
+class Memory:
+    root: int
+    start: dict[str, int] = field(default_factory=dict)
+    peak: dict[str, int] = field(default_factory=dict)
+    last: dict[str, int] = field(default_factory=dict)
+    timeline: list[tuple[float, dict[str, int]]] = field(default_factory=list)
+
+    def sample(self, elapsed: float) -> None:
+        now: dict[str, int] = {}
+        for pid in process_tree(self.root):
+            rss = rss_bytes(pid)
+            if rss is not None:
+                now[label(pid, self.root)] = rss
+        for name, rss in now.items():
+            self.start.setdefault(name, rss)
+            self.peak[name] = max(self.peak.get(name, 0), rss)
+        self.last = now
+        if not self.timeline or elapsed - self.timeline[-1][0] >= 60:
+            self.timeline.append((elapsed, now))
+
+
+def events(batch: int) -> list[dict[str, object]]:
+    return [
+        {
+            "vid": str(uuid.uuid4()),
+            "ename": "page_view",
+            "etyp": "view",
+            "url": f"https://shop.example/p/{i}",
+            "source": "soak",
+            "params": {"sku": f"A-{i}", "price": "9.99"},
+        }
+        for i in range(batch)
+    ]
+
+
+async def drive(url: str, seconds: float, rate: int, batch: int, memory: Memory) -> tuple[int, int]:
+    """Steady load: rate/batch POSTs a second at even intervals; returns (events acknowledged, failed requests)."""
+    acked = failed = 0
+    interval = batch / rate
+    started = time.monotonic()
+    next_sample = started
+
+    async def send(client: httpx.AsyncClient) -> None:
+        nonlocal acked, failed
+        try:
+            response = await client.post(url, json=events(batch))
+            if response.status_code == 200:
+                acked += batch
+            else:
+                failed += 1
+        except httpx.HTTPError:
+            failed += 1
+
+    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+    async with httpx.AsyncClient(timeout=10.0, limits=limits) as client, asyncio.TaskGroup() as group:
+        sent = 0
+        while (elapsed := time.monotonic() - started) < seconds:
+            if time.monotonic() >= next_sample:
+                memory.sample(elapsed)
+                next_sample += SAMPLE_SECONDS
+            group.create_task(send(client))
+            sent += 1
+            await asyncio.sleep(max(0.0, started + sent * interval - time.monotonic()))
+    memory.sample(time.monotonic() - started)
+    return acked, failed
+
+
+def report(memory: Memory, seconds: float, rate: int, acked: int, failed: int, stored: int | None) -> None:
+    print(f"\n{seconds:.0f} s at {rate} events/s: {acked:,} acknowledged, {failed} failed requests, stored {stored:,}")
+    print("\n| process | RSS start | RSS peak | RSS end |\n|---|---|---|---|")
+    for name in memory.start:
+        start, peak, end = memory.start[name], memory.peak[name], memory.last.get(name, 0)
+        print(f"| {name} | {start / MIB:.0f} MiB | {peak / MIB:.0f} MiB | {end / MIB:.0f} MiB |")
+    print(
+        "\nper minute:",
+        "; ".join(
+            f"{elapsed / 60:.0f} min: " + ", ".join(f"{n.split()[0]} {rss / MIB:.0f}" for n, rss in sample.items())
+            for elapsed, sample in memory.timeline
+        ),
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=600.0)
+    parser.add_argument("--rate", type=int, default=500, help="events per second")
+    parser.add_argument("--batch", type=int, default=10, help="events per request")
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp) / "t"
+        tracker = start_tracker(workdir, Notify=shipped_sinks(workdir), Workers=args.workers)
+        assert tracker.process is not None
+        memory = Memory(tracker.process.pid)
+        try:
+            acked, failed = asyncio.run(drive(tracker.url("/tr/v1/tr/"), args.seconds, args.rate, args.batch, memory))
+            tracker.wait_shipped(120)
+        finally:
+            tracker.stop(120)
+        stored = None
+        database = workdir / "tracker.duckdb"
+        if database.exists():
+            import duckdb
+
+            with duckdb.connect(str(database), read_only=True) as db:
+                row = db.execute("SELECT count(*) FROM events WHERE source = 'soak'").fetchone()
+                stored = int(row[0]) if row else 0
+        report(memory, args.seconds, args.rate, acked, failed, stored)
+        return 0 if stored in (None, acked) and failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

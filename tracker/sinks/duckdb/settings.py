@@ -1,0 +1,35 @@
+"""The Notify keys of a DuckDB sink: the file, its schema, and the bounds on the memory the database may hold."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from tracker.config import SinkConfig, key
+
+SIZE = re.compile(r"\d+(?:\.\d+)?\s*(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+@dataclass(slots=True, frozen=True)
+class DuckDBSettings(SinkConfig):
+    path: str = key("Path", "./data/tracker.duckdb")
+    schema: Literal["auto", "manual"] = key("Schema", "auto")
+    # DuckDB's own defaults (80% of RAM, a thread per core) let the shipping process grow with the machine.
+    memory_limit: str = key("MemoryLimit", "128MB")  # its buffer pool: cached blocks and rows not yet checkpointed
+    threads: int = key("Threads", 2)
+    # Rows written since the last checkpoint stay in memory: checkpoint every CheckpointSeconds while writes come,
+    # or sooner once the WAL reaches CheckpointThreshold (bursts).
+    checkpoint_seconds: float = key("CheckpointSeconds", 30.0)
+    checkpoint_threshold: str = key("CheckpointThreshold", "64MB")
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        yield from SinkConfig.problems(self)
+        for name, value in (("MemoryLimit", self.memory_limit), ("CheckpointThreshold", self.checkpoint_threshold)):
+            if not SIZE.fullmatch(value.strip()):
+                yield name, f'"{value}" is not a size like "256MB" or "1GiB"'
+        if self.checkpoint_seconds <= 0:
+            yield "CheckpointSeconds", f"must be more than 0, got {self.checkpoint_seconds}"
+        if self.threads < 1:
+            yield "Threads", f"must be at least 1, got {self.threads}"
