@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 
+from tracker.pipeline.private import append_private, private_directory
+
 log = logging.getLogger("tracker.pipeline")
 
 
@@ -20,13 +22,12 @@ class DeadLetters:
         return self.directory / f"{sink}.jsonl"
 
     def add(self, sink: str, table: str, rows: list[Any], error: str) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_directory(self.directory)
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         lines = b"".join(
             orjson.dumps({"table": table, "row": row, "error": error, "at": now}, default=str) + b"\n" for row in rows
         )
-        with open(self.path(sink), "ab") as handle:
-            handle.write(lines)
+        append_private(self.path(sink), lines)
         log.error("rows dead-lettered", extra={"sink": sink, "table": table, "rows": len(rows), "error": error[:500]})
 
     def read(self, sink: str) -> list[dict[str, Any]]:
