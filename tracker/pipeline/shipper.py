@@ -187,8 +187,7 @@ class Shipper:
             # Release before saving: on a full disk, deleting shipped segments is what makes room for the save.
             source.release([s.cursors.get(source.key) for s in self.states])
             state.save_cursors()
-        if shipped:
-            state.succeeded()
+        state.succeeded()  # every step worked (a failing write is retried inside _deliver)
         return shipped
 
     async def _collect(self, state: SinkState, source: Source, cursor: Cursor) -> tuple[Rows, Cursor]:

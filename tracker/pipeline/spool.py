@@ -24,7 +24,7 @@ from typing import Any, Literal
 from tracker.pipeline.errors import SpoolFull, SpoolUnavailable
 from tracker.pipeline.memory import MemorySpool
 from tracker.pipeline.private import FILE_MODE, open_private, private_directory
-from tracker.pipeline.reader import bytes_after, saved_cursors, segment_sizes
+from tracker.pipeline.reader import CURSORS, bytes_after, saved_cursors, segment_sizes
 from tracker.pipeline.segments import encode, list_segments, scan, segment_path
 from tracker.records import Record
 
@@ -63,6 +63,7 @@ class Spool:
         self._bytes = 0
         self._unshipped = 0
         self._measured_at = 0.0
+        self._cursors_mtime = 0
         self._over_limit = False
         self._disk_error = ""  # set for the length of a disk-full episode
         self._roll_first = False
@@ -131,6 +132,7 @@ class Spool:
         except OSError as error:
             self._disk_refused(error)
             raise SpoolUnavailable(f"spool cannot write: {error.strerror or error}") from error
+        self._over_limit = False
         if self._disk_error:
             log.info("spool writing again", extra={"directory": self.directory.name, "after": self._disk_error})
             self._disk_error = ""
@@ -142,8 +144,7 @@ class Spool:
             await self._group_commit()
 
     def _room_for(self, size: int) -> bool:
-        now = time.monotonic()
-        if now - self._measured_at >= REMEASURE_SECONDS:
+        if time.monotonic() - self._measured_at >= REMEASURE_SECONDS or self._cursors_moved():
             self._bytes, self._unshipped = self._measure()  # the shipper may have taken more since
         over = self._unshipped + size > self.max_bytes
         if over and not self._over_limit:
@@ -254,9 +255,19 @@ class Spool:
             except OSError as error:
                 log.error("spool maintenance failed", extra={"error": str(error)})
 
+    def _cursors_moved(self) -> bool:
+        """A cursor file was replaced since the last measure (a rename changes its directory's mtime)."""
+        try:
+            changed = os.stat(self.directory / CURSORS).st_mtime_ns
+        except OSError:
+            return False
+        return changed != self._cursors_mtime
+
     def _measure(self) -> tuple[int, int]:
         """(bytes in segment files, bytes after the oldest saved cursor); no cursor yet: nothing is shipped."""
         self._measured_at = time.monotonic()
+        with contextlib.suppress(OSError):
+            self._cursors_mtime = os.stat(self.directory / CURSORS).st_mtime_ns
         sizes = segment_sizes(self.directory)
         cursors = saved_cursors(self.directory).values()
         oldest = min(cursors, key=lambda c: (c.segment, c.offset), default=None)
