@@ -80,9 +80,8 @@ def serve(config: Config) -> int:
         return 2
     if config.durability == "memory":
         asyncio.run(_serve_one(config))
-    else:
-        _supervise(config)
-    return 0
+        return 0
+    return 1 if _supervise(config) else 0  # 1: events left unshipped in the spool (logged)
 
 
 def acme_manager(config: Config) -> AcmeManager | None:
@@ -134,7 +133,7 @@ def _worker(config: Config, index: int, sockets: Sockets, shutdown: ProcessEvent
     asyncio.run(main())
 
 
-def _supervise(config: Config) -> None:
+def _supervise(config: Config) -> dict[str, int]:
     settings = hypercorn_config(config)
     sockets = settings.create_sockets()
     context = multiprocessing.get_context("spawn")
@@ -149,12 +148,15 @@ def _supervise(config: Config) -> None:
     for index in range(config.workers):
         spawn(index)
     log.info("serving", extra={"bind": settings.bind, "workers": config.workers})
-    asyncio.run(_ship_and_watch(config, workers, spawn, shutdown))
+    unshipped = asyncio.run(_ship_and_watch(config, workers, spawn, shutdown))
     for sock in sockets.insecure_sockets + sockets.secure_sockets:
         sock.close()
+    return unshipped
 
 
-async def _ship_and_watch(config: Config, workers: dict[int, Any], spawn: Any, shutdown: ProcessEvent) -> None:
+async def _ship_and_watch(
+    config: Config, workers: dict[int, Any], spawn: Any, shutdown: ProcessEvent
+) -> dict[str, int]:
     from tracker.redirects.hosting import ControlHost
     from tracker.runtime import build_shipper
 
@@ -181,5 +183,6 @@ async def _ship_and_watch(config: Config, workers: dict[int, Any], spawn: Any, s
     if certificates is not None:
         await certificates.stop()
     await control.stop()
-    await shipper.stop()
+    unshipped = await shipper.stop()
     log.info("stopped")
+    return unshipped

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from tracker.pipeline.deadletter import DeadLetters
+from tracker.pipeline.deadletter import DEAD_LETTER_DIRECTORY, DeadLetters, without
 from tracker.pipeline.memory import MemorySource, MemorySpool
 from tracker.pipeline.private import private_directory, write_private
 from tracker.pipeline.reader import Cursor, Rows
@@ -57,7 +57,7 @@ class Shipper:
         self.memory_spool = memory_spool
         self.status_interval = status_interval
         self.states = [SinkState(sink, settings) for sink, settings in sinks]
-        self.dead_letters = DeadLetters(self.spool_root / "dead-letter")
+        self.dead_letters = DeadLetters(self.spool_root / DEAD_LETTER_DIRECTORY)
         self.wakeup = asyncio.Event()
         self.unshipped: dict[str, int] = {}  # after stop(): spool bytes each sink did not ship
         self._memory_source = MemorySource(memory_spool) if memory_spool is not None else None
@@ -223,7 +223,7 @@ class Shipper:
                     rejected = error.rows or pending
                     self.dead_letters.add(state.sink.name, table, rejected, str(error))  # OSError: batch retried
                     state.dead_lettered(table, len(rejected))
-                    pending = [] if error.others_stored else _without(pending, rejected)
+                    pending = [] if error.others_stored else without(pending, rejected)
                 except Exception as error:  # noqa: BLE001 - transient or unknown: retry the same rows
                     state.failed(error)
                     if self._stopping and time.monotonic() > self._stop_deadline:
@@ -274,12 +274,3 @@ class Shipper:
         while True:
             await asyncio.to_thread(self._write_status)
             await asyncio.sleep(self.status_interval)
-
-
-def _without(pending: list[dict[str, Any]], rejected: list[Any]) -> list[dict[str, Any]]:
-    """`pending` less the rejected rows (same objects, else equal ones); never the same list back."""
-    rejected_ids = {id(r) for r in rejected}
-    remaining = [r for r in pending if id(r) not in rejected_ids]
-    if len(remaining) == len(pending):
-        remaining = [r for r in pending if r not in rejected]
-    return remaining if len(remaining) < len(pending) else []
