@@ -35,6 +35,7 @@ log = logging.getLogger("tracker.pipeline")
 IMMEDIATE_TABLES = frozenset(("ltv", "payments"))
 POLL_SECONDS = 0.025
 STOP_SECONDS = 10.0
+STOPPING_RETRY_SECONDS = 0.1
 STATUS_FILE = "shipper-status.json"
 
 
@@ -65,6 +66,8 @@ class Shipper:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._stop_deadline = 0.0
+        self._status_failing = False
+        self._stop_requested = asyncio.Event()
 
     @property
     def sinks(self) -> list[Sink]:
@@ -90,6 +93,7 @@ class Shipper:
         Returns the spool bytes each sink could not ship (empty when everything was shipped), and logs them."""
         self._stopping = True
         self._stop_deadline = time.monotonic() + timeout
+        self._stop_requested.set()
         self.wakeup.set()
         sink_tasks, status_task = self._tasks[:-1], self._tasks[-1:]
         done, pending = await asyncio.wait(sink_tasks, timeout=timeout + 1) if sink_tasks else (set(), set())
@@ -140,7 +144,7 @@ class Shipper:
                 state.failed(error, stage="ship")
                 if self._stopping and time.monotonic() > self._stop_deadline:
                     return
-                await asyncio.sleep(state.backoff())
+                await self._pause(state.backoff())
                 continue
             if self._stopping:
                 if time.monotonic() > self._stop_deadline or self._lag(state) == 0:
@@ -152,6 +156,14 @@ class Shipper:
                 self.wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wakeup.wait(), POLL_SECONDS)
+
+    async def _pause(self, seconds: float) -> None:
+        """A backoff that stop() cuts short, so shutdown never waits out a 30 s backoff."""
+        if self._stopping:  # retry briskly until the stop deadline
+            await asyncio.sleep(min(seconds, STOPPING_RETRY_SECONDS))
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop_requested.wait(), seconds)
 
     def _ended(self, state: SinkState, task: asyncio.Task[None]) -> None:
         if self._stopping or task.cancelled():
@@ -170,10 +182,9 @@ class Shipper:
                 state.failed(error, stage="open")
                 if self._stopping:
                     return False
-                await asyncio.sleep(state.backoff())
+                await self._pause(state.backoff())
 
     async def _ship_once(self, state: SinkState) -> bool:
-        state.save_cursors()  # a save that failed before: retried first, so /status stays honest until it works
         shipped = False
         for source in self._sources():
             cursor = state.cursor(source)
@@ -184,9 +195,10 @@ class Shipper:
                 return shipped
             state.advance(source, after)
             shipped = True
-            # Release before saving: on a full disk, deleting shipped segments is what makes room for the save.
-            source.release([s.cursors.get(source.key) for s in self.states])
-            state.save_cursors()
+            self._release(source)  # by the cursors in memory: on a full disk this is what makes room to save them
+        # A save that fails raises here (logged, shown, backed off by _run) but never stops shipping: the next
+        # round ships on from the cursors in memory and saves again. A crash meanwhile only means a replay.
+        state.save_cursors()
         state.succeeded()  # every step worked (a failing write is retried inside _deliver)
         return shipped
 
@@ -228,7 +240,7 @@ class Shipper:
                     state.failed(error)
                     if self._stopping and time.monotonic() > self._stop_deadline:
                         return False
-                    await asyncio.sleep(state.backoff())
+                    await self._pause(state.backoff())
         state.batch(len(rows))
         return True
 
@@ -243,6 +255,9 @@ class Shipper:
                 self._directory_sources[directory] = DirectorySource(directory)
             sources.append(self._directory_sources[directory])
         return sources
+
+    def _release(self, source: Source) -> None:
+        source.release([state.cursors.get(source.key) for state in self.states])
 
     def _lag(self, state: SinkState) -> int:
         return sum(
@@ -268,7 +283,11 @@ class Shipper:
         try:
             write_private(self.spool_root / STATUS_FILE, orjson.dumps(self.status()))
         except Exception as error:  # noqa: BLE001 - status is best effort; shipping goes on
-            log.warning("shipper status not written", extra={"error": f"{type(error).__name__}: {error}"})
+            if not self._status_failing:  # once per episode: a full disk fails it every second
+                log.warning("shipper status not written", extra={"error": f"{type(error).__name__}: {error}"})
+            self._status_failing = True
+        else:
+            self._status_failing = False
 
     async def _write_status_forever(self) -> None:
         while True:

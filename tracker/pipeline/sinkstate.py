@@ -76,7 +76,10 @@ class SinkState:
         if self.consecutive_failures in (1, CIRCUIT_OPENS_AFTER) or self.consecutive_failures % 50 == 0:
             log.warning(
                 f"sink {stage} failed" if stage != "ship" else "shipping failed",
-                exc_info=error if stage == "ship" and self.consecutive_failures == 1 else None,
+                # An unexpected error (a bug) gets its traceback once; an I/O error says enough in one line.
+                exc_info=error
+                if stage == "ship" and self.consecutive_failures == 1 and not isinstance(error, OSError)
+                else None,
                 extra={
                     "sink": self.sink.name,
                     "error": self.last_error,
