@@ -37,6 +37,7 @@ async def post_events(
     *,
     concurrency: int = 8,
     tag: str = "chaos",
+    pad: int = 200,
     on_answer: Callable[[Tally], None] | None = None,
 ) -> Tally:
     """POST `count` events to /tr/v1/str/, `concurrency` at a time; a dead server ends nothing early."""
@@ -50,7 +51,7 @@ async def post_events(
             while sent < count:
                 sent += 1
                 eid = str(uuid.uuid1())
-                body = {"eid": eid, "ename": tag, "vid": str(uuid.uuid1()), "params": {"pad": "x" * 200}}
+                body = {"eid": eid, "ename": tag, "vid": str(uuid.uuid1()), "params": {"pad": "x" * pad}}
                 try:
                     response = await client.post("/tr/v1/str/", json=body)
                 except httpx.HTTPError:

@@ -11,7 +11,7 @@ import pytest
 
 from tests.chaos.disk import fill, small_tmpfs
 from tests.chaos.load import Tally, post_events, report, stored_ids
-from tests.harness import TrackerProcess, prepare_tracker, wait_until
+from tests.harness import TrackerProcess, prepare_tracker
 
 
 def tracker_on(disk: Path, workdir: Path, **overrides: object) -> TrackerProcess:

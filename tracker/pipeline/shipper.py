@@ -26,7 +26,7 @@ from tracker.pipeline.deadletter import DEAD_LETTER_DIRECTORY, DeadLetters, with
 from tracker.pipeline.memory import MemorySource, MemorySpool
 from tracker.pipeline.private import private_directory, write_private
 from tracker.pipeline.reader import Cursor, Rows
-from tracker.pipeline.sinkstate import SinkState
+from tracker.pipeline.sinkstate import LOCAL_BACKOFF_CAP, SinkState
 from tracker.pipeline.sources import CONTROL_DIRECTORY, DirectorySource, Source, spool_directories
 from tracker.sinks.base import PermanentSinkError, Sink
 
@@ -144,7 +144,7 @@ class Shipper:
                 state.failed(error, stage="ship")
                 if self._stopping and time.monotonic() > self._stop_deadline:
                     return
-                await self._pause(state.backoff())
+                await self._pause(state.backoff(LOCAL_BACKOFF_CAP))
                 continue
             if self._stopping:
                 if time.monotonic() > self._stop_deadline or self._lag(state) == 0:

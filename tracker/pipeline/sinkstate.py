@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("tracker.pipeline")
 BACKOFF_FIRST = 0.1
 BACKOFF_CAP = 30.0
+LOCAL_BACKOFF_CAP = 1.0  # a local fault (cursor, dead letter) is retried at least every second: shipping goes on
 CIRCUIT_OPENS_AFTER = 5
 
 
@@ -63,9 +64,9 @@ class SinkState:
             return "open"
         return "retrying" if self.consecutive_failures else "ok"
 
-    def backoff(self) -> float:
+    def backoff(self, cap: float = BACKOFF_CAP) -> float:
         exponent = min(max(self.consecutive_failures - 1, 0), 12)
-        return float(min(BACKOFF_FIRST * 2**exponent, BACKOFF_CAP) * random.uniform(0.8, 1.2))
+        return float(min(BACKOFF_FIRST * 2**exponent, cap) * random.uniform(0.8, 1.2))
 
     def failed(self, error: BaseException, *, stage: str = "write") -> None:
         """stage: "open" or "write" (the sink failed), "ship" (reading the spool, saving a cursor, a dead letter)."""
