@@ -15,7 +15,7 @@ from tracker.metrics import Metrics
 from tracker.pipeline import segments
 from tracker.pipeline.reader import Cursor, CursorFile
 from tracker.pipeline.shipper import Shipper, SinkSettings
-from tracker.pipeline.spool import MemorySpool, Spool
+from tracker.pipeline.spool import MemorySpool, Spool, SpoolFull
 from tracker.records import Record
 from tracker.sinks.base import PruneReport, TransientSinkError
 from tracker.sinks.memory import MemorySink
@@ -285,3 +285,32 @@ async def test_cursors_of_sinks_no_longer_configured_are_dropped(tmp_path: Path)
     await shipper.stop()
     await spool.close()
     assert sorted(p.name for p in (tmp_path / "worker-0" / "cursors").iterdir()) == ["r.json"]
+
+
+class NeverOpens(Recorder):
+    async def open(self) -> None:
+        raise TransientSinkError("cannot connect")
+
+
+async def test_a_sink_down_since_start_still_holds_the_spool_limit(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "worker-0", max_bytes=64 * 1024)
+    spool.open()
+    await spool.append([Record("events", {"eid": "e0"})])
+    healthy = Recorder("healthy")
+    shipper = Shipper(
+        tmp_path, [(healthy, SinkSettings(100, 0.01)), (NeverOpens("down"), SinkSettings())], status_interval=0.05
+    )
+    await shipper.start()
+    await asyncio.to_thread(wait_until, lambda: len(healthy.rows) == 1)
+    await asyncio.to_thread(wait_until, lambda: CursorFile(tmp_path / "worker-0", "down").load() == Cursor(0, 0))
+    appended = 1
+    with pytest.raises(SpoolFull):
+        for i in range(1, 2000):
+            await spool.append([Record("events", {"eid": f"e{i}", "pad": "x" * 100})])
+            appended += 1
+    await asyncio.to_thread(wait_until, lambda: len(healthy.rows) == appended)
+    with pytest.raises(SpoolFull):  # the healthy sink has shipped everything, but the down one's bytes count
+        await spool.append([Record("events", {"eid": "late", "pad": "x" * 100})])
+    assert spool.unshipped_bytes <= 64 * 1024
+    await shipper.stop(timeout=0.2)
+    await spool.close()

@@ -279,8 +279,19 @@ class Shipper:
             "updated_unix": time.time(),
         }
 
+    def _claim_sources(self) -> None:
+        """Give every sink a saved cursor in every spool directory, at its start if it has shipped nothing.
+
+        The writers count unshipped bytes from the oldest saved cursor: a sink that is down since start-up
+        (no cursor yet) must hold the limit too, or the spool would grow past MaxSpoolBytes for it."""
+        for source in self._sources():
+            for state in self.states:
+                if source.key not in state.cursors and source.load_cursor(state.sink.name) is None:
+                    source.save_cursor(state.sink.name, source.start())
+
     def _write_status(self) -> None:
         try:
+            self._claim_sources()
             write_private(self.spool_root / STATUS_FILE, orjson.dumps(self.status()))
         except Exception as error:  # noqa: BLE001 - status is best effort; shipping goes on
             if not self._status_failing:  # once per episode: a full disk fails it every second
