@@ -46,8 +46,14 @@ def test_a_full_disk_refuses_with_503_and_recovers_by_itself(tmp_path: Path) -> 
             answer = httpx.post(tracker.url("/tr/v1/str/"), json={"ename": "accepted"})
             assert answer.status_code == 200  # no restart, no operator
             assert not tracker.status()["spool"]["full"]
+            tracker.wait_shipped()
         finally:
             assert tracker.stop() == 0, tracker.log()[-3000:]
+        tally = Tally(acknowledged=[answer.json()])
+        tally.statuses.update({503: len(refused), 200: 1})
+        stored = stored_ids(Path(tracker.config["Notify"][0]["Path"]))
+        acknowledged, once, lost = report("0 bytes free on the spool's disk, then freed", tally, stored)
+        assert lost == 0 and once == acknowledged == 1 and len(stored) == 1
         log = tracker.log()
         assert log.count("spool cannot write") == 1 and log.count("spool writing again") == 1
         assert not tracebacks(tracker)
