@@ -18,7 +18,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tracker",
         description="Edge server and analytics tracker.",
-        epilog="tracker accounts add|disable|remove UID [CONFIG] [--password-stdin]: manage short-link admin accounts.",
+        epilog="tracker accounts add|disable|remove UID [CONFIG] [--password-stdin]: manage short-link admin accounts. "
+        "tracker dead-letter list|replay SINK [CONFIG]: show a sink's dead-lettered rows or offer them again.",
     )
     p.add_argument("config", nargs="?", default="./config.json", help="path to config.json (default ./config.json)")
     p.add_argument("--version", action="version", version=f"tracker {__version__}")
@@ -39,6 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tracker.redirects import accounts_cli
 
         return accounts_cli.main(argv[1:])
+    if argv[:1] == ["dead-letter"]:
+        from tracker.pipeline import deadletter_cli
+
+        return deadletter_cli.main(argv[1:])
     args = parser().parse_args(argv)
     try:
         config = _with_overrides(load(args.config), args)

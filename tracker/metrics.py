@@ -103,15 +103,23 @@ class _ShippingCollector(Collector):
 
     def collect(self) -> Iterator[Any]:
         status = self.status()
+        figures = status.get("spool", {})
         spool = GaugeMetricFamily("tracker_spool_bytes", "Bytes in this process's spool")
-        spool.add_metric([], status.get("spool", {}).get("bytes", 0))
-        yield spool
+        spool.add_metric([], figures.get("bytes", 0))
+        unshipped = GaugeMetricFamily("tracker_spool_unshipped_bytes", "Spool bytes some sink has not shipped")
+        unshipped.add_metric([], figures.get("unshipped_bytes", 0))
+        full = GaugeMetricFamily("tracker_spool_full", "1 while the spool refuses events (503)")
+        full.add_metric([], 1 if figures.get("full") else 0)
+        yield from (spool, unshipped, full)
         written = CounterMetricFamily("tracker_sink_rows_written", "Rows stored", labels=["sink", "table"])
         failed = CounterMetricFamily("tracker_sink_rows_failed", "Rows dead-lettered", labels=["sink", "table"])
         batches = CounterMetricFamily("tracker_sink_batches", "Batches written", labels=["sink"])
         batch_size = GaugeMetricFamily("tracker_sink_last_batch_rows", "Rows in the last batch", labels=["sink"])
         lag = GaugeMetricFamily("tracker_sink_lag_bytes", "Spool bytes not yet shipped", labels=["sink"])
-        up = GaugeMetricFamily("tracker_sink_up", "1 when the sink accepts writes", labels=["sink"])
+        up = GaugeMetricFamily("tracker_sink_up", "1 when the sink is shipping", labels=["sink"])
+        failures = GaugeMetricFamily(
+            "tracker_sink_consecutive_failures", "Failed tries since the last good one", labels=["sink"]
+        )
         for name, sink in status.get("sinks", {}).items():
             for table, count in sink.get("written", {}).items():
                 written.add_metric([name, table], count)
@@ -121,4 +129,5 @@ class _ShippingCollector(Collector):
             batch_size.add_metric([name], sink.get("last_batch_size", 0))
             lag.add_metric([name], sink.get("lag_bytes", 0))
             up.add_metric([name], 1 if sink.get("state") == "ok" else 0)
-        yield from (written, failed, batches, batch_size, lag, up)
+            failures.add_metric([name], sink.get("consecutive_failures", 0))
+        yield from (written, failed, batches, batch_size, lag, up, failures)

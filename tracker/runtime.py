@@ -120,12 +120,8 @@ class Runtime:
 
     def shipping_status(self) -> dict[str, Any]:
         """The shipper's status: live when it runs here, else the file it writes (cached for a second)."""
-        spool_bytes = self.spool.bytes_on_disk if self.spool is not None else 0
-        share = self.config.max_spool_bytes // self.config.workers
         spool = {
-            "bytes": spool_bytes,
-            "max_bytes": self.config.max_spool_bytes,
-            "full": spool_bytes >= share,
+            **(self.spool.status() if self.spool is not None else {}),  # bytes, unshipped_bytes, max_bytes, full
             "durability": self.config.durability,
         }
         if self.shipper is not None:

@@ -7,10 +7,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests.harness import wait_until
 from tracker.config import from_mapping
+from tracker.metrics import Metrics
 from tracker.pipeline import segments
+from tracker.pipeline.reader import Cursor, CursorFile
 from tracker.pipeline.shipper import Shipper, SinkSettings
-from tracker.pipeline.spool import MemorySpool, Spool
+from tracker.pipeline.spool import MemorySpool, Spool, SpoolFull
 from tracker.records import Record
 from tracker.sinks.base import PruneReport, TransientSinkError
 from tracker.sinks.memory import MemorySink
@@ -203,3 +208,109 @@ async def test_status_is_written_for_other_processes(tmp_path: Path) -> None:
 
     status = orjson.loads((tmp_path / "shipper-status.json").read_bytes())
     assert status["sinks"]["r"]["written"] == {"events": 5} and status["sinks"]["r"]["lag_bytes"] == 0
+
+
+def sink_state(shipper: Shipper, name: str) -> dict[str, Any]:
+    return shipper.status()["sinks"][name]  # type: ignore[no-any-return]
+
+
+async def test_a_cursor_save_that_fails_is_logged_shown_and_retried_and_the_task_survives(tmp_path: Path) -> None:
+    spool = await spool_with(tmp_path, 30)
+    blocker = tmp_path / "worker-0" / "cursors" / "r.json.tmp"
+    blocker.mkdir(parents=True)  # the cursor's temporary file cannot be written: every save fails
+    sink = Recorder("r")
+    shipper = Shipper(tmp_path, [(sink, SinkSettings(100, 0.01))])
+    metrics = Metrics(lambda: {**shipper.status(), "spool": spool.status()})
+    await shipper.start()
+    await asyncio.to_thread(wait_until, lambda: sink_state(shipper, "r")["consecutive_failures"] >= 2)
+    state = sink_state(shipper, "r")
+    assert len(sink.rows) == 30 and state["state"] == "retrying" and not state["shipping"]
+    assert "ship: IsADirectoryError" in state["last_error"]
+    assert 'tracker_sink_up{sink="r"} 0.0' in metrics.exposition().decode()
+    blocker.rmdir()
+    await asyncio.to_thread(wait_until, lambda: sink_state(shipper, "r")["state"] == "ok")
+    for i in range(30, 40):
+        await spool.append([Record("events", {"eid": f"e{i}"})])
+    assert await shipper.wait_idle(10)
+    assert await shipper.stop() == {}
+    await spool.close()
+    assert eids(sink.rows) == [f"e{i}" for i in range(40)]  # each once: the saved cursor had moved on in memory
+    again = Recorder("r")
+    restarted = Shipper(tmp_path, [(again, SinkSettings(100, 0.01))])
+    await restarted.start()
+    assert await restarted.wait_idle(5)
+    await restarted.stop()
+    assert again.rows == []  # the cursor was saved once the path was writable again
+
+
+async def test_a_dead_letter_that_cannot_be_written_is_retried_not_dropped(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "worker-0")
+    spool.open()
+    for i in range(10):
+        await spool.append([Record("events", {"eid": f"e{i}", "ename": "poison" if i in (3, 7) else "ok"})])
+    (tmp_path / "dead-letter").write_text("a file where the directory should be")
+    sink = memory_sink()
+    sink.reject_marker = "poison"
+    shipper = Shipper(tmp_path, [(sink, SinkSettings(100, 0.01))])
+    await shipper.start()
+    await asyncio.to_thread(wait_until, lambda: sink_state(shipper, "memory")["consecutive_failures"] >= 2)
+    assert "ship: NotADirectoryError" in sink_state(shipper, "memory")["last_error"]
+    (tmp_path / "dead-letter").unlink()
+    assert await shipper.wait_idle(10)
+    await shipper.stop()
+    await spool.close()
+    dead = shipper.dead_letters.read("memory")
+    assert sorted(d["row"]["eid"] for d in dead) == ["e3", "e7"] and len(sink.rows("events")) == 8
+
+
+async def test_stop_says_what_it_could_not_ship(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    spool = await spool_with(tmp_path, 20)
+    shipper = Shipper(
+        tmp_path, [(Recorder("down", broken=True), SinkSettings(10, 0.01)), (Recorder("up"), SinkSettings())]
+    )
+    await shipper.start()
+    await asyncio.to_thread(wait_until, lambda: sink_state(shipper, "down")["consecutive_failures"] >= 1)
+    unshipped = await shipper.stop(timeout=0.3)
+    await spool.close()
+    assert set(unshipped) == {"down"} and unshipped["down"] == spool.bytes_on_disk
+    assert any("stopped with events not shipped" in r.getMessage() for r in caplog.records)
+
+
+async def test_cursors_of_sinks_no_longer_configured_are_dropped(tmp_path: Path) -> None:
+    spool = await spool_with(tmp_path, 5)
+    CursorFile(tmp_path / "worker-0", "gone").save(Cursor(0, 0))
+    shipper = Shipper(tmp_path, [(Recorder("r"), SinkSettings(100, 0.01))])
+    await shipper.start()
+    assert await shipper.wait_idle(5)
+    await shipper.stop()
+    await spool.close()
+    assert sorted(p.name for p in (tmp_path / "worker-0" / "cursors").iterdir()) == ["r.json"]
+
+
+class NeverOpens(Recorder):
+    async def open(self) -> None:
+        raise TransientSinkError("cannot connect")
+
+
+async def test_a_sink_down_since_start_still_holds_the_spool_limit(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "worker-0", max_bytes=64 * 1024)
+    spool.open()
+    await spool.append([Record("events", {"eid": "e0"})])
+    healthy = Recorder("healthy")
+    shipper = Shipper(
+        tmp_path, [(healthy, SinkSettings(100, 0.01)), (NeverOpens("down"), SinkSettings())], status_interval=0.05
+    )
+    await shipper.start()
+    await asyncio.to_thread(wait_until, lambda: len(healthy.rows) == 1)
+    await asyncio.to_thread(wait_until, lambda: CursorFile(tmp_path / "worker-0", "down").load() == Cursor(0, 0))
+    appended = 1
+    with pytest.raises(SpoolFull):
+        for i in range(1, 2000):
+            await spool.append([Record("events", {"eid": f"e{i}", "pad": "x" * 100})])
+            appended += 1
+    await asyncio.to_thread(wait_until, lambda: len(healthy.rows) == appended)
+    with pytest.raises(SpoolFull):  # the healthy sink has shipped everything, but the down one's bytes count
+        await spool.append([Record("events", {"eid": "late", "pad": "x" * 100})])
+    assert spool.unshipped_bytes <= 64 * 1024
+    await shipper.stop(timeout=0.2)
+    await spool.close()

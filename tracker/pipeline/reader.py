@@ -1,7 +1,9 @@
 """Tailing a spool directory from a cursor, and the cursor files that make shipping resumable.
 
-A reader never changes the spool: a partial record at the tail is a write in progress (the writer may be
-another process), so it stops there and tries again later. A corrupt record is counted and skipped.
+A reader never changes the spool. A partial record at the tail of the newest segment is a write in progress
+(the writer is another process), so it waits there. Bad bytes are skipped by resyncing on the next valid
+record, never by jumping to the end: a bad record never hides the good ones after it. A cursor past the end of
+its segment (a tail truncated after a crash) moves on to the next segment once the writer has started one.
 """
 
 from __future__ import annotations
@@ -12,24 +14,19 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
-from tracker.pipeline.segments import (
-    HEADER,
-    MAX_PAYLOAD,
-    Corrupt,
-    decode,
-    list_segments,
-    parse,
-    resync,
-    segment_path,
-)
+from tracker.pipeline.private import write_private
+from tracker.pipeline.segments import HEADER, MAX_PAYLOAD, decode, is_partial, list_segments, record_end, resync
+from tracker.pipeline.segments import segment_path as segment_path
 
 log = logging.getLogger("tracker.pipeline")
 READ_CHUNK = 4 * 1024 * 1024
+CURSORS = "cursors"
 Rows = list[tuple[str, dict[str, Any]]]
+Stop = Literal["enough", "more", "end", "rescan"]
 
 
 @dataclass(slots=True, frozen=True)
@@ -42,20 +39,52 @@ class CursorFile:
     """`<dir>/cursors/<sink>.json`, replaced atomically."""
 
     def __init__(self, directory: Path, sink: str) -> None:
-        self.path = directory / "cursors" / f"{sink}.json"
+        self.path = directory / CURSORS / f"{sink}.json"
 
     def load(self) -> Cursor | None:
-        try:
-            raw = orjson.loads(self.path.read_bytes())
-            return Cursor(int(raw["segment"]), int(raw["offset"]))
-        except (FileNotFoundError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            return None
+        return _load_cursor(self.path)
 
     def save(self, cursor: Cursor) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_bytes(orjson.dumps({"segment": cursor.segment, "offset": cursor.offset}))
-        os.replace(temporary, self.path)
+        if not self.path.parent.is_dir():
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_private(self.path, orjson.dumps({"segment": cursor.segment, "offset": cursor.offset}))
+
+
+def _load_cursor(path: Path) -> Cursor | None:
+    try:
+        raw = orjson.loads(path.read_bytes())
+        return Cursor(int(raw["segment"]), int(raw["offset"]))
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def saved_cursors(directory: Path) -> dict[str, Cursor]:
+    """Every sink's saved cursor in a spool directory, by sink name."""
+    try:
+        names = [n for n in os.listdir(directory / CURSORS) if n.endswith(".json")]
+    except FileNotFoundError:
+        return {}
+    found = {name[: -len(".json")]: _load_cursor(directory / CURSORS / name) for name in names}
+    return {sink: cursor for sink, cursor in found.items() if cursor is not None}
+
+
+def bytes_after(sizes: dict[int, int], cursor: Cursor | None) -> int:
+    """Bytes of the segments (sequence -> size) that `cursor` has not passed yet."""
+    total = 0
+    for sequence, size in sizes.items():
+        if cursor is None or sequence > cursor.segment:
+            total += size
+        elif sequence == cursor.segment:
+            total += max(size - cursor.offset, 0)
+    return total
+
+
+def segment_sizes(directory: Path) -> dict[int, int]:
+    sizes: dict[int, int] = {}
+    for sequence in list_segments(directory):
+        with contextlib.suppress(FileNotFoundError):
+            sizes[sequence] = segment_path(directory, sequence).stat().st_size
+    return sizes
 
 
 class SpoolReader:
@@ -70,87 +99,85 @@ class SpoolReader:
     def read(self, cursor: Cursor, max_rows: int) -> tuple[Rows, Cursor]:
         """Whole records after `cursor`, about max_rows rows (records are never split), and the next cursor."""
         rows: Rows = []
+        whole = False
         while len(rows) < max_rows:
             sequences = list_segments(self.directory)
-            if not sequences:
-                return rows, cursor
-            if cursor.segment < sequences[0] or cursor.segment not in sequences:
-                later = [s for s in sequences if s >= cursor.segment]
+            if cursor.segment not in sequences:
+                later = [s for s in sequences if s > cursor.segment]
                 if not later:
                     return rows, cursor
                 cursor = Cursor(later[0], 0)
-            newer = [s for s in sequences if s > cursor.segment]
+            final = sequences[-1] > cursor.segment  # its writer has moved on: nothing more will come
             before = cursor
-            data = self._read_from(cursor)
-            taken, cursor, finished = self._take(data, cursor, max_rows - len(rows))
+            data, at_eof = self._read_from(cursor, whole)
+            taken, cursor, stop = self._take(data, cursor, max_rows - len(rows), at_eof=at_eof, final=final)
             rows.extend(taken)
-            if finished:
+            whole = stop == "rescan"
+            if stop == "enough" or (stop == "end" and not final) or (stop == "more" and cursor == before):
                 return rows, cursor
-            if cursor != before and cursor.offset < self._size(cursor.segment):
-                continue  # more in this segment: past a read chunk or a skipped corrupt record
-            if not newer:
-                return rows, cursor
-            if cursor == before:
-                # Nothing more here and a newer segment exists: this one is final (its writer moved on).
-                if self._size(cursor.segment) > cursor.offset:
-                    self._corrupt(cursor, "unreadable bytes at the end of a finished segment")
-                cursor = Cursor(newer[0], 0)
+            if stop == "end":
+                cursor = Cursor(min(s for s in sequences if s > cursor.segment), 0)
         return rows, cursor
 
     def lag_bytes(self, cursor: Cursor | None) -> int:
-        total = 0
-        for sequence in list_segments(self.directory):
-            size = self._size(sequence)
-            if cursor is None or sequence > cursor.segment:
-                total += size
-            elif sequence == cursor.segment:
-                total += max(size - cursor.offset, 0)
-        return total
+        return bytes_after(segment_sizes(self.directory), cursor)
 
-    def _take(self, data: bytes, cursor: Cursor, wanted: int) -> tuple[Rows, Cursor, bool]:
+    def _take(
+        self, data: bytes, cursor: Cursor, wanted: int, *, at_eof: bool, final: bool
+    ) -> tuple[Rows, Cursor, Stop]:
         rows: Rows = []
-        position = cursor.offset
-        try:
-            for record in parse(data, cursor.offset):
-                rows.extend(decode(record.payload))
-                position = record.end
+        view = memoryview(data)
+        position = 0
+        while position < len(data):
+            end = record_end(view, position)
+            if end is not None:
+                try:
+                    rows.extend(decode(bytes(view[position + HEADER.size : end])))
+                except (orjson.JSONDecodeError, TypeError, ValueError):
+                    self._corrupt(cursor.segment, cursor.offset + position, end - position, "payload is not rows")
+                position = end
                 if len(rows) >= wanted:
-                    return rows, Cursor(cursor.segment, position), True
-        except Corrupt as error:
-            self._corrupt(Cursor(cursor.segment, error.offset), "crc or length mismatch")
-            relative = resync(data, error.offset - cursor.offset)
-            skip_to = cursor.offset + relative if relative is not None else cursor.offset + len(data)
-            return rows, Cursor(cursor.segment, skip_to), False
-        return rows, Cursor(cursor.segment, position), False
+                    return rows, Cursor(cursor.segment, cursor.offset + position), "enough"
+                continue
+            here = Cursor(cursor.segment, cursor.offset + position)
+            partial = is_partial(view, position)
+            if partial and not at_eof:
+                return rows, here, "more"  # a record across the read chunk's end: read on from it
+            following = resync(data, position)
+            if following is None and not at_eof:
+                return rows, here, "rescan"  # bad bytes: look for the next record in the whole rest
+            if following is None and not final:
+                return rows, here, "end"  # a write in progress (or bad bytes nothing valid follows yet)
+            skip_to = following if following is not None else len(data)
+            self._corrupt(cursor.segment, here.offset, skip_to - position, "crc or length mismatch")
+            position = skip_to
+        return rows, Cursor(cursor.segment, cursor.offset + position), "end" if at_eof else "more"
 
-    def _read_from(self, cursor: Cursor) -> bytes:
-        """At least one whole record when one is there, even one larger than READ_CHUNK."""
+    def _read_from(self, cursor: Cursor, whole: bool) -> tuple[bytes, bool]:
+        """The bytes from `cursor` (at least one whole record when one is there) and whether they reach the end."""
         try:
             with open(segment_path(self.directory, cursor.segment), "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
                 handle.seek(cursor.offset)
-                data = handle.read(READ_CHUNK)
+                data = handle.read(-1 if whole else READ_CHUNK)
                 if len(data) >= HEADER.size:
                     (length,) = struct.unpack_from("<I", data)
                     needed = HEADER.size + length
                     if len(data) < needed <= HEADER.size + MAX_PAYLOAD:
                         data += handle.read(needed - len(data))
-                return data
+                return data, cursor.offset + len(data) >= size
         except FileNotFoundError:
-            return b""
+            return b"", True
 
-    def _size(self, sequence: int) -> int:
-        with contextlib.suppress(FileNotFoundError):
-            return segment_path(self.directory, sequence).stat().st_size
-        return 0
-
-    def _corrupt(self, cursor: Cursor, reason: str) -> None:
+    def _corrupt(self, segment: int, offset: int, length: int, reason: str) -> None:
         self.corrupt_records += 1
         log.error(
-            "spool record skipped",
+            "spool bytes skipped",
             extra={
-                "directory": str(self.directory),
-                "segment": cursor.segment,
-                "offset": cursor.offset,
+                "directory": self.directory.name,
+                "segment": segment,
+                "offset": offset,
+                "bytes": length,
                 "reason": reason,
             },
         )

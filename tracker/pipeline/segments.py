@@ -2,7 +2,8 @@
 
 A record is `u32le length | u32le crc32(payload) | payload`, payload = JSON list of [table, row] pairs. One
 record is one request's rows, so a request is stored whole or not at all. Segments are named by a 20-digit
-sequence number and only the newest one of a directory is ever appended to.
+sequence number and only the newest one of a directory is ever appended to. Bytes that are not a valid record
+(a torn write, a flipped bit) never hide the valid records after them: `resync` finds the next one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tracker.records import Record
 HEADER = struct.Struct("<II")
 SUFFIX = ".seg"
 MAX_PAYLOAD = 64 * 1024 * 1024
+PAYLOAD_START = b"["  # every payload is a JSON list: resync only tries offsets whose payload starts with it
 
 
 def encode(records: Sequence[Record]) -> bytes:
@@ -58,46 +60,72 @@ class Corrupt(Exception):
         self.offset = offset
 
 
+def record_end(data: bytes | memoryview, position: int) -> int | None:
+    """Where the whole, CRC-valid record starting at `position` ends, or None when there is none."""
+    if position + HEADER.size > len(data):
+        return None
+    length, crc = HEADER.unpack_from(data, position)
+    end = position + HEADER.size + length
+    if length == 0 or length > MAX_PAYLOAD or end > len(data):
+        return None
+    return end if zlib.crc32(data[position + HEADER.size : end]) == crc else None
+
+
+def is_partial(data: bytes | memoryview, position: int) -> bool:
+    """The bytes at `position` could be the start of a record that `data` does not hold whole yet."""
+    if position + HEADER.size > len(data):
+        return True
+    length: int = struct.unpack_from("<I", data, position)[0]
+    return 0 < length <= MAX_PAYLOAD and position + HEADER.size + length > len(data)
+
+
 def parse(data: bytes, base: int = 0) -> Iterator[Parsed]:
     """Whole records in `data` (which starts at file offset `base`); stops quietly at a partial record.
 
     Raises Corrupt at a record whose length is impossible or whose CRC does not match.
     """
+    view = memoryview(data)
     position = 0
-    size = len(data)
-    while position + HEADER.size <= size:
-        length, crc = HEADER.unpack_from(data, position)
-        if length > MAX_PAYLOAD:
+    while position < len(data):
+        end = record_end(view, position)
+        if end is None:
+            if is_partial(view, position):
+                return
             raise Corrupt(base + position)
-        end = position + HEADER.size + length
-        if end > size:
-            return
-        payload = data[position + HEADER.size : end]
-        if zlib.crc32(payload) != crc:
-            raise Corrupt(base + position)
-        yield Parsed(base + position, base + end, payload)
+        yield Parsed(base + position, base + end, bytes(view[position + HEADER.size : end]))
         position = end
 
 
 def resync(data: bytes, start: int) -> int | None:
-    """The first offset after `start` where a valid record begins, or None."""
-    for position in range(start + 1, len(data) - HEADER.size + 1):
-        try:
-            first = next(parse(data[position:], position), None)
-        except Corrupt:
-            continue
-        if first is not None:
-            return position
+    """The first offset after `start` where a whole, valid record begins, or None."""
+    view = memoryview(data)
+    search = start + 1 + HEADER.size
+    while (found := data.find(PAYLOAD_START, search)) >= 0:
+        if record_end(view, found - HEADER.size) is not None:
+            return found - HEADER.size
+        search = found + 1
     return None
 
 
-def valid_length(path: Path) -> int:
-    """The length of the longest prefix of whole, valid records (where a torn tail starts)."""
+@dataclass(slots=True, frozen=True)
+class Scan:
+    valid_end: int  # the end of the last valid record: what follows is a torn tail
+    skipped: int  # bytes of bad stretches between valid records (kept: the reader skips them too)
+
+
+def scan(path: Path) -> Scan:
+    """Walk a whole segment, resyncing past bad stretches, so a bad record never hides the ones after it."""
     data = path.read_bytes()
-    end = 0
-    try:
-        for record in parse(data):
-            end = record.end
-    except Corrupt:
-        pass
-    return end
+    view = memoryview(data)
+    position = valid_end = skipped = 0
+    while position < len(data):
+        end = record_end(view, position)
+        if end is not None:
+            skipped += position - valid_end
+            position = valid_end = end
+            continue
+        following = resync(data, position)
+        if following is None:
+            break
+        position = following
+    return Scan(valid_end, skipped)

@@ -1,17 +1,19 @@
-"""The shipper: one task per sink tails every worker's spool directory and writes batches to that sink.
+"""The shipper: one task per sink tails every spool source and writes batches to that sink.
 
 Promise: a row leaves the spool for a sink only after sink.write() returned for it (its cursor is saved after
 the write), so delivery is at-least-once and sinks dedupe on the row id. Transient failures are retried with
 capped exponential backoff forever; rows a sink rejects permanently go to the dead-letter file. One sink's
-failures never hold up another: each has its own cursor, retries and circuit state.
+failures never hold up another: each has its own cursor, retries and circuit state. A shipping task never
+dies: any error (a cursor that cannot be saved, a dead letter that cannot be written) is logged, shown in
+/status and retried after a backoff. Stopping says what it could not ship.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,16 +22,20 @@ from typing import Any
 
 import orjson
 
-from tracker.pipeline.deadletter import DeadLetters
-from tracker.pipeline.reader import Cursor, CursorFile, Rows, SpoolReader, delete_shipped
-from tracker.pipeline.sinkstate import SinkState
-from tracker.pipeline.spool import MemorySpool
+from tracker.pipeline.deadletter import DEAD_LETTER_DIRECTORY, DeadLetters, without
+from tracker.pipeline.memory import MemorySource, MemorySpool
+from tracker.pipeline.private import private_directory, write_private
+from tracker.pipeline.reader import Cursor, Rows
+from tracker.pipeline.sinkstate import LOCAL_BACKOFF_CAP, SinkState
+from tracker.pipeline.sources import CONTROL_DIRECTORY, DirectorySource, Source, spool_directories
 from tracker.sinks.base import PermanentSinkError, Sink
 
+__all__ = ["CONTROL_DIRECTORY", "STATUS_FILE", "Shipper", "SinkSettings"]
 log = logging.getLogger("tracker.pipeline")
 IMMEDIATE_TABLES = frozenset(("ltv", "payments"))
 POLL_SECONDS = 0.025
 STOP_SECONDS = 10.0
+STOPPING_RETRY_SECONDS = 0.1
 STATUS_FILE = "shipper-status.json"
 
 
@@ -37,9 +43,6 @@ STATUS_FILE = "shipper-status.json"
 class SinkSettings:
     max_batch_size: int = 1000
     flush_interval: float = 1.0  # seconds
-
-
-CONTROL_DIRECTORY = "control"  # the control plane's own spool: short links and accounts
 
 
 class Shipper:
@@ -55,29 +58,42 @@ class Shipper:
         self.memory_spool = memory_spool
         self.status_interval = status_interval
         self.states = [SinkState(sink, settings) for sink, settings in sinks]
-        self.dead_letters = DeadLetters(self.spool_root / "dead-letter")
+        self.dead_letters = DeadLetters(self.spool_root / DEAD_LETTER_DIRECTORY)
         self.wakeup = asyncio.Event()
-        self._readers: dict[Path, SpoolReader] = {}
+        self.unshipped: dict[str, int] = {}  # after stop(): spool bytes each sink did not ship
+        self._memory_source = MemorySource(memory_spool) if memory_spool is not None else None
+        self._directory_sources: dict[Path, DirectorySource] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._stop_deadline = 0.0
+        self._status_failing = False
+        self._stop_requested = asyncio.Event()
 
     @property
     def sinks(self) -> list[Sink]:
         return [state.sink for state in self.states]
 
     async def start(self) -> None:
-        self.spool_root.mkdir(parents=True, exist_ok=True)
+        private_directory(self.spool_root)
         if self.memory_spool is not None:
             self.memory_spool.subscribe(self.wakeup)
+        names = {state.sink.name for state in self.states}
+        for source in self._sources():
+            if isinstance(source, DirectorySource):
+                source.forget_other_sinks(names)
         for state in self.states:
-            self._tasks.append(asyncio.create_task(self._run(state), name=f"ship-{state.sink.name}"))
+            task = asyncio.create_task(self._run(state), name=f"ship-{state.sink.name}")
+            task.add_done_callback(functools.partial(self._ended, state))
+            self._tasks.append(task)
         self._tasks.append(asyncio.create_task(self._write_status_forever(), name="ship-status"))
 
-    async def stop(self, timeout: float = STOP_SECONDS) -> None:
-        """Ship what is already in the spool (up to `timeout`), save cursors, close the sinks."""
+    async def stop(self, timeout: float = STOP_SECONDS) -> dict[str, int]:
+        """Ship what is already in the spool (up to `timeout`), save cursors, close the sinks.
+
+        Returns the spool bytes each sink could not ship (empty when everything was shipped), and logs them."""
         self._stopping = True
         self._stop_deadline = time.monotonic() + timeout
+        self._stop_requested.set()
         self.wakeup.set()
         sink_tasks, status_task = self._tasks[:-1], self._tasks[-1:]
         done, pending = await asyncio.wait(sink_tasks, timeout=timeout + 1) if sink_tasks else (set(), set())
@@ -87,10 +103,23 @@ class Shipper:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         for state in self.states:
+            try:
+                state.save_cursors()
+            except OSError as error:
+                log.error("cursor not saved at shutdown", extra={"sink": state.sink.name, "error": str(error)})
             if state.opened:
                 with contextlib.suppress(Exception):
                     await state.sink.close()
+        self.unshipped = {state.sink.name: lag for state in self.states if (lag := self._safe_lag(state))}
+        if self.unshipped:
+            log.error(
+                "stopped with events not shipped: they stay in the spool for the next start"
+                if self._memory_source is None
+                else "stopped with events not shipped: Durability memory loses them",
+                extra={"unshipped_bytes": self.unshipped},
+            )
         self._write_status()
+        return self.unshipped
 
     async def wait_idle(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -109,7 +138,14 @@ class Shipper:
         if not await self._open(state):
             return
         while True:
-            shipped = await self._ship_once(state)
+            try:
+                shipped = await self._ship_once(state)
+            except Exception as error:  # noqa: BLE001 - the task must outlive any error: log, back off, retry
+                state.failed(error, stage="ship")
+                if self._stopping and time.monotonic() > self._stop_deadline:
+                    return
+                await self._pause(state.backoff(LOCAL_BACKOFF_CAP))
+                continue
             if self._stopping:
                 if time.monotonic() > self._stop_deadline or self._lag(state) == 0:
                     return
@@ -121,6 +157,20 @@ class Shipper:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wakeup.wait(), POLL_SECONDS)
 
+    async def _pause(self, seconds: float) -> None:
+        """A backoff that stop() cuts short, so shutdown never waits out a 30 s backoff."""
+        if self._stopping:  # retry briskly until the stop deadline
+            await asyncio.sleep(min(seconds, STOPPING_RETRY_SECONDS))
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop_requested.wait(), seconds)
+
+    def _ended(self, state: SinkState, task: asyncio.Task[None]) -> None:
+        if self._stopping or task.cancelled():
+            return
+        state.stopped = True
+        log.error("shipping task ended", extra={"sink": state.sink.name, "error": repr(task.exception())})
+
     async def _open(self, state: SinkState) -> bool:
         while True:
             try:
@@ -129,32 +179,33 @@ class Shipper:
                 state.succeeded()
                 return True
             except Exception as error:  # noqa: BLE001 - any failure to open is retried; the spool keeps data
-                state.failed(error, opening=True)
+                state.failed(error, stage="open")
                 if self._stopping:
                     return False
-                await asyncio.sleep(state.backoff())
+                await self._pause(state.backoff())
 
     async def _ship_once(self, state: SinkState) -> bool:
-        if self.memory_spool is not None:
-            return await self._ship_memory(state)
         shipped = False
-        for directory in self._directories():
-            reader = self._reader(directory)
-            cursor = state.cursor(directory, reader)
-            rows, after = await self._collect(state, reader, cursor)
+        for source in self._sources():
+            cursor = state.cursor(source)
+            rows, after = await self._collect(state, source, cursor)
             if after == cursor:
                 continue
             if rows and not await self._deliver(state, rows):
                 return shipped
-            state.advance(directory, after)
+            state.advance(source, after)
             shipped = True
-            delete_shipped(directory, [s.cursors.get(directory) for s in self.states])
+            self._release(source)  # by the cursors in memory: on a full disk this is what makes room to save them
+        # A save that fails raises here (logged, shown, backed off by _run) but never stops shipping: the next
+        # round ships on from the cursors in memory and saves again. A crash meanwhile only means a replay.
+        state.save_cursors()
+        state.succeeded()  # every step worked (a failing write is retried inside _deliver)
         return shipped
 
-    async def _collect(self, state: SinkState, reader: SpoolReader, cursor: Cursor) -> tuple[Rows, Cursor]:
+    async def _collect(self, state: SinkState, source: Source, cursor: Cursor) -> tuple[Rows, Cursor]:
         """Up to max_batch_size rows; waits up to flush_interval for a fuller batch (not for ltv/payments)."""
         limit = state.settings.max_batch_size
-        rows, after = await asyncio.to_thread(reader.read, cursor, limit)
+        rows, after = await source.read(cursor, limit)
         deadline = time.monotonic() + state.settings.flush_interval
         while (
             rows
@@ -164,27 +215,9 @@ class Shipper:
             and not any(table in IMMEDIATE_TABLES for table, _ in rows)
         ):
             await asyncio.sleep(POLL_SECONDS)
-            more, after = await asyncio.to_thread(reader.read, after, limit - len(rows))
+            more, after = await source.read(after, limit - len(rows))
             rows.extend(more)
         return rows, after
-
-    async def _ship_memory(self, state: SinkState) -> bool:
-        spool = self.memory_spool
-        assert spool is not None
-        start = max(state.memory_index, spool.first_index)
-        end = spool.end
-        if start >= end:
-            return False
-        rows: Rows = []
-        index = start
-        while index < end and len(rows) < state.settings.max_batch_size:
-            rows.extend(spool.entries[index - spool.first_index][1])
-            index += 1
-        if not await self._deliver(state, rows):
-            return False
-        state.memory_index = index
-        spool.release(min(s.memory_index for s in self.states))
-        return True
 
     async def _deliver(self, state: SinkState, rows: Rows) -> bool:
         """Write every table's rows; False only when stopping gave up on a failing sink."""
@@ -200,65 +233,74 @@ class Shipper:
                     pending = []
                 except PermanentSinkError as error:
                     rejected = error.rows or pending
-                    self.dead_letters.add(state.sink.name, table, rejected, str(error))
+                    self.dead_letters.add(state.sink.name, table, rejected, str(error))  # OSError: batch retried
                     state.dead_lettered(table, len(rejected))
-                    pending = [] if error.others_stored else _without(pending, rejected)
+                    pending = [] if error.others_stored else without(pending, rejected)
                 except Exception as error:  # noqa: BLE001 - transient or unknown: retry the same rows
                     state.failed(error)
                     if self._stopping and time.monotonic() > self._stop_deadline:
                         return False
-                    await asyncio.sleep(state.backoff())
-            state.succeeded()
+                    await self._pause(state.backoff())
         state.batch(len(rows))
         return True
 
-    # ---- directories, status ---------------------------------------------------------------------
+    # ---- sources, status -------------------------------------------------------------------------
 
-    def _directories(self) -> list[Path]:
-        try:
-            names = sorted(n for n in os.listdir(self.spool_root) if n.startswith("worker-") or n == CONTROL_DIRECTORY)
-        except FileNotFoundError:
-            return []
-        return [self.spool_root / n for n in names]
+    def _sources(self) -> list[Source]:
+        if self._memory_source is not None:
+            return [self._memory_source]
+        sources: list[Source] = []
+        for directory in spool_directories(self.spool_root):
+            if directory not in self._directory_sources:
+                self._directory_sources[directory] = DirectorySource(directory)
+            sources.append(self._directory_sources[directory])
+        return sources
 
-    def _reader(self, directory: Path) -> SpoolReader:
-        if directory not in self._readers:
-            self._readers[directory] = SpoolReader(directory)
-        return self._readers[directory]
+    def _release(self, source: Source) -> None:
+        source.release([state.cursors.get(source.key) for state in self.states])
 
     def _lag(self, state: SinkState) -> int:
-        if self.memory_spool is not None:
-            spool = self.memory_spool
-            return sum(size for size, _ in spool.entries[max(state.memory_index - spool.first_index, 0) :])
         return sum(
-            self._reader(d).lag_bytes(state.cursors.get(d) or CursorFile(d, state.sink.name).load())
-            for d in self._directories()
+            source.lag_bytes(state.cursors.get(source.key) or source.load_cursor(state.sink.name))
+            for source in self._sources()
         )
+
+    def _safe_lag(self, state: SinkState) -> int:
+        try:
+            return self._lag(state)
+        except OSError as error:
+            log.error("spool lag unknown", extra={"sink": state.sink.name, "error": str(error)})
+            return -1
 
     def status(self) -> dict[str, Any]:
         return {
-            "sinks": {state.sink.name: {**state.report(), "lag_bytes": self._lag(state)} for state in self.states},
-            "corrupt_records": sum(r.corrupt_records for r in self._readers.values()),
+            "sinks": {state.sink.name: {**state.report(), "lag_bytes": self._safe_lag(state)} for state in self.states},
+            "corrupt_records": sum(source.corrupt_records for source in self._sources()),
             "updated_unix": time.time(),
         }
 
+    def _claim_sources(self) -> None:
+        """Give every sink a saved cursor in every spool directory, at its start if it has shipped nothing.
+
+        The writers count unshipped bytes from the oldest saved cursor: a sink that is down since start-up
+        (no cursor yet) must hold the limit too, or the spool would grow past MaxSpoolBytes for it."""
+        for source in self._sources():
+            for state in self.states:
+                if source.key not in state.cursors and source.load_cursor(state.sink.name) is None:
+                    source.save_cursor(state.sink.name, source.start())
+
     def _write_status(self) -> None:
-        path = self.spool_root / STATUS_FILE
-        temporary = path.with_suffix(".tmp")
-        with contextlib.suppress(OSError):
-            temporary.write_bytes(orjson.dumps(self.status()))
-            os.replace(temporary, path)
+        try:
+            self._claim_sources()
+            write_private(self.spool_root / STATUS_FILE, orjson.dumps(self.status()))
+        except Exception as error:  # noqa: BLE001 - status is best effort; shipping goes on
+            if not self._status_failing:  # once per episode: a full disk fails it every second
+                log.warning("shipper status not written", extra={"error": f"{type(error).__name__}: {error}"})
+            self._status_failing = True
+        else:
+            self._status_failing = False
 
     async def _write_status_forever(self) -> None:
         while True:
             await asyncio.to_thread(self._write_status)
             await asyncio.sleep(self.status_interval)
-
-
-def _without(pending: list[dict[str, Any]], rejected: list[Any]) -> list[dict[str, Any]]:
-    """`pending` less the rejected rows (same objects, else equal ones); never the same list back."""
-    rejected_ids = {id(r) for r in rejected}
-    remaining = [r for r in pending if id(r) not in rejected_ids]
-    if len(remaining) == len(pending):
-        remaining = [r for r in pending if r not in rejected]
-    return remaining if len(remaining) < len(pending) else []

@@ -6,18 +6,19 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tracker.pipeline.reader import Cursor, CursorFile, SpoolReader
+from tracker.pipeline.reader import Cursor
 from tracker.sinks.base import Sink
 
 if TYPE_CHECKING:
     from tracker.pipeline.shipper import SinkSettings
+    from tracker.pipeline.sources import Source
 
 log = logging.getLogger("tracker.pipeline")
 BACKOFF_FIRST = 0.1
 BACKOFF_CAP = 30.0
+LOCAL_BACKOFF_CAP = 1.0  # a local fault (cursor, dead letter) is retried at least every second: shipping goes on
 CIRCUIT_OPENS_AFTER = 5
 
 
@@ -26,8 +27,9 @@ class SinkState:
     sink: Sink
     settings: SinkSettings
     opened: bool = False
-    cursors: dict[Path, Cursor] = field(default_factory=dict)
-    memory_index: int = 0
+    cursors: dict[str, Cursor] = field(default_factory=dict)  # by source key
+    unsaved: dict[str, Source] = field(default_factory=dict)  # sources whose cursor moved since it was saved
+    stopped: bool = False  # the shipping task ended while the shipper was not stopping
     consecutive_failures: int = 0
     last_error: str = ""
     last_error_unix: float = 0.0
@@ -37,35 +39,48 @@ class SinkState:
     failed_batches: int = 0
     last_batch_size: int = 0
 
-    def cursor(self, directory: Path, reader: SpoolReader) -> Cursor:
-        if directory not in self.cursors:
-            self.cursors[directory] = CursorFile(directory, self.sink.name).load() or reader.start()
-        return self.cursors[directory]
+    def cursor(self, source: Source) -> Cursor:
+        if source.key not in self.cursors:
+            self.cursors[source.key] = source.load_cursor(self.sink.name) or source.start()
+        return self.cursors[source.key]
 
-    def advance(self, directory: Path, cursor: Cursor) -> None:
-        self.cursors[directory] = cursor
-        CursorFile(directory, self.sink.name).save(cursor)
+    def advance(self, source: Source, cursor: Cursor) -> None:
+        self.cursors[source.key] = cursor
+        self.unsaved[source.key] = source
+
+    def save_cursors(self) -> None:
+        """Persist moved cursors; raises OSError and keeps the rest for the next try (shipping goes on)."""
+        for key, source in list(self.unsaved.items()):
+            source.save_cursor(self.sink.name, self.cursors[key])
+            del self.unsaved[key]
 
     @property
     def state(self) -> str:
+        if self.stopped:
+            return "stopped"
         if not self.opened and self.consecutive_failures == 0:
             return "starting"
         if self.consecutive_failures >= CIRCUIT_OPENS_AFTER:
             return "open"
         return "retrying" if self.consecutive_failures else "ok"
 
-    def backoff(self) -> float:
+    def backoff(self, cap: float = BACKOFF_CAP) -> float:
         exponent = min(max(self.consecutive_failures - 1, 0), 12)
-        return float(min(BACKOFF_FIRST * 2**exponent, BACKOFF_CAP) * random.uniform(0.8, 1.2))
+        return float(min(BACKOFF_FIRST * 2**exponent, cap) * random.uniform(0.8, 1.2))
 
-    def failed(self, error: BaseException, *, opening: bool = False) -> None:
+    def failed(self, error: BaseException, *, stage: str = "write") -> None:
+        """stage: "open" or "write" (the sink failed), "ship" (reading the spool, saving a cursor, a dead letter)."""
         self.consecutive_failures += 1
-        self.failed_batches += 0 if opening else 1
-        self.last_error = f"{type(error).__name__}: {error}"[:500]
+        self.failed_batches += 1 if stage == "write" else 0
+        self.last_error = f"{stage}: {type(error).__name__}: {error}"[:500]
         self.last_error_unix = time.time()
         if self.consecutive_failures in (1, CIRCUIT_OPENS_AFTER) or self.consecutive_failures % 50 == 0:
             log.warning(
-                "sink write failed" if not opening else "sink open failed",
+                f"sink {stage} failed" if stage != "ship" else "shipping failed",
+                # An unexpected error (a bug) gets its traceback once; an I/O error says enough in one line.
+                exc_info=error
+                if stage == "ship" and self.consecutive_failures == 1 and not isinstance(error, OSError)
+                else None,
                 extra={
                     "sink": self.sink.name,
                     "error": self.last_error,
@@ -92,6 +107,7 @@ class SinkState:
     def report(self) -> dict[str, Any]:
         return {
             "state": self.state,
+            "shipping": self.state == "ok",
             "written": dict(self.written),
             "dead_lettered": dict(self.dead),
             "batches": self.batches,

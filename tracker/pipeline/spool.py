@@ -3,7 +3,11 @@
 Guarantee by Durability: "write" — the bytes are in the OS (os.write) before append() returns and fsynced
 about once a second, so they survive kill -9; "fsync" — append() returns after an fsync shared by every append
 in a ~2 ms window (group commit), so they survive power loss; "memory" — MemorySpool, in-process only.
-On open, a torn tail of the newest segment (a crash mid-write) is truncated. Past max_bytes: SpoolFull.
+An append that fails (disk full, I/O error) leaves the segment as it was: it is truncated back to where the
+record started (or, if even that fails, the writer moves to a new segment) and SpoolUnavailable is raised.
+On open, a torn tail of the newest segment (a crash mid-write) is truncated and appends go to a new segment,
+so a cursor saved past the cut never skips a later record. max_bytes bounds the bytes not yet shipped (after
+the oldest saved cursor), not the files: shipped segments roll and are deleted, so a small share keeps taking.
 """
 
 from __future__ import annotations
@@ -12,23 +16,31 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-import orjson
-
-from tracker.pipeline.segments import encode, list_segments, segment_path, valid_length
+from tracker.pipeline.errors import SpoolFull, SpoolUnavailable
+from tracker.pipeline.memory import MemorySpool
+from tracker.pipeline.private import FILE_MODE, open_private, private_directory
+from tracker.pipeline.reader import CURSORS, bytes_after, saved_cursors, segment_sizes
+from tracker.pipeline.segments import encode, list_segments, scan, segment_path
 from tracker.records import Record
 
+__all__ = ["MemorySpool", "Spool", "SpoolFull", "SpoolUnavailable", "segment_bytes_for"]
 log = logging.getLogger("tracker.pipeline")
 SEGMENT_BYTES = 64 * 1024 * 1024
+MIN_SEGMENT_BYTES = 64 * 1024
 GROUP_COMMIT_SECONDS = 0.002
 BACKGROUND_SECONDS = 1.0
+REMEASURE_SECONDS = 0.05  # while refusing, how often an append may look again at what the shipper has taken
+APPEND_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND
 
 
-class SpoolFull(Exception):
-    """The spool holds max_bytes already: sinks are behind. Answer 503 and let clients retry."""
+def segment_bytes_for(max_bytes: int) -> int:
+    """Segments small enough that shipped ones are deleted long before the unshipped bytes reach max_bytes."""
+    return max(MIN_SEGMENT_BYTES, min(SEGMENT_BYTES, max_bytes // 8))
 
 
 class Spool:
@@ -38,17 +50,23 @@ class Spool:
         *,
         durability: Literal["write", "fsync"] = "write",
         max_bytes: int = 1024**3,
-        segment_bytes: int = SEGMENT_BYTES,
+        segment_bytes: int | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.durability = durability
         self.max_bytes = max_bytes
-        self.segment_bytes = segment_bytes
+        self.segment_bytes = segment_bytes or segment_bytes_for(max_bytes)
         self.fsyncs = 0
         self._fd = -1
         self._sequence = 0
         self._segment_size = 0
         self._bytes = 0
+        self._unshipped = 0
+        self._measured_at = 0.0
+        self._cursors_mtime = 0
+        self._over_limit = False
+        self._disk_error = ""  # set for the length of a disk-full episode
+        self._roll_first = False
         self._sync_waiter: asyncio.Future[None] | None = None
         self._background: asyncio.Task[None] | None = None
         self._wakeups: list[asyncio.Event] = []
@@ -57,21 +75,49 @@ class Spool:
     def bytes_on_disk(self) -> int:
         return self._bytes
 
+    @property
+    def unshipped_bytes(self) -> int:
+        return self._unshipped
+
+    @property
+    def full(self) -> bool:
+        """Appends are being refused (past max_bytes unshipped, or the disk refuses writes)."""
+        return self._over_limit or bool(self._disk_error)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "bytes": self._bytes,
+            "unshipped_bytes": self._unshipped,
+            "max_bytes": self.max_bytes,
+            "full": self.full,
+            "reason": self._disk_error or ("unshipped bytes at max_bytes" if self._over_limit else ""),
+        }
+
     def open(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_directory(self.directory)
         sequences = list_segments(self.directory)
+        for sequence in sequences:
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(segment_path(self.directory, sequence), FILE_MODE)
         self._sequence = sequences[-1] if sequences else 0
         path = segment_path(self.directory, self._sequence)
-        if path.exists():
-            keep = valid_length(path)
-            if keep < path.stat().st_size:
-                log.warning(
-                    "spool torn tail truncated", extra={"segment": path.name, "bytes": path.stat().st_size - keep}
-                )
-                os.truncate(path, keep)
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        if path.exists() and path.stat().st_size > 0:
+            self._recover(path)
+            self._sequence += 1
+        self._fd = open_private(segment_path(self.directory, self._sequence), APPEND_FLAGS)
         self._segment_size = os.fstat(self._fd).st_size
-        self._bytes = self._measure()
+        self._bytes, self._unshipped = self._measure()
+
+    def _recover(self, path: Path) -> None:
+        size = path.stat().st_size
+        found = scan(path)
+        if found.skipped:
+            log.warning(
+                "spool bad bytes left for readers to skip", extra={"segment": path.name, "bytes": found.skipped}
+            )
+        if found.valid_end < size:
+            log.warning("spool torn tail truncated", extra={"segment": path.name, "bytes": size - found.valid_end})
+            os.truncate(path, found.valid_end)
 
     def subscribe(self, event: asyncio.Event) -> None:
         """Set `event` after every append (the in-process shipper's wake-up)."""
@@ -79,24 +125,69 @@ class Spool:
 
     async def append(self, records: Sequence[Record]) -> None:
         data = encode(records)
-        if self._bytes + len(data) > self.max_bytes:
-            self._bytes = self._measure()  # the shipper may have deleted segments since
-            if self._bytes + len(data) > self.max_bytes:
-                raise SpoolFull(f"spool holds {self._bytes} bytes (max {self.max_bytes})")
-        if self._segment_size and self._segment_size + len(data) > self.segment_bytes:
-            self._roll()
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        self._segment_size += len(data)
-        self._bytes += len(data)
+        if self._unshipped + len(data) > self.max_bytes and not self._room_for(len(data)):
+            raise SpoolFull(f"spool holds {self._unshipped} unshipped bytes (max {self.max_bytes})")
+        try:
+            self._write(data)
+        except OSError as error:
+            self._disk_refused(error)
+            raise SpoolUnavailable(f"spool cannot write: {error.strerror or error}") from error
+        self._over_limit = False
+        if self._disk_error:
+            log.info("spool writing again", extra={"directory": self.directory.name, "after": self._disk_error})
+            self._disk_error = ""
         if self._background is None:
             self._background = asyncio.get_running_loop().create_task(self._maintain())
         for event in self._wakeups:
             event.set()
         if self.durability == "fsync":
             await self._group_commit()
+
+    def _room_for(self, size: int) -> bool:
+        if time.monotonic() - self._measured_at >= REMEASURE_SECONDS or self._cursors_moved():
+            self._bytes, self._unshipped = self._measure()  # the shipper may have taken more since
+        over = self._unshipped + size > self.max_bytes
+        if over and not self._over_limit:
+            log.warning(
+                "spool full: refusing events until sinks catch up",
+                extra={"directory": self.directory.name, "unshipped_bytes": self._unshipped, "max": self.max_bytes},
+            )
+        self._over_limit = over
+        return not over
+
+    def _write(self, data: bytes) -> None:
+        if self._roll_first or (self._segment_size and self._segment_size + len(data) > self.segment_bytes):
+            self._roll()
+        start = self._segment_size
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError:
+            self._undo(start)
+            raise
+        self._segment_size += len(data)
+        self._bytes += len(data)
+        self._unshipped += len(data)
+
+    def _undo(self, start: int) -> None:
+        """Take back a partly written record; failing that, never append after it again."""
+        try:
+            os.ftruncate(self._fd, start)
+        except OSError as error:
+            log.error("spool could not take back a partial record", extra={"error": str(error)})
+            self._roll_first = True
+            return
+        # A new segment lets the shipper delete this one once shipped: that frees the disk even at max.
+        self._roll_first = start > 0
+
+    def _disk_refused(self, error: OSError) -> None:
+        if not self._disk_error:
+            log.error(
+                "spool cannot write: refusing events until the disk takes writes again",
+                extra={"directory": self.directory.name, "error": f"{type(error).__name__}: {error.strerror or error}"},
+            )
+        self._disk_error = error.strerror or type(error).__name__
 
     async def close(self) -> None:
         if self._background is not None:
@@ -105,16 +196,25 @@ class Spool:
                 await self._background
             self._background = None
         if self._fd >= 0:
-            await asyncio.to_thread(os.fsync, self._fd)
+            try:
+                await asyncio.to_thread(os.fsync, self._fd)
+            except OSError as error:
+                log.error("spool fsync failed at close", extra={"error": str(error)})
             os.close(self._fd)
             self._fd = -1
 
     def _roll(self) -> None:
-        os.fsync(self._fd)  # rare (once per segment): the old segment is final and durable before the next
-        os.close(self._fd)
+        fd = open_private(segment_path(self.directory, self._sequence + 1), APPEND_FLAGS)
+        old, self._fd = self._fd, fd
         self._sequence += 1
-        self._fd = os.open(segment_path(self.directory, self._sequence), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self._segment_size = 0
+        self._roll_first = False
+        try:
+            os.fsync(old)  # rare (once per segment): the old segment is final and durable before the next
+        except OSError as error:
+            log.error("spool fsync failed at roll", extra={"error": str(error)})
+        finally:
+            os.close(old)
 
     async def _group_commit(self) -> None:
         if self._sync_waiter is None:
@@ -131,10 +231,13 @@ class Spool:
 
         def done(finished: asyncio.Future[None]) -> None:
             error = finished.exception()
-            if error is not None:
-                waiter.set_exception(error)
-            else:
+            if error is None:
                 waiter.set_result(None)
+                return
+            log.error("spool fsync failed", extra={"error": str(error)})
+            refused = SpoolUnavailable(f"spool cannot fsync: {error}")
+            refused.__cause__ = error
+            waiter.set_exception(refused)
 
         task.add_done_callback(done)
 
@@ -145,54 +248,27 @@ class Spool:
                 if self.durability == "write":
                     await asyncio.to_thread(os.fsync, self._fd)
                     self.fsyncs += 1
-                self._bytes = await asyncio.to_thread(self._measure)
+                self._bytes, self._unshipped = await asyncio.to_thread(self._measure)
+                if self._over_limit and self._unshipped < self.max_bytes:
+                    self._over_limit = False
+                    log.info("spool accepting again", extra={"directory": self.directory.name})
             except OSError as error:
                 log.error("spool maintenance failed", extra={"error": str(error)})
 
-    def _measure(self) -> int:
-        total = 0
-        for sequence in list_segments(self.directory):
-            with contextlib.suppress(FileNotFoundError):
-                total += segment_path(self.directory, sequence).stat().st_size
-        return total
+    def _cursors_moved(self) -> bool:
+        """A cursor file was replaced since the last measure (a rename changes its directory's mtime)."""
+        try:
+            changed = os.stat(self.directory / CURSORS).st_mtime_ns
+        except OSError:
+            return False
+        return changed != self._cursors_mtime
 
-
-class MemorySpool:
-    """Durability "memory": records kept in this process until every sink has taken them (benchmarks only)."""
-
-    def __init__(self, max_bytes: int = 1024**3) -> None:
-        self.max_bytes = max_bytes
-        self.entries: list[tuple[int, list[tuple[str, dict]]]] = []  # type: ignore[type-arg]
-        self.first_index = 0
-        self._bytes = 0
-        self._wakeups: list[asyncio.Event] = []
-
-    @property
-    def bytes_on_disk(self) -> int:
-        return self._bytes
-
-    @property
-    def end(self) -> int:
-        return self.first_index + len(self.entries)
-
-    def subscribe(self, event: asyncio.Event) -> None:
-        self._wakeups.append(event)
-
-    async def append(self, records: Sequence[Record]) -> None:
-        size = len(orjson.dumps([r.row for r in records]))
-        if self._bytes + size > self.max_bytes:
-            raise SpoolFull(f"memory spool holds {self._bytes} bytes (max {self.max_bytes})")
-        self.entries.append((size, [(r.table, r.row) for r in records]))
-        self._bytes += size
-        for event in self._wakeups:
-            event.set()
-
-    def release(self, upto: int) -> None:
-        """Forget entries before index `upto` (every sink has shipped them)."""
-        while self.first_index < upto and self.entries:
-            size, _ = self.entries.pop(0)
-            self._bytes -= size
-            self.first_index += 1
-
-    async def close(self) -> None:
-        return None
+    def _measure(self) -> tuple[int, int]:
+        """(bytes in segment files, bytes after the oldest saved cursor); no cursor yet: nothing is shipped."""
+        self._measured_at = time.monotonic()
+        with contextlib.suppress(OSError):
+            self._cursors_mtime = os.stat(self.directory / CURSORS).st_mtime_ns
+        sizes = segment_sizes(self.directory)
+        cursors = saved_cursors(self.directory).values()
+        oldest = min(cursors, key=lambda c: (c.segment, c.offset), default=None)
+        return sum(sizes.values()), bytes_after(sizes, oldest)

@@ -37,9 +37,8 @@ def serve(config: Config) -> int:
         return 2
     if config.durability == "memory":
         asyncio.run(_serve_one(config, engine))
-    else:
-        _supervise(config, engine)
-    return 0
+        return 0
+    return 1 if _supervise(config, engine) else 0  # 1: events left unshipped in the spool (logged)
 
 
 def acme_manager(config: Config) -> AcmeManager | None:
@@ -88,7 +87,7 @@ def _worker(config: Config, index: int, sockets: Any, shutdown: ProcessEvent) ->
     asyncio.run(main())
 
 
-def _supervise(config: Config, engine: Engine) -> None:
+def _supervise(config: Config, engine: Engine) -> dict[str, int]:
     sockets = engine.bind(config)
     context = multiprocessing.get_context("spawn")
     shutdown = context.Event()
@@ -102,13 +101,14 @@ def _supervise(config: Config, engine: Engine) -> None:
     for index in range(config.workers):
         spawn(index)
     log.info("serving", extra={"bind": engine.describe(config), "workers": config.workers, "engine": engine.name})
-    asyncio.run(_ship_and_watch(config, workers, spawn, shutdown))
+    unshipped = asyncio.run(_ship_and_watch(config, workers, spawn, shutdown))
     engine.close(sockets)
+    return unshipped
 
 
 async def _ship_and_watch(
     config: Config, workers: dict[int, Any], spawn: Callable[[int], None], shutdown: ProcessEvent
-) -> None:
+) -> dict[str, int]:
     from tracker.redirects.hosting import ControlHost
     from tracker.runtime import build_shipper
 
@@ -135,5 +135,6 @@ async def _ship_and_watch(
     if certificates is not None:
         await certificates.stop()
     await control.stop()
-    await shipper.stop()
+    unshipped = await shipper.stop()
     log.info("stopped")
+    return unshipped
