@@ -59,7 +59,7 @@ def create_app(config: Config, *, worker_index: int = 0, run_shipper: bool = Tru
         max_body_bytes=config.limits.body_limit("proxy"),
         verify_tls=not config.ignore_insecure_tls,
         go=config,
-        track=event_recorder(runtime),
+        track=event_recorder(config, runtime.intake),
     )
     catch_all = CatchAll(static, proxy)
     app = Starlette(routes=routes(config), lifespan=lifespan, exception_handlers={Exception: _internal_error})

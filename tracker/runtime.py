@@ -11,7 +11,7 @@ import logging
 import re
 import time
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import orjson
 
@@ -73,8 +73,8 @@ class Runtime:
             self._control = self.control_host.plane
         else:
             self._client = ControlClient(socket_path(config.spool_directory))
-            self._control = cast(LinkControl, self._client)  # its methods are the plane's, called over the socket
-        self.links.control = self._control
+            self._control = self._client
+        self.links = LinkCache(self._control)
         await self.links.start()
 
     async def stop(self) -> None:

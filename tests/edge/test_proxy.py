@@ -23,8 +23,8 @@ from websockets.exceptions import ConnectionClosed
 from tests.edge.raw_http import start_tls_tracker
 from tests.harness import TrackerProcess, free_port, snapshot_query, start_tracker, wait_until
 from tracker.config import from_mapping, replace
-from tracker.edge.client_ip import TrustedProxies
 from tracker.edge.proxy import ReverseProxy
+from tracker.http.client_ip import TrustedProxies
 
 UPSTREAM_APP = Path(__file__).with_name("upstream_app.py")
 MIB = 1024 * 1024

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker.edge.client_ip import TrustedProxies
 from tracker.edge.proxy_headers import forwarded, forwarding_headers, request_host, response_headers
+from tracker.http.client_ip import TrustedProxies
 
 TRUSTED = TrustedProxies.parse(["10.0.0.0/8"])
 

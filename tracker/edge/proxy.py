@@ -27,15 +27,15 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from tracker.config import Config, UpstreamConfig
-from tracker.edge.client_ip import TrustedProxies
 from tracker.edge.proxy_body import BadFraming, ClientWatch, RequestBody, declared_length
 from tracker.edge.proxy_headers import Headers, forwarding_headers, request_host
 from tracker.edge.proxy_relay import relay
 from tracker.edge.request_target import REFUSAL, OriginForm, origin_form
 from tracker.edge.upstreams import PASSIVE_HEALTH_SECONDS, Upstream, build_upstreams, match
+from tracker.http.body import DRAIN_BYTES
+from tracker.http.client_ip import TrustedProxies
+from tracker.http.cors import allow_origin, preflight
 from tracker.pipeline.spool import SpoolFull
-from tracker.routes.cors import allow_origin, preflight
-from tracker.routes.incoming import DRAIN_BYTES
 
 log = logging.getLogger("tracker.edge.proxy")
 SKIP_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")

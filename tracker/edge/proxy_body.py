@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from starlette.types import Receive
 
-from tracker.routes.incoming import BodyTooLarge
+from tracker.http.body import BodyTooLarge
 
 
 class ClientGone(Exception):

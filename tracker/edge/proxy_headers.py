@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from starlette.types import Scope
 
-from tracker.edge.client_ip import TrustedProxies, client_ip
+from tracker.http.client_ip import TrustedProxies, client_ip
 
 HOP_BY_HOP = frozenset(
     (

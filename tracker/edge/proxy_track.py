@@ -7,28 +7,28 @@ The values are the Go ones: `user` header/cookie, the visitor cookies, path pair
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.types import Scope
 
+from tracker.config import Config
 from tracker.edge.proxy import Tracker
 from tracker.edge.upstreams import Upstream
 from tracker.events import inputs
+from tracker.http.process import EventIntake
+from tracker.http.request_info import request_info
 from tracker.records import Record
-from tracker.routes.incoming import request_info
 
 
-def event_recorder(runtime: Any) -> Tracker:
-    """The `track` hook of ReverseProxy, writing through `runtime` (a tracker.runtime.Runtime)."""
+def event_recorder(config: Config, intake: EventIntake) -> Tracker:
+    """The `track` hook of ReverseProxy."""
 
     async def record(scope: Scope, upstream: Upstream) -> None:
-        info = request_info(Request(scope), runtime.trusted)
+        info = request_info(Request(scope))
         rest = info.path.lstrip("/").partition("/")[2]
         pairs = inputs.path_pairs(rest)
-        query = inputs.query_values(info.query, runtime.config.ignore_query_params_key) if info.method == "GET" else {}
+        query = inputs.query_values(info.query, config.ignore_query_params_key) if info.method == "GET" else {}
         values = {**inputs.seed(info), **pairs, **query}
-        event, _ = runtime.build_event(values, info, is_server=True, injected_params={**pairs, **query})
-        await runtime.accept([Record("events", event)], family="proxy")
+        event, _ = intake.build_event(values, info, is_server=True, injected_params={**pairs, **query})
+        await intake.accept([Record("events", event)], family="proxy")
 
     return record

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import Any
+from typing import Any, Protocol
 
 from tracker.redirects.errors import ControlError
 from tracker.redirects.model import Redirect
@@ -18,8 +18,14 @@ log = logging.getLogger("tracker.redirects.cache")
 WAIT_SECONDS = 20.0
 
 
+class ChangeFeed(Protocol):
+    """The control plane's change log, as a worker's cache follows it (the plane itself, or its client)."""
+
+    async def changes(self, since: int, wait: float = 0.0, worker: str = "") -> dict[str, Any]: ...
+
+
 class LinkCache:
-    def __init__(self, control: Any) -> None:
+    def __init__(self, control: ChangeFeed | None) -> None:
         self.control = control
         self.links: dict[str, Redirect] = {}
         self.version = 0
@@ -45,6 +51,7 @@ class LinkCache:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def refresh(self, wait: float = 0.0) -> None:
+        assert self.control is not None, "a cache with no control plane holds no links"
         answer = await self.control.changes(since=self.version, wait=wait, worker=self.worker)
         if answer["full"]:
             self.links = {}

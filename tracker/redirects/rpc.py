@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import orjson
@@ -120,11 +121,41 @@ class ControlClient:
             raise ERRORS.get(response.status_code, ControlError)(body.get("error", "error"), **fields)
         return body["result"]
 
-    def __getattr__(self, method: str) -> Any:
-        if method not in METHODS:
-            raise AttributeError(method)
+    # The plane's methods, one by one, so a worker's client is checked against the same interface.
+    async def changes(self, since: int, wait: float = 0.0, worker: str = "") -> dict[str, Any]:
+        return cast(dict[str, Any], await self._call("changes", since=since, wait=wait, worker=worker))
 
-        async def call(**arguments: Any) -> Any:
-            return await self._call(method, **arguments)
+    async def list(self, host: str = "", offset: int = 0, limit: int = 100, query: str = "") -> dict[str, Any]:
+        return cast(dict[str, Any], await self._call("list", host=host, offset=offset, limit=limit, query=query))
 
-        return call
+    async def get(self, key: str) -> dict[str, Any]:
+        return cast(dict[str, Any], await self._call("get", key=key))
+
+    async def stats(self, key: str) -> dict[str, Any]:
+        return cast(dict[str, Any], await self._call("stats", key=key))
+
+    async def claim_visit(self, key: str) -> bool:
+        return bool(await self._call("claim_visit", key=key))
+
+    async def save(
+        self, fields: Mapping[str, Any], uid: str, key: str | None = None, mode: str = "upsert"
+    ) -> dict[str, Any]:
+        return cast(dict[str, Any], await self._call("save", fields=dict(fields), uid=uid, key=key, mode=mode))
+
+    async def delete(self, key: str, uid: str) -> dict[str, Any]:
+        return cast(dict[str, Any], await self._call("delete", key=key, uid=uid))
+
+    async def add_account(self, uid: str, password: str | None = None) -> dict[str, Any]:
+        return cast(dict[str, Any], await self._call("add_account", uid=uid, password=password))
+
+    async def disable_account(self, uid: str) -> dict[str, Any]:
+        return cast(dict[str, Any], await self._call("disable_account", uid=uid))
+
+    async def remove_account(self, uid: str) -> dict[str, Any]:
+        return cast(dict[str, Any], await self._call("remove_account", uid=uid))
+
+    async def authenticate(self, uid: str, password: str, token: str, client: str) -> str:
+        return str(await self._call("authenticate", uid=uid, password=password, token=token, client=client))
+
+    async def login(self, uid: str, password: str, client: str) -> dict[str, Any]:
+        return cast(dict[str, Any], await self._call("login", uid=uid, password=password, client=client))

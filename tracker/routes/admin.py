@@ -21,10 +21,12 @@ from starlette.routing import BaseRoute, Route
 
 from tracker.errors import BadEvent
 from tracker.http.answers import json_error
+from tracker.http.body import BodyTooLarge, read_body
+from tracker.http.context import context
+from tracker.http.cors import allow_origin, preflight
+from tracker.http.process import process
 from tracker.redirects.errors import AuthFailed, ControlError
 from tracker.redirects.fields import admin_fields
-from tracker.routes.cors import allow_origin, preflight
-from tracker.routes.incoming import BodyTooLarge, peer_address, read_body
 
 Handler = Callable[[Request, Any, str], Awaitable[Any]]
 
@@ -55,13 +57,13 @@ def _answer(request: Request, body: Any, status: int = 200) -> Response:
         response = body
     else:
         response = Response(orjson.dumps(body), status_code=status, media_type="application/json")
-    response.headers.update(allow_origin(request, request.app.state.runtime.config.allow_origin))
+    response.headers.update(allow_origin(request, process(request).config.allow_origin))
     response.headers["cache-control"] = "no-store"
     return response
 
 
 def _failure(request: Request, error: Exception) -> Response:
-    headers = allow_origin(request, request.app.state.runtime.config.allow_origin)
+    headers = allow_origin(request, process(request).config.allow_origin)
     if isinstance(error, BodyTooLarge):
         return json_error(413, str(error), headers=headers, field="body")
     assert isinstance(error, ControlError)
@@ -73,12 +75,12 @@ def _failure(request: Request, error: Exception) -> Response:
 
 
 def _client(request: Request) -> str:
-    return peer_address(request, request.app.state.runtime.trusted)
+    return context(request.scope).client_ip
 
 
 def _go(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        control = request.app.state.runtime.control
+        control = process(request).control
         try:
             uid = await control.authenticate(
                 uid=request.path_params["uid"],
@@ -95,7 +97,7 @@ def _go(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 def _bearer(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        control = request.app.state.runtime.control
+        control = process(request).control
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         try:
             if scheme.lower() != "bearer" or not token.strip():
@@ -110,7 +112,7 @@ def _bearer(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    body = await read_body(request, request.app.state.runtime.config.limits.body_limit("admin"))
+    body = await read_body(request, process(request).config.limits.body_limit("admin"))
     try:
         value = orjson.loads(body or b"{}")
     except orjson.JSONDecodeError as error:
@@ -186,7 +188,7 @@ async def _qr(request: Request, control: Any, uid: str) -> Any:
 
 
 async def login(request: Request) -> Response:
-    control = request.app.state.runtime.control
+    control = process(request).control
     try:
         fields = await _json_body(request)
         uid, password = fields.get("uid"), fields.get("password")
@@ -216,7 +218,7 @@ def _asset_text(name: str) -> str:
 
 async def page(request: Request) -> Response:
     """The marketer page: no inline script or style (the CSP forbids both); the API prefix travels in data-api."""
-    api = html.escape(request.app.state.runtime.config.api_prefix, quote=True)
+    api = html.escape(process(request).config.api_prefix, quote=True)
     return HTMLResponse(_asset_text("admin.html").replace("{{API}}", api), headers=PAGE_HEADERS)
 
 
@@ -226,4 +228,4 @@ async def asset(request: Request) -> Response:
 
 
 async def _preflight(request: Request) -> Response:
-    return preflight(request, request.app.state.runtime.config.allow_origin)
+    return preflight(request, process(request).config.allow_origin)

@@ -8,6 +8,7 @@ goes to DefaultRedirect, so they are never open redirects.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -16,12 +17,15 @@ from starlette.responses import PlainTextResponse, Response
 
 from tracker.errors import BadEvent
 from tracker.events import inputs
+from tracker.events.inputs import RequestInfo
+from tracker.events.row import Visitor
 from tracker.http.answers import json_error
+from tracker.http.process import Process, process
+from tracker.http.request_info import request_info
 from tracker.pipeline.spool import SpoolFull
 from tracker.records import Record
 from tracker.redirects.model import Redirect, now_text
 from tracker.redirects.targets import BadTarget, allowed_target, location, normalise_target, tracked_hop
-from tracker.routes.incoming import request_info
 from tracker.routes.track import visitor_cookies
 
 log = logging.getLogger("tracker.routes.redirects")
@@ -30,8 +34,8 @@ NO_STORE = "private, no-store, max-age=0"
 
 async def short_link(request: Request) -> Response | None:
     """The answer for a request whose host + path is a live short link, else None (the request falls through)."""
-    runtime = request.app.state.runtime
-    info = request_info(request, runtime.trusted)
+    runtime = process(request)
+    info = request_info(request)
     link = runtime.links.lookup(info.host, info.path)
     if link is None or not link.live_at(now_text()):
         return None
@@ -64,14 +68,14 @@ async def short_link(request: Request) -> Response | None:
     return response
 
 
-def make_tracked_redirect(kind: str):  # type: ignore[no-untyped-def]
+def make_tracked_redirect(kind: str) -> Callable[[Request], Awaitable[Response]]:
     """/rdr/ (server-side event) and /xrdr/ (browser event, sets cookies): 302 to an allowed `url` parameter."""
     is_server = kind == "rdr"
 
     async def endpoint(request: Request) -> Response:
-        runtime = request.app.state.runtime
+        runtime = process(request)
         config = runtime.config
-        info = request_info(request, runtime.trusted)
+        info = request_info(request)
         pairs = inputs.path_pairs(request.path_params.get("rest", ""))
         query = inputs.query_values(info.query, config.ignore_query_params_key)
         requested = dict(parse_qsl(info.query, keep_blank_values=True)).get("url", "")
@@ -93,8 +97,8 @@ def make_tracked_redirect(kind: str):  # type: ignore[no-untyped-def]
 
 async def robots(request: Request) -> Response:
     """Short links are not crawlable unless marked so (Shlink's convention)."""
-    runtime = request.app.state.runtime
-    info = request_info(request, runtime.trusted)
+    runtime = process(request)
+    info = request_info(request)
     lines = ["User-agent: *"]
     for link in sorted(runtime.links.for_host(info.host), key=lambda x: x.path):
         lines.append(f"{'Allow' if link.crawlable else 'Disallow'}: {link.path}")
@@ -112,18 +116,23 @@ def _hop_is_safe(final: str, link: Redirect) -> bool:
 
 
 async def _record(
-    runtime: Any, values: dict[str, Any], info: Any, is_server: bool, injected: dict[str, Any], link: Redirect | None
-) -> Any:
+    runtime: Process,
+    values: dict[str, Any],
+    info: RequestInfo,
+    is_server: bool,
+    injected: dict[str, Any],
+    link: Redirect | None,
+) -> Visitor | None:
     """Append the hit event; a redirect is answered even when the event cannot be recorded."""
     try:
-        event, visitor = runtime.build_event(values, info, is_server=is_server, injected_params=injected)
+        event, visitor = runtime.intake.build_event(values, info, is_server=is_server, injected_params=injected)
     except BadEvent as error:
         runtime.metrics.rejected(type(error).__name__)
         return None
     if link is not None:
         event["link"] = link.urlfrom
     try:
-        await runtime.accept([Record("events", event)], family="redirects")
+        await runtime.intake.accept([Record("events", event)], family="redirects")
     except SpoolFull:
         runtime.metrics.rejected("SpoolFull")
         log.warning("redirect hit not recorded: spool full", extra={"path": info.path})
