@@ -171,11 +171,21 @@ class Shipper:
         state.stopped = True
         log.error("shipping task ended", extra={"sink": state.sink.name, "error": repr(task.exception())})
 
+    async def wait_open(self, sink: object, timeout: float) -> bool:
+        """True once `sink` (one of this shipper's) has opened; False if it has not within `timeout` seconds."""
+        state = next(state for state in self.states if state.sink is sink)
+        try:
+            await asyncio.wait_for(state.open_event.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
     async def _open(self, state: SinkState) -> bool:
         while True:
             try:
                 await state.sink.open()
                 state.opened = True
+                state.open_event.set()
                 state.succeeded()
                 return True
             except Exception as error:  # noqa: BLE001 - any failure to open is retried; the spool keeps data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -27,6 +28,7 @@ class SinkState:
     sink: Sink
     settings: SinkSettings
     opened: bool = False
+    open_event: asyncio.Event = field(default_factory=asyncio.Event)  # set once the sink has opened
     cursors: dict[str, Cursor] = field(default_factory=dict)  # by source key
     unsaved: dict[str, Source] = field(default_factory=dict)  # sources whose cursor moved since it was saved
     stopped: bool = False  # the shipping task ended while the shipper was not stopping

@@ -10,6 +10,8 @@ from tracker.pipeline.spool import MemorySpool, Spool
 from tracker.redirects.control import ControlPlane
 from tracker.redirects.rpc import ControlServer, socket_path
 
+OPEN_WAIT_SECONDS = 10.0
+
 
 class ControlHost:
     def __init__(self, config: Config, shipper: Shipper, memory_spool: MemorySpool | None = None) -> None:
@@ -23,8 +25,11 @@ class ControlHost:
             self.spool.subscribe(shipper.wakeup)
         self.plane = ControlPlane(config, shipper.sinks, self.spool, root / "control.key")
         self.server = ControlServer(self.plane, socket_path(config.spool_directory))
+        self.shipper = shipper
 
     async def start(self) -> None:
+        if self.plane.primary is not None:  # load links once it is open; a store still down is then worth a warning
+            await self.shipper.wait_open(self.plane.primary, OPEN_WAIT_SECONDS)
         await self.plane.start()
         await self.server.start()
 

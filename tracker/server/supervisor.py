@@ -60,9 +60,20 @@ async def _serve_one(config: Config, engine: Engine) -> None:
     log.info("stopped")
 
 
+def _quiet_cancelled_connections(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """At a graceful stop the servers (the engine's and the control socket's) cancel the tasks of idle keep-alive
+    connections, and Python 3.11's StreamReaderProtocol callback logs that CancelledError as an error (3.12
+    checks task.cancelled()). It is an ordinary stop; everything else goes to the default handler."""
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)
+
+
 def _stop_event() -> asyncio.Event:
+    """SIGTERM/SIGINT set the returned event; called first in every event loop the server runs."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_quiet_cancelled_connections)
     for name in ("SIGTERM", "SIGINT"):
         loop.add_signal_handler(getattr(signal, name), stop.set)
     return stop
@@ -75,6 +86,7 @@ def _worker(config: Config, index: int, sockets: Any, shutdown: ProcessEvent) ->
 
     async def main() -> None:
         stop = asyncio.Event()
+        asyncio.get_running_loop().set_exception_handler(_quiet_cancelled_connections)
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
 
         async def trigger() -> None:
