@@ -65,7 +65,10 @@ def normalise_target(url: str) -> str:
         raise BadTarget(f"longer than {MAX_URL} characters")
     if has_control_characters(url) or "\\" in url:
         raise BadTarget("must not contain control characters or backslashes")
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        raise BadTarget("is not a URL") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         raise BadTarget("must be an absolute http(s) URL")
     if "@" in parts.netloc:
@@ -111,7 +114,10 @@ def normalise_host_or_same(host: str) -> str:
 
 def tracked_hop(target: str, api_prefix: str) -> tuple[str, dict[str, str]] | None:
     """A link to our own /rdr/ goes straight to its `url` (one hop): (that url, the other query keys), or None."""
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # only a link stored before targets were checked can be this broken
+        return None
     if f"{api_prefix}/rdr/" not in parts.path and not parts.path.endswith(f"{api_prefix}/rdr"):
         return None
     query = {k.lower(): v for k, v in parse_qsl(parts.query, keep_blank_values=True)}
