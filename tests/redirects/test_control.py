@@ -73,3 +73,25 @@ async def test_max_visits_are_counted_in_one_place(plane: ControlPlane) -> None:
         fields={"slugfrom": "cap", "urlto": "https://example.com/", "max_visits": 2}, uid="alice", mode="create"
     )
     assert [await plane.claim_visit(key="go.example/cap") for _ in range(3)] == [True, True, False]
+
+
+async def test_reset_disable_and_remove_end_sessions_and_tokens(plane: ControlPlane) -> None:
+    client = "198.51.100.7"
+    session = (await plane.login(uid="alice", password="alice-password", client=client))["token"]
+    assert await plane.authenticate(uid="", password="", token=session, client=client) == "alice"
+    reset = await plane.add_account(uid="alice", password="alice-password-2")
+    for token in (session, "trk_not-a-token"):
+        with pytest.raises(AuthFailed):
+            await plane.authenticate(uid="", password="", token=token, client=client)
+    assert await plane.authenticate(uid="", password="", token=reset["token"], client=client) == "alice"
+    assert await plane.disable_account(uid="alice") == {"uid": "alice", "state": "disabled"}
+    with pytest.raises(AuthFailed):
+        await plane.authenticate(uid="", password="", token=reset["token"], client=client)
+    with pytest.raises(AuthFailed):
+        await plane.login(uid="alice", password="alice-password-2", client=client)
+    assert (await plane.remove_account(uid="alice"))["state"] == "removed"
+    with pytest.raises(NotFound):
+        await plane.remove_account(uid="alice")
+    rows = [values for _, records in plane.spool.entries for table, values in records if table == "accounts"]
+    assert [r["pwd"][:7] for r in rows] == ["scrypt$", "scrypt$", "!disabl", "!remove"]
+    assert rows[-1]["tokens"] == [] and rows[-1]["created_at"] == rows[0]["created_at"]

@@ -78,7 +78,8 @@ def test_good_slugs_are_lowercased_path_segments() -> None:
 
 def test_go_urlfrom_keys_are_checked_as_host_and_slug() -> None:
     assert key_from_url("https://Bücher.Example/Short?x=1") == "xn--bcher-kva.example/short"
-    for bad in ("https://go.example/a\r\nb", "https://go.example/a b", "https://u@go.example/a", "https://go.example/"):
+    bad_keys = ("https://go.example/a\r\nb", "https://go.example/a b", "https://u@go.example/a", "https://go.example/")
+    for bad in (*bad_keys, "https://[go.example/a"):
         with pytest.raises(BadEvent) as caught:
             key_from_url(bad)
         assert caught.value.field == "urlfrom"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -67,6 +69,17 @@ def test_a_normalised_target_is_header_safe_ascii_and_stable(tail: str) -> None:
         return
     assert target.isascii() and target.isprintable() and " " not in target
     assert normalise_target(target) == target and location(target) == target
+
+
+@given(st.text(max_size=80))
+def test_any_text_is_a_uri_or_refused_and_nothing_else_is_raised(url: str) -> None:
+    for candidate in (url, "https://" + url, "https://[" + url, "/" + url):
+        with contextlib.suppress(BadTarget):  # refused is a fine answer; any other exception would be a 500
+            assert normalise_target(candidate).isascii()
+        allowed = allowed_target(candidate, ALLOWED)
+        assert allowed is None or (allowed.isascii() and location(allowed) == allowed)
+        assert tracked_hop(candidate, "/tr/v1") is None or "/tr/v1/rdr" in candidate
+        assert location(candidate).isascii() and location(candidate).isprintable()
 
 
 def test_hosts_are_dns_names_or_ip_literals() -> None:

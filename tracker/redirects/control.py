@@ -42,8 +42,7 @@ class ControlPlane:
         self.spool = spool
         self.sessions = Sessions(_load_secret(secret_path))
         self.links: dict[str, Redirect] = {}
-        self.accounts: dict[str, Account] = {}
-        self.book = AccountBook(self.accounts, self.sessions, spool.append)
+        self.book = AccountBook({}, self.sessions, spool.append)
         self.version = 0
         self.changelog: deque[tuple[int, str]] = deque(maxlen=CHANGELOG_SIZE)
         self.loaded = asyncio.Event()
@@ -51,6 +50,15 @@ class ControlPlane:
         self._new_version = asyncio.Event()
         self._acks: dict[str, tuple[int, float]] = {}
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def accounts(self) -> dict[str, Account]:
+        """The accounts, owned by the AccountBook that checks every credential against them."""
+        return self.book.accounts
+
+    @accounts.setter
+    def accounts(self, accounts: dict[str, Account]) -> None:
+        self.book.accounts = accounts
 
     # ---- lifecycle ---------------------------------------------------------------------------------
 
@@ -231,9 +239,11 @@ class ControlPlane:
         return await self.book.add(uid, password)
 
     async def disable_account(self, uid: str) -> dict[str, Any]:
+        await self._ready()
         return await self.book.disable(uid)
 
     async def remove_account(self, uid: str) -> dict[str, Any]:
+        await self._ready()
         return await self.book.remove(uid)
 
     async def authenticate(self, uid: str, password: str, token: str, client: str) -> str:

@@ -121,7 +121,10 @@ def key_from_url(url: str) -> str:
     """A checked key from a Go-style `urlfrom` (scheme, query and fragment dropped)."""
     if has_control_characters(url) or any(ch in url.strip() for ch in " \\"):
         raise BadEvent("urlfrom", "must not contain spaces, control characters or backslashes")
-    key = link_key(url)
+    try:
+        key = link_key(url)
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        raise BadEvent("urlfrom", "is not a URL") from None
     host, _, path = key.partition("/")
     if not path:
         raise BadEvent("urlfrom", "Bad URL (from path)")
