@@ -43,6 +43,7 @@ HANDSHAKE = frozenset(
     )
 )
 
+
 class connect_once(connect):
     """`websockets.connect` without its redirect following (up to 10, to any host): an upstream's 3xx goes to
     the client as the refusal it is, so no Location (an app's open redirect, say) picks where the tracker
