@@ -7,7 +7,8 @@ connections a proxy pools, and for "any host and port" a client must not make th
 
 By default it answers each request after reading its body. With `answer_before_body` it answers as soon as
 the head is in (as apps that refuse or ignore a body do) and then reads the declared body, as a correct
-server must before the next request on that connection. A path ending in `/big` answers `big_bytes` bytes.
+server must before the next request on that connection. A path ending in `/big` answers `big_bytes` bytes;
+with `redirect_to`, every request gets a 302 there.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Received:
 class RawUpstream:
     answer_before_body: bool = False
     big_bytes: int = 4 << 20
+    redirect_to: str = ""  # when set, every answer is a 302 to it
     port: int = 0
     connections: int = 0
     requests: list[Received] = field(default_factory=list)
@@ -104,6 +106,9 @@ class RawUpstream:
             self.closed.add(number)
 
     def _answer(self, sock: socket.socket, number: int, line: bytes, path: bytes) -> None:
+        if self.redirect_to:
+            sock.sendall(b"HTTP/1.1 302 Found\r\nlocation: %s\r\ncontent-length: 0\r\n\r\n" % self.redirect_to.encode())
+            return
         if path.endswith(b"/big"):
             sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % self.big_bytes)
             block = b"b" * 65536

@@ -4,6 +4,10 @@ A body that arrived in one ASGI message is held (it is small) so the request can
 when the first refuses the connection; a longer one streams and is spent once sending began. After the body,
 the same `receive` tells when the client has gone, which is how a relayed response learns to stop, and how a
 request the upstream is slow to answer is abandoned (ClientWatch) instead of held until ReadTimeoutSeconds.
+
+The framing the upstream is told (declared_length) is unambiguous, and the bytes relayed are held to it: a
+body longer or shorter than its Content-Length stops the relay, and `sent_whole` says whether the upstream
+connection may go back to the pool.
 """
 
 from __future__ import annotations

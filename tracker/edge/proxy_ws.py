@@ -43,6 +43,16 @@ HANDSHAKE = frozenset(
     )
 )
 
+
+class connect_once(connect):
+    """`websockets.connect` without its redirect following (up to 10, to any host): an upstream's 3xx goes to
+    the client as the refusal it is, so no Location (an app's open redirect, say) picks where the tracker
+    connects, as no request target may."""
+
+    def process_redirect(self, exc: Exception) -> Exception | str:
+        return exc
+
+
 # Codes a peer reports but no close frame may carry (RFC 6455 §7.4.1).
 TO_UPSTREAM = {1005: 1000, 1006: 1001}
 TO_CLIENT = {1005: 1000, 1006: 1014}
@@ -69,7 +79,7 @@ async def relay_websocket(
     for upstream_target in upstream.candidates():
         url = upstream_target.websocket_url(target)
         try:
-            upstream_socket = await connect(
+            upstream_socket = await connect_once(
                 url,
                 additional_headers=forwarded,
                 subprotocols=scope.get("subprotocols") or None,
