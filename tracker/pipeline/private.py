@@ -6,9 +6,11 @@ ones are fixed when they are opened.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from pathlib import Path
 
+log = logging.getLogger("tracker.pipeline")
 FILE_MODE = 0o600
 DIRECTORY_MODE = 0o700
 
@@ -24,7 +26,11 @@ def private_directory(path: Path) -> Path:
         with contextlib.suppress(FileExistsError):  # another process made it first
             os.mkdir(directory, DIRECTORY_MODE)
         os.chmod(directory, DIRECTORY_MODE)
-    os.chmod(path, DIRECTORY_MODE)
+    if not missing:
+        try:
+            os.chmod(path, DIRECTORY_MODE)
+        except PermissionError:  # someone else's directory we may write in: say so, do not refuse to start
+            log.warning("cannot make a directory owner-only", extra={"directory": str(path)})
     return path
 
 
