@@ -77,6 +77,7 @@ class Memory:
     peak: dict[str, int] = field(default_factory=dict)
     last: dict[str, int] = field(default_factory=dict)
     timeline: list[tuple[float, dict[str, int]]] = field(default_factory=list)
+    minute_peaks: dict[str, list[int]] = field(default_factory=dict)  # the highest sample of each minute
 
     def sample(self, elapsed: float) -> None:
         now: dict[str, int] = {}
@@ -90,6 +91,11 @@ class Memory:
         self.last = now
         if not self.timeline or elapsed - self.timeline[-1][0] >= 60:
             self.timeline.append((elapsed, now))
+        minute = int(elapsed // 60)
+        for name, rss in now.items():
+            highs = self.minute_peaks.setdefault(name, [])
+            highs.extend([0] * (minute + 1 - len(highs)))
+            highs[minute] = max(highs[minute], rss)
 
 
 def events(batch: int) -> list[dict[str, object]]:
@@ -139,7 +145,8 @@ async def drive(url: str, seconds: float, rate: int, batch: int, memory: Memory)
 
 
 def report(memory: Memory, seconds: float, rate: int, acked: int, failed: int, stored: int | None) -> None:
-    print(f"\n{seconds:.0f} s at {rate} events/s: {acked:,} acknowledged, {failed} failed requests, stored {stored:,}")
+    shown = "?" if stored is None else f"{stored:,}"
+    print(f"\n{seconds:.0f} s at {rate} events/s: {acked:,} acknowledged, {failed} failed requests, stored {shown}")
     print("\n| process | RSS start | RSS peak | RSS end |\n|---|---|---|---|")
     for name in memory.start:
         start, peak, end = memory.start[name], memory.peak[name], memory.last.get(name, 0)
@@ -151,6 +158,8 @@ def report(memory: Memory, seconds: float, rate: int, acked: int, failed: int, s
             for elapsed, sample in memory.timeline
         ),
     )
+    for name, highs in memory.minute_peaks.items():
+        print(f"{name}, highest sample of each minute (MiB):", " ".join(f"{rss / MIB:.0f}" for rss in highs))
 
 
 def main() -> int:

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.sinks.duckdb.test_sink import make_sink
 from tests.sinks.rows import event
+from tracker.sinks.base import TransientSinkError
 
 
 async def test_memory_limit_threads_and_threshold_are_set_on_the_database(tmp_path: Path) -> None:
@@ -39,3 +42,24 @@ def _fields(settings: object) -> dict[str, object]:
     import dataclasses
 
     return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}  # type: ignore[arg-type]
+
+
+async def test_a_memory_limit_too_small_for_the_key_index_is_a_transient_error_that_names_the_key(
+    tmp_path: Path,
+) -> None:
+    filled = make_sink(tmp_path / "t.duckdb")
+    await filled.open()
+    await filled.query(
+        "INSERT INTO events (eid, created_at, vid) SELECT uuid(), now()::TIMESTAMP, uuid() FROM range(200000)"
+    )
+    await filled.close()
+    small = make_sink(tmp_path / "t.duckdb", MemoryLimit="4MB")
+    await small.open()
+    with pytest.raises(TransientSinkError, match="DuckDB needs more than MemoryLimit 4MB"):
+        await small.write("events", [event(i) for i in range(1000)])
+    await small.close()
+    roomy = make_sink(tmp_path / "t.duckdb")  # the rows waited in the spool; with room they are stored
+    await roomy.open()
+    await roomy.write("events", [event(i) for i in range(1000)])
+    assert (await roomy.query("SELECT count(*) AS n FROM events")) == [{"n": 201000}]
+    await roomy.close()

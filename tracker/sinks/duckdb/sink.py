@@ -160,14 +160,21 @@ class DuckDBSink(PrimaryStore, SchemaOwner):
         except CONTENT_ERRORS as error:
             if len(rows) == 1:
                 return f"{type(error).__name__}: {error}", rows
-        except (duckdb.IOException, duckdb.OutOfMemoryException) as error:
-            raise TransientSinkError(str(error)) from error
+        except (duckdb.IOException, duckdb.OutOfMemoryException, duckdb.TransactionException) as error:
+            raise TransientSinkError(self._explain(error)) from error
         half = len(rows) // 2
         results = [self._write_bisecting(table, part) for part in (rows[:half], rows[half:])]
         found = [r for r in results if r is not None]
         if not found:
             return None
         return found[0][0], [row for _, part in found for row in part]
+
+    def _explain(self, error: duckdb.Error) -> str:
+        text = str(error)
+        if isinstance(error, duckdb.OutOfMemoryException) or "pin block" in text:
+            # The rows wait in the spool; the sink writes again once MemoryLimit is raised and the tracker restarted.
+            return f"DuckDB needs more than MemoryLimit {self.settings.memory_limit} (see README, DuckDB sink): {text}"
+        return text
 
     def _insert(self, table: str, rows: list[Row]) -> None:
         assert self._connection is not None
