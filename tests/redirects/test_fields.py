@@ -58,8 +58,8 @@ def test_times_outside_every_sinks_range_are_refused(value: str) -> None:
 
 
 def test_times_inside_the_range_are_utc_text() -> None:
-    assert normalise_time("2106-02-07T06:28:15Z", "valid_until") == "2106-02-07 06:28:15.000000"
-    assert normalise_time("2030-01-01T02:00:00+02:00", "valid_until") == "2030-01-01 00:00:00.000000"
+    assert normalise_time("2106-02-07T06:28:15Z", "valid_until") == "2106-02-07 06:28:15.000"
+    assert normalise_time("2030-01-01T02:00:00+02:00", "valid_until") == "2030-01-01 00:00:00.000"
     assert normalise_time("2999-01-01", "valid_until", bounded=False).startswith("2999")  # rows already stored
 
 

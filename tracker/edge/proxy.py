@@ -22,7 +22,6 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 
 import aiohttp
-import orjson
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
@@ -32,6 +31,7 @@ from tracker.edge.proxy_headers import Headers, forwarding_headers, request_host
 from tracker.edge.proxy_relay import relay
 from tracker.edge.request_target import REFUSAL, OriginForm, origin_form
 from tracker.edge.upstreams import PASSIVE_HEALTH_SECONDS, Upstream, build_upstreams, match
+from tracker.http.answers import send_json_error
 from tracker.http.body import DRAIN_BYTES
 from tracker.http.client_ip import TrustedProxies
 from tracker.http.cors import allow_origin, preflight
@@ -90,7 +90,7 @@ class ReverseProxy:
     async def handle(self, scope: Scope, receive: Receive, send: Send, upstream: Upstream | None = None) -> None:
         upstream = upstream or self.match(scope)
         if upstream is None:
-            await answer(send, 404, "no upstream for this path")
+            await send_json_error(send, 404, "no upstream for this path")
             return
         target = origin_form(scope)
         if scope["type"] == "websocket":
@@ -184,7 +184,7 @@ class ReverseProxy:
                         break  # part of the body is spent: this request cannot go to another target
                     continue
                 except (TimeoutError, aiohttp.ServerTimeoutError):
-                    await answer(send, 504, "upstream timed out")
+                    await send_json_error(send, 504, "upstream timed out")
                     return False
                 except aiohttp.ClientError as error:
                     if body.client_gone:
@@ -200,7 +200,7 @@ class ReverseProxy:
                     log.warning(
                         "upstream request failed", extra={"target": upstream_target.base, "error": repr(error)[:300]}
                     )
-                    await answer(send, 502, "upstream failed")
+                    await send_json_error(send, 502, "upstream failed")
                     return False
                 watch.disarm()  # from here on relay() watches the client itself
                 return await relay(response, send, body, extra, upstream_target.base)
@@ -211,7 +211,7 @@ class ReverseProxy:
             return False  # the upstream request went with its connection; nobody to answer
         finally:
             watch.disarm()
-        await answer(
+        await send_json_error(
             send,
             504 if timed_out else 502,
             "upstream timed out" if timed_out else "no upstream target could be reached",
@@ -221,7 +221,7 @@ class ReverseProxy:
     async def _refuse_body(self, send: Send, body: RequestBody) -> None:
         await body.drain(DRAIN_BYTES)
         limit = self.max_body_bytes
-        await answer(send, 413, f"body larger than {limit} bytes", field="body", limit=limit)
+        await send_json_error(send, 413, f"body larger than {limit} bytes", field="body", limit=limit)
 
 
 def upstream_tls(verify: bool) -> ssl.SSLContext:
@@ -250,13 +250,4 @@ async def _refuse(
     """Refuses a request whose body did not go upstream; a little of what is unread is drained first, so the
     client reads the answer instead of a reset."""
     await body.drain(DRAIN_BYTES)
-    await answer(send, status, message, close=close, **details)
-
-
-async def answer(send: Send, status: int, message: str, *, close: bool = False, **details: object) -> None:
-    body = orjson.dumps({"error": message, **details})
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if close:
-        headers.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_json_error(send, status, message, close=close, **details)

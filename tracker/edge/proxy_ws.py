@@ -15,7 +15,6 @@ import logging
 import ssl
 import time
 
-import orjson
 from starlette.types import Receive, Scope, Send
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
@@ -23,6 +22,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from tracker.edge.proxy_headers import SET_BY_SERVER
 from tracker.edge.request_target import OriginForm
 from tracker.edge.upstreams import PASSIVE_HEALTH_SECONDS, Upstream
+from tracker.http.answers import error_body
 
 log = logging.getLogger("tracker.edge.proxy")
 # Headers the websocket handshake itself sets, or that are hop-by-hop: never copied to the upstream leg.
@@ -156,7 +156,7 @@ async def _pump(receive: Receive, send: Send, upstream: ClientConnection) -> Non
 async def deny(scope: Scope, send: Send, status: int, message: str) -> None:
     """An HTTP answer instead of the upgrade when the server supports it (ASGI websocket denial), else a close."""
     if "websocket.http.response" in scope.get("extensions", {}):
-        body = orjson.dumps({"error": message})
+        body = error_body(message)
         await send(
             {
                 "type": "websocket.http.response.start",

@@ -7,9 +7,7 @@ not columns become `params` (values typed by coerce.param_value), except the Go 
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -20,6 +18,7 @@ from tracker.events.ids import ZERO_UUID, new_id, parse_uuid
 from tracker.events.inputs import RequestInfo
 from tracker.privacy import hashing
 from tracker.privacy.storage import IPPolicy
+from tracker.timestamps import now_text
 
 UUID_COLUMNS = ("oid", "uid", "tid", "auth_id", "rid", "invoice_id", "device_id", "ref")
 UUID_ALIASES = {"did": "device_id", "auth": "auth_id", "invid": "invoice_id"}
@@ -218,21 +217,6 @@ def build(
         row["referer"] = info.referer[:MAX_TEXT]
     row["ip"], row["iphash"] = ip_policy.apply(info.client_ip)
     return row, visitor
-
-
-_stamp_second = -1
-_stamp_text = ""
-
-
-def now_text() -> str:
-    """UTC now as "YYYY-MM-DD HH:MM:SS.mmm"; the date part is formatted once per second."""
-    global _stamp_second, _stamp_text
-    now = time.time()
-    second = int(now)
-    if second != _stamp_second:
-        _stamp_second = second
-        _stamp_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%d %H:%M:%S")
-    return f"{_stamp_text}.{int((now - second) * 1000):03d}"
 
 
 def _visitor(values: dict[str, Any]) -> Visitor:

@@ -24,10 +24,23 @@ _PIXEL_RAW: RawHeaders = [(b"content-type", b"image/gif")] + [
 BROWSER_FAMILIES = frozenset(("other", "proxy", "static"))
 
 
+def error_body(message: str, **fields: Any) -> bytes:
+    """Every JSON error's body: {"error": message, ...fields}."""
+    return orjson.dumps({"error": message, **fields})
+
+
 def json_error(status: int, message: str, headers: dict[str, str] | None = None, **fields: Any) -> Response:
-    """A JSON error body: {"error": message, ...fields}."""
-    body = orjson.dumps({"error": message, **fields})
-    return Response(body, status_code=status, media_type="application/json", headers=headers)
+    return Response(error_body(message, **fields), status_code=status, media_type="application/json", headers=headers)
+
+
+async def send_json_error(send: Send, status: int, message: str, *, close: bool = False, **fields: Any) -> None:
+    """json_error straight onto the ASGI channel, for layers that hold no Request; `close` ends the connection."""
+    body = error_body(message, **fields)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def pixel(headers: dict[str, str] | None = None) -> Response:

@@ -29,7 +29,7 @@ from tracker.redirects.accounts import (
     token_digest,
 )
 from tracker.redirects.errors import AuthFailed, ControlError, NotFound, Throttled
-from tracker.redirects.model import now_text
+from tracker.timestamps import now_text
 
 log = logging.getLogger("tracker.redirects.accounts")
 FAILURES_ALLOWED, FAILURE_WINDOW_SECONDS = 10, 60.0

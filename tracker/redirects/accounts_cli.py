@@ -18,8 +18,8 @@ from typing import Any
 from tracker.config import Config, ConfigError, load
 from tracker.redirects.accounts import DISABLED, REMOVED, Account, hash_password, new_token, token_digest
 from tracker.redirects.errors import ControlError, Unavailable
-from tracker.redirects.model import now_text
 from tracker.redirects.rpc import ControlClient, socket_path
+from tracker.timestamps import now_text
 
 ACTIONS = {"add": "add_account", "disable": "disable_account", "remove": "remove_account"}
 

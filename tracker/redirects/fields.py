@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from tracker import timestamps
 from tracker.errors import BadEvent
 from tracker.redirects.targets import MAX_URL, BadTarget, has_control_characters, normalise_host
 
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # the events table's format: sorts as text in time order
 EARLIEST, LATEST = datetime(1970, 1, 1), datetime(2106, 2, 7, 6, 28, 15)  # ClickHouse DateTime's range
 MAX_VISITS = 2**31 - 1  # DuckDB INTEGER
 MAX_SLUG, MAX_TAGS, MAX_TAG = 200, 50, 100
@@ -96,7 +96,8 @@ def _targets(value: Any) -> dict[str, str]:
 
 
 def normalise_time(value: str, name: str, bounded: bool = True) -> str:
-    """ISO 8601 → UTC text in TIME_FORMAT; `bounded`: inside every sink's range (rows already stored are not)."""
+    """ISO 8601 → UTC text as every table stores it (timestamps.text); `bounded`: inside every sink's range
+    (rows already stored are not)."""
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
         if parsed.tzinfo is not None:
@@ -105,7 +106,7 @@ def normalise_time(value: str, name: str, bounded: bool = True) -> str:
         raise BadEvent(name, f"not an ISO 8601 time: {value[:64]!r}") from None
     if bounded and not EARLIEST <= parsed <= LATEST:
         raise BadEvent(name, f"must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d %H:%M:%S} UTC")
-    return parsed.strftime(TIME_FORMAT)
+    return timestamps.text(parsed)
 
 
 def link_key(url: str) -> str:

@@ -11,15 +11,16 @@ import string
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
+from tracker import timestamps
 from tracker.errors import BadEvent
+from tracker.events.ids import ZERO_UUID
 from tracker.redirects.fields import (
-    TIME_FORMAT,
     admin_fields,
     checked_host,
     checked_slug,
@@ -28,14 +29,10 @@ from tracker.redirects.fields import (
     normalise_time,
 )
 from tracker.redirects.targets import BadTarget, normalise_target, tracked_hop
+from tracker.timestamps import now_text
 
 STATUSES = frozenset((301, 302, 303, 307, 308))
 CODE_ALPHABET = string.ascii_lowercase + string.digits  # keys are lowercased, so codes are too
-NIL_UUID = "00000000-0000-0000-0000-000000000000"
-
-
-def now_text() -> str:
-    return datetime.now(UTC).strftime(TIME_FORMAT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +41,7 @@ class Redirect:
     urlto: str
     slug: str = ""
     status: int = 0
-    oid: str = NIL_UUID
+    oid: str = ZERO_UUID
     org: str = ""
     updater: str = ""
     created_at: str = ""
@@ -100,7 +97,7 @@ class Redirect:
             if value in (None, ""):
                 return None
             if isinstance(value, datetime):
-                return value.replace(tzinfo=None).strftime(TIME_FORMAT)
+                return timestamps.text(value)
             return normalise_time(str(value), name, bounded=False)
 
         tags, targets = values.get("tags") or [], values.get("targets") or {}
@@ -113,7 +110,7 @@ class Redirect:
             urlto=text("urlto"),
             slug=text("slug"),
             status=int(values.get("status") or 0),
-            oid=text("oid") or NIL_UUID,
+            oid=text("oid") or ZERO_UUID,
             org=text("org"),
             updater=text("updater"),
             created_at=moment("created_at") or "",
@@ -187,7 +184,7 @@ def build(
     since, until = (normalise_time(merged[n], n) if merged.get(n) else None for n in ("valid_since", "valid_until"))
     if since and until and until <= since:
         raise BadEvent("valid_until", "must be after valid_since")
-    oid = str(merged.get("oid") or NIL_UUID)
+    oid = str(merged.get("oid") or ZERO_UUID)
     try:
         uuid.UUID(oid)
     except ValueError:

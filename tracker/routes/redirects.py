@@ -24,9 +24,10 @@ from tracker.http.process import Process, process
 from tracker.http.request_info import request_info
 from tracker.pipeline.spool import SpoolFull
 from tracker.records import Record
-from tracker.redirects.model import Redirect, now_text
+from tracker.redirects.model import Redirect
 from tracker.redirects.targets import BadTarget, allowed_target, location, normalise_target, tracked_hop
 from tracker.routes.track import visitor_cookies
+from tracker.timestamps import now_text
 
 log = logging.getLogger("tracker.routes.redirects")
 NO_STORE = "private, no-store, max-age=0"
