@@ -14,5 +14,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-# Debian's ClickHouse package may start a system server; tests run their own copies on free ports.
-if command -v service >/dev/null 2>&1; then service clickhouse-server stop >/dev/null 2>&1 || true; fi
+# Debian's ClickHouse package may start a system server (as the clickhouse user); tests run their own copies on
+# free ports. Only that one is stopped: the init script's stop matches the executable and would kill every copy,
+# including a test run's that is going on at the same time.
+if command -v pkill >/dev/null 2>&1 && id clickhouse >/dev/null 2>&1; then
+  pkill -u clickhouse -f /usr/sbin/clickhouse-server >/dev/null 2>&1 || true
+fi
