@@ -10,8 +10,8 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from tests.edge.raw_http import ask
 from tests.edge.test_tls import TLSTracker, tls_tracker  # noqa: F401 - the shared TLS tracker fixture
+from tests.raw_http import ask
 from tracker.edge.https_redirect import PlainToHttps
 
 

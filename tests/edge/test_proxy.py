@@ -20,8 +20,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.edge.raw_http import start_tls_tracker
 from tests.harness import TrackerProcess, free_port, snapshot_query, start_tracker, wait_until
+from tests.raw_http import start_tls_tracker
 from tracker.config import from_mapping, replace
 from tracker.edge.proxy import ReverseProxy
 from tracker.http.client_ip import TrustedProxies

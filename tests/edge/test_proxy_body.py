@@ -15,9 +15,10 @@ import orjson
 import pytest
 from starlette.types import Message, Receive
 
-from tests.edge.raw_http import RawUpstream, ask, h2_request, read_answer, start_tls_tracker
 from tests.harness import TrackerProcess, start_tracker, wait_until
-from tracker.edge.proxy_body import BadFraming, RequestBody, declared_length
+from tests.raw_http import RawUpstream, ask, h2_request, read_answer, start_tls_tracker
+from tracker.edge.proxy_body import RequestBody
+from tracker.http.framing import BadFraming, declared_length
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from tests.edge.raw_http import RawUpstream
 from tests.harness import start_tracker
+from tests.raw_http import RawUpstream
 
 
 def test_an_upstream_redirect_is_the_clients_answer_and_is_not_followed(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """A request target chooses a path on the configured upstream, never the host or port the tracker connects to
-(tracker/edge/request_target.py, used by proxy.py and proxy_ws.py): a real tracker, raw request lines, and a
+(tracker.http.request_target.py, used by proxy.py and proxy_ws.py): a real tracker, raw request lines, and a
 second listener standing in for "any host and port" that must see no connection."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.edge.raw_http import RawUpstream, ask, h2_request, start_tls_tracker
 from tests.harness import TrackerProcess, start_tracker
-from tracker.edge.request_target import OriginForm, origin_form
+from tests.raw_http import RawUpstream, ask, h2_request, start_tls_tracker
+from tracker.http.request_target import OriginForm, origin_form
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from tracker.config import ConfigError, UpstreamConfig, from_mapping
-from tracker.edge.request_target import OriginForm
 from tracker.edge.upstreams import build_upstreams, match
+from tracker.http.request_target import OriginForm
 
 
 def test_longest_prefix_wins_and_a_host_upstream_comes_first() -> None:

@@ -8,6 +8,7 @@ import threading
 import httpx
 
 from tests.inprocess import InProcessServer
+from tests.raw_http import read_answer
 
 
 def test_ops_routes_answer_and_record_nothing(server: InProcessServer, client: httpx.Client) -> None:
@@ -54,25 +55,9 @@ def test_an_unread_404_body_keeps_the_connection_usable(server: InProcessServer)
             sock.sendall(head + body[:1000])
             tail = threading.Timer(0.05, sock.sendall, [body[1000:]])  # the tail arrives after the head
             tail.start()
-            assert read_response(sock).startswith(b"HTTP/1.1 404")
+            answer = read_answer(sock)
+            assert answer is not None and answer.status == 404
             tail.join()
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        assert read_response(sock).startswith(b"HTTP/1.1 200")
-
-
-def read_response(sock: socket.socket) -> bytes:
-    """One response with a Content-Length body, read off a keep-alive socket."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        assert chunk, "connection closed"
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    length = next(
-        int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
-    )
-    while len(rest) < length:
-        chunk = sock.recv(65536)
-        assert chunk, "connection closed"
-        rest += chunk
-    return head
+        answer = read_answer(sock)
+        assert answer is not None and answer.status == 200

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tracker.edge.request_target import REFUSAL, origin_form
+from tracker.http.request_target import REFUSAL, origin_form
 
 CHALLENGE_PREFIX = "/.well-known/acme-challenge/"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")

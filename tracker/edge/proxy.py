@@ -26,15 +26,16 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from tracker.config import Config, UpstreamConfig
-from tracker.edge.proxy_body import BadFraming, ClientWatch, RequestBody, declared_length
+from tracker.edge.proxy_body import ClientWatch, RequestBody
 from tracker.edge.proxy_headers import Headers, forwarding_headers, request_host
 from tracker.edge.proxy_relay import relay
-from tracker.edge.request_target import REFUSAL, OriginForm, origin_form
 from tracker.edge.upstreams import PASSIVE_HEALTH_SECONDS, Upstream, build_upstreams, match
-from tracker.http.answers import send_json_error
+from tracker.http.answers import deny_websocket, send_json_error
 from tracker.http.body import DRAIN_BYTES
 from tracker.http.client_ip import TrustedProxies
 from tracker.http.cors import allow_origin, preflight
+from tracker.http.framing import BadFraming, declared_length
+from tracker.http.request_target import REFUSAL, OriginForm, origin_form
 from tracker.pipeline.spool import SpoolFull
 
 log = logging.getLogger("tracker.edge.proxy")
@@ -94,10 +95,10 @@ class ReverseProxy:
             return
         target = origin_form(scope)
         if scope["type"] == "websocket":
-            from tracker.edge.proxy_ws import deny, relay_websocket
+            from tracker.edge.proxy_ws import relay_websocket
 
             if target is None:
-                await deny(scope, send, 400, REFUSAL)
+                await deny_websocket(scope, send, 400, REFUSAL, close_code=1011)
                 return
             headers = forwarding_headers(scope, self.trusted)
             await relay_websocket(

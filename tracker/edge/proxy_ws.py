@@ -20,9 +20,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from tracker.edge.proxy_headers import SET_BY_SERVER
-from tracker.edge.request_target import OriginForm
 from tracker.edge.upstreams import PASSIVE_HEALTH_SECONDS, Upstream
-from tracker.http.answers import error_body
+from tracker.http.answers import deny_websocket
+from tracker.http.request_target import OriginForm
 
 log = logging.getLogger("tracker.edge.proxy")
 # Headers the websocket handshake itself sets, or that are hop-by-hop: never copied to the upstream leg.
@@ -70,7 +70,7 @@ async def relay_websocket(
 ) -> None:
     """`target`: the path and query to ask each upstream target for, already checked to be origin form."""
     if not upstream.config.websocket:
-        await deny(scope, send, 404, "websockets are not proxied here")
+        await deny_websocket(scope, send, 404, "websockets are not proxied here", close_code=1011)
         return
     first = await receive()
     if first["type"] != "websocket.connect":
@@ -91,7 +91,9 @@ async def relay_websocket(
                 ssl=tls if url.startswith("wss:") else None,
             )
         except InvalidStatus as refused:
-            await deny(scope, send, refused.response.status_code, "upstream refused the websocket")
+            await deny_websocket(
+                scope, send, refused.response.status_code, "upstream refused the websocket", close_code=1011
+            )
             return
         except (OSError, TimeoutError, InvalidHandshake) as error:
             if isinstance(error, (OSError, TimeoutError)):  # a target that answered badly is not down
@@ -114,7 +116,7 @@ async def relay_websocket(
             await send({"type": "websocket.accept", "subprotocol": upstream_socket.subprotocol, "headers": accepted})
             await _pump(receive, send, upstream_socket)
         return
-    await deny(scope, send, 502, "no upstream target could be reached")
+    await deny_websocket(scope, send, 502, "no upstream target could be reached", close_code=1011)
 
 
 async def _pump(receive: Receive, send: Send, upstream: ClientConnection) -> None:
@@ -151,19 +153,3 @@ async def _pump(receive: Receive, send: Send, upstream: ClientConnection) -> Non
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def deny(scope: Scope, send: Send, status: int, message: str) -> None:
-    """An HTTP answer instead of the upgrade when the server supports it (ASGI websocket denial), else a close."""
-    if "websocket.http.response" in scope.get("extensions", {}):
-        body = error_body(message)
-        await send(
-            {
-                "type": "websocket.http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "websocket.http.response.body", "body": body})
-    else:
-        await send({"type": "websocket.close", "code": 1011})

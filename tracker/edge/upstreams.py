@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from yarl import URL
 
 from tracker.config import Config, ConfigError, UpstreamConfig
-from tracker.edge.request_target import OriginForm
+from tracker.http.request_target import OriginForm
 
 PASSIVE_HEALTH_SECONDS = 10.0
 GO_HSTS = b"max-age=15768000 ; includeSubDomains"  # the value the Go /api/ route sets

@@ -69,3 +69,16 @@ async def refuse(
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def deny_websocket(
+    scope: Scope, send: Send, status: int, message: str, *, close_code: int = 1008, **fields: Any
+) -> None:
+    """An HTTP answer instead of the upgrade when the server supports it (ASGI websocket denial), else a close."""
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": close_code})
+        return
+    body = error_body(message, **fields)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
+    await send({"type": "websocket.http.response.body", "body": body})
