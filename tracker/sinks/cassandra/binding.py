@@ -1,0 +1,80 @@
+"""Rows as bound statements of a prepared upsert, and a partition's statements as one unlogged batch.
+
+Every column of the table is bound: a column the row lacks is UNSET (it keeps what it had and writes no
+tombstone); a null clears the column only in state tables, whose rows are whole. State tables also bind their
+updated_at as the write time (`USING TIMESTAMP`), so replaying an older version changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cassandra.query import UNSET_VALUE, BatchStatement, BatchType, BoundStatement, PreparedStatement
+
+from tracker.sinks.base import Row
+from tracker.sinks.cassandra import statements
+from tracker.sinks.cassandra.batching import Group
+from tracker.sinks.cassandra.tables import Table
+from tracker.sinks.cassandra.types import BadValue, to_cql
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """One row's statement, and the row it came from (what is dead-lettered if the statement is refused)."""
+
+    statement: BoundStatement
+    row: Row
+
+    @property
+    def partition(self) -> tuple[str, bytes]:
+        return self.statement.prepared_statement.query_string, self.statement.routing_key
+
+    @property
+    def size(self) -> int:
+        return sum(len(v) for v in self.statement.values if isinstance(v, (bytes, bytearray)))
+
+
+Refused = list[tuple[str, Row]]  # (why, row)
+
+
+def bind_rows(table: Table, prepared: PreparedStatement, rows: Sequence[Row]) -> tuple[list[Bound], Refused]:
+    """Each row as a bound upsert of `table`; rows with a value their column cannot hold are returned apart."""
+    bound: list[Bound] = []
+    refused: Refused = []
+    clears = table.name in statements.STATE_TABLES  # a state row's null clears the column; elsewhere it is unset
+    for row in rows:
+        try:
+            values: list[Any] = []
+            for column, cql_type in table.columns.items():
+                if column not in row:
+                    values.append(UNSET_VALUE)
+                    continue
+                value = to_cql(row[column], cql_type, column)
+                values.append(value if value is not None or clears else UNSET_VALUE)
+            if statements.versioned(table):
+                version = to_cql(row.get(statements.VERSION_COLUMN), "timestamp") or datetime.now(UTC)
+                values.append(int(version.timestamp() * 1_000_000))
+            missing = [c for c in table.partition_key if values[list(table.columns).index(c)] in (None, UNSET_VALUE)]
+            if missing:
+                raise BadValue(f"key column {', '.join(missing)} of {table.name} is missing")
+            statement = prepared.bind(values)
+        except (BadValue, TypeError, ValueError, OverflowError) as error:
+            refused.append((f"{table.name}: {error}", row))
+            continue
+        statement.is_idempotent = True
+        bound.append(Bound(statement, row))
+    return bound, refused
+
+
+def statement_for(group: Group[Bound]) -> BoundStatement | BatchStatement:
+    """A partition's rows as one statement, or one unlogged batch (routed by its first statement's key)."""
+    if len(group.items) == 1:
+        return group.items[0].statement
+    batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+    for item in group.items:
+        batch.add(item.statement)
+    batch.is_idempotent = True
+    return batch
