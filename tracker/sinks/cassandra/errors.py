@@ -25,11 +25,8 @@ from cassandra import (
 )
 from cassandra.cluster import NoHostAvailable
 from cassandra.connection import ConnectionException
-from cassandra.protocol import (
-    IsBootstrappingErrorMessage,
-    OverloadedErrorMessage,
-    ServerError,
-)
+from cassandra.protocol import IsBootstrappingErrorMessage, OverloadedErrorMessage, ServerError
+from cassandra.protocol import RequestValidationException as InvalidMessage  # SyntaxException as the server sent it
 
 from tracker.sinks.cassandra.types import BadValue
 
@@ -67,7 +64,7 @@ def classify(error: BaseException) -> Verdict:
     if isinstance(error, InvalidRequest):
         text = str(error).lower()
         return "transient" if any(marker in text for marker in MISSING_SCHEMA) else "permanent"
-    if isinstance(error, (RequestValidationException, *PERMANENT)):  # SyntaxException, ConfigurationException…
+    if isinstance(error, (RequestValidationException, InvalidMessage, *PERMANENT)):  # syntax, configuration…
         return "permanent"
     return "transient"
 

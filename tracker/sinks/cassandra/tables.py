@@ -29,11 +29,11 @@ class Table:
 
 
 def statements(cql: str) -> list[str]:
-    """The statements of a .cql file, comments dropped (the driver runs one statement per request)."""
+    """The statements of a .cql file, comments dropped first (the driver runs one statement per request)."""
+    text = "\n".join(line.split("--", 1)[0].rstrip() for line in cql.splitlines())
     found = []
-    for part in STATEMENT_END.split(cql):
-        lines = (line.split("--", 1)[0].rstrip() for line in part.splitlines())
-        body = "\n".join(line for line in lines if line.strip()).strip()
+    for part in STATEMENT_END.split(text):
+        body = "\n".join(line for line in part.splitlines() if line.strip()).strip()
         if body:
             found.append(body)
     return found
