@@ -19,7 +19,7 @@ from cassandra.connection import DefaultEndPoint
 from cassandra.policies import DCAwareRoundRobinPolicy, RetryPolicy, TokenAwarePolicy
 from cassandra.query import dict_factory
 
-from tracker.sinks.cassandra.settings import CassandraSettings
+from tracker.sinks.cassandra.settings import CassandraSettings, split_host
 
 DEFAULT_PORT = 9042
 PROTOCOL_VERSION = 4  # UNSET values (sparse rows without tombstones) need v4: Cassandra 2.2+, every ScyllaDB
@@ -53,11 +53,8 @@ def consistency_level(settings: CassandraSettings) -> int:
 def contact_points(settings: CassandraSettings) -> list[DefaultEndPoint]:
     points = []
     for host in settings.hosts or ("127.0.0.1",):
-        name, port = host, DEFAULT_PORT
-        if host.count(":") == 1:  # host:port (an IPv6 address alone has several colons)
-            name, _, text = host.rpartition(":")
-            port = int(text)
-        points.append(DefaultEndPoint(name.strip("[]"), port))
+        name, port = split_host(host)
+        points.append(DefaultEndPoint(name, port or DEFAULT_PORT))
     return points
 
 

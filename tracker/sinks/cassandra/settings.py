@@ -26,6 +26,19 @@ SERIAL_ONLY = ("SERIAL", "LOCAL_SERIAL")
 DEFAULT_REPLICATION = FrozenMap({"class": "SimpleStrategy", "replication_factor": 1})
 
 
+def split_host(host: str) -> tuple[str, int | None]:
+    """`host`, `host:port`, `[v6]:port` or a bare IPv6 address → (name, port or None); ValueError if the port is bad."""
+    name, port = host, ""
+    if host.startswith("[") and "]" in host:
+        name, _, rest = host[1:].partition("]")
+        port = rest.removeprefix(":")
+    elif host.count(":") == 1:
+        name, _, port = host.partition(":")
+    if not name or (port and not (port.isdigit() and 0 < int(port) < 65536)):
+        raise ValueError(host)
+    return name, int(port) if port else None
+
+
 @dataclass(slots=True, frozen=True)
 class CassandraSettings(SinkConfig):
     hosts: tuple[str, ...] = key("Hosts", ())  # host or host:port (9042), the contact points
@@ -65,8 +78,9 @@ class CassandraSettings(SinkConfig):
         if not self.context or not self.context.replace("_", "a").isalnum() or self.context[0].isdigit():
             yield "Context", f'"{self.context}" is not a keyspace name (letters, digits, _; not first a digit)'
         for host in self.hosts:
-            name, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
-            if not (name or host) or (port and not (port.isdigit() and 0 < int(port) < 65536)):
+            try:
+                split_host(host)
+            except ValueError:
                 yield "Hosts", f'"{host}" is not host or host:port'
         if bool(self.cert) != bool(self.tls_key):
             yield "Cert", "Cert and Key go together (a client certificate and its key)"
