@@ -4,6 +4,8 @@ batches run the driver's real code. The tests that need a cluster are in test_in
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from cassandra.cqltypes import _cqltypes
@@ -53,3 +55,16 @@ def prepared_insert(table: Table | str) -> PreparedStatement:
         result_metadata=[],
         result_metadata_id=None,
     )
+
+
+class DriverThreadFuture:
+    """The two callbacks of a driver ResponseFuture, called from another thread as the driver's reactor does."""
+
+    def __init__(self, result: Any = None, error: BaseException | None = None) -> None:
+        self.result, self.error = result, error
+
+    def add_callbacks(self, callback: Callable[[Any], None], errback: Callable[[BaseException], None]) -> None:
+        if self.error is not None:
+            threading.Thread(target=errback, args=(self.error,)).start()
+        else:
+            threading.Thread(target=callback, args=(self.result,)).start()

@@ -90,10 +90,8 @@ async def test_clear_all_deletes_expired_rows_and_their_link_twins() -> None:
     expired_hit = row(timedelta(days=30), link="go.example/a")
     kept = row(timedelta(days=30), cflags=1024)
     cluster = RecordingCluster([expired_hit, row(timedelta(days=1)), kept])
-    report = await run_retention(
-        "cassandra", CassandraRetention(cluster), [rule(TTL=7 * 86400, ClearAll=True, CFlagsIgnore=[1024], PageSize=200)],
-        logs_only=False,
-    )  # fmt: skip
+    clear = rule(TTL=7 * 86400, ClearAll=True, CFlagsIgnore=[1024], PageSize=200)
+    report = await run_retention("cassandra", CassandraRetention(cluster), [clear], logs_only=False)
     assert (report.rows_deleted, report.tables) == (1, {"events": 1})
     assert cluster.executed == [
         ("DELETE FROM events WHERE eid = ?", [expired_hit["eid"]]),

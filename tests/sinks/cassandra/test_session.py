@@ -16,6 +16,7 @@ from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 
+from tests.sinks.cassandra.offline import DriverThreadFuture
 from tests.sinks.cassandra.test_settings import settings
 from tracker.sinks.cassandra.session import IdempotentWriteRetry, build_cluster, contact_points, wait
 
@@ -77,19 +78,6 @@ def test_timed_out_upserts_are_retried_as_they_are_idempotent() -> None:
     assert policy.on_write_timeout(None, one, WriteType.SIMPLE, 1, 0, 1) == (policy.RETRY, one)
     assert policy.on_write_timeout(None, one, WriteType.SIMPLE, 1, 0, 2) == (policy.RETHROW, None)
     assert policy.on_write_timeout(None, one, WriteType.COUNTER, 1, 0, 0) == (policy.RETHROW, None)
-
-
-class DriverThreadFuture:
-    """The two callbacks of a driver ResponseFuture, called from another thread as the driver's reactor does."""
-
-    def __init__(self, result: Any = None, error: BaseException | None = None) -> None:
-        self.result, self.error = result, error
-
-    def add_callbacks(self, callback: Callable[[Any], None], errback: Callable[[BaseException], None]) -> None:
-        if self.error is not None:
-            threading.Thread(target=errback, args=(self.error,)).start()
-        else:
-            threading.Thread(target=callback, args=(self.result,)).start()
 
 
 async def test_answers_from_the_drivers_thread_reach_the_event_loop() -> None:
