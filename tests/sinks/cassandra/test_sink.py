@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from cassandra import InvalidRequest, WriteTimeout, WriteType
 from cassandra.cluster import NoHostAvailable
-from cassandra.query import BatchStatement, BoundStatement
+from cassandra.query import BatchStatement, BoundStatement, SimpleStatement
 
 from tests.sinks.cassandra.offline import SCHEMA, DriverThreadFuture, prepared_insert
 from tests.sinks.rows import event
 from tracker.config import from_mapping
 from tracker.sinks.base import PermanentSinkError, TransientSinkError
-from tracker.sinks.cassandra.sink import CassandraSink
+from tracker.sinks.cassandra.sink import READ_PAGE, CassandraSink
 from tracker.sinks.registry import build_sinks
 
 Answer = Callable[[Any], BaseException | None]
@@ -134,3 +135,52 @@ async def test_writing_before_open_is_transient() -> None:
     (sink,) = build_sinks(from_mapping({"Notify": [{"Service": "cassandra"}]}))
     with pytest.raises(TransientSinkError, match="not open"):
         await sink.write("events", [event(1)])
+
+
+class StandInReads(StandInSession):
+    """Session.prepare and the blocking Session.execute, answering reads with rows in the driver's shapes."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.rows = rows
+        self.prepared: list[str] = []
+
+    def prepare(self, cql: str) -> Any:
+        self.prepared.append(cql)
+        table = prepared_insert("events_by_link")  # any prepared statement with a text first column binds "link"
+        table.query_string = cql
+        return table
+
+    def execute(self, statement: Any, values: Any = None) -> list[dict[str, Any]]:
+        self.sent.append(statement)
+        return self.rows
+
+
+async def test_reads_bind_their_values_through_prepared_statements_and_page() -> None:
+    sink, _ = open_sink()
+    visit_row = {"created_at": datetime.now(UTC).replace(tzinfo=None), "vid": uuid.uuid4(), "ua": "Firefox"}
+    session = StandInReads([{**visit_row, "referer": "https://r.example/", "country": "DE"}])
+    sink._session = session  # type: ignore[assignment]
+    stats = await sink.link_stats("go.example/a")
+    assert (stats.visits, stats.uniques, stats.countries) == (1, 1, [{"country": "DE", "visits": 1}])
+    (statement,) = session.sent
+    assert isinstance(statement, BoundStatement) and statement.fetch_size == READ_PAGE
+    assert session.prepared == ["SELECT created_at, vid, ua, referer, country FROM events_by_link WHERE link = ?"]
+    await sink.link_stats("go.example/b")
+    assert len(session.prepared) == 1  # prepared once per text
+    session.rows = [{"urlfrom": "go.example/a", "updated_at": visit_row["created_at"], "tags": ["x"]}]
+    (loaded,) = await sink.load_links()
+    assert isinstance(session.sent[-1], SimpleStatement) and session.sent[-1].query_string == "SELECT * FROM redirects"
+    assert loaded["tags"] == ["x"] and isinstance(loaded["updated_at"], str)
+
+
+async def test_a_failed_read_is_transient() -> None:
+    sink, _ = open_sink()
+
+    class Down(StandInReads):
+        def execute(self, statement: Any, values: Any = None) -> list[dict[str, Any]]:
+            raise NoHostAvailable("Unable to connect to any servers", {})
+
+    sink._session = Down([])  # type: ignore[assignment]
+    with pytest.raises(TransientSinkError, match="NoHostAvailable"):
+        await sink.load_accounts()

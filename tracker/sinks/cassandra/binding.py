@@ -29,8 +29,10 @@ class Bound:
     row: Row
 
     @property
-    def partition(self) -> tuple[str, bytes]:
-        return self.statement.prepared_statement.query_string, self.statement.routing_key
+    def partition(self) -> tuple[str, object]:
+        """The statement's table and partition (its routing key); a statement without one shares no batch."""
+        key = self.statement.routing_key
+        return self.statement.prepared_statement.query_string, key if key is not None else id(self)
 
     @property
     def size(self) -> int:

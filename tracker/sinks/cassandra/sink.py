@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -34,6 +33,7 @@ from tracker.sinks.retention import run_retention
 from tracker.sinks.stats import LinkStats
 
 log = logging.getLogger("tracker.sinks.cassandra")
+READ_PAGE = 5000  # rows per page of a read
 
 
 class CassandraSink(PrimaryStore, SchemaOwner):
@@ -46,6 +46,7 @@ class CassandraSink(PrimaryStore, SchemaOwner):
         self._cluster: Cluster | None = None
         self._session: Session | None = None
         self._prepared: dict[str, PreparedStatement] = {}
+        self._prepared_reads: dict[str, PreparedStatement] = {}
         self._limit = asyncio.Semaphore(settings.in_flight)
         self._warned: set[tuple[str, str]] = set()
 
@@ -89,7 +90,7 @@ class CassandraSink(PrimaryStore, SchemaOwner):
         self._cluster.refresh_keyspace_metadata(self.keyspace)
         keyspace = self._cluster.metadata.keyspaces.get(self.keyspace)
         self.tables = from_metadata(keyspace.tables if keyspace is not None else {})
-        self._prepared = {}
+        self._prepared, self._prepared_reads = {}, {}
 
     async def close(self) -> None:
         cluster, self._cluster, self._session = self._cluster, None, None
@@ -197,14 +198,22 @@ class CassandraSink(PrimaryStore, SchemaOwner):
     async def _fetch(self, cql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         if self._session is None:
             raise TransientSinkError("cassandra sink is not open")
-        statement = SimpleStatement(cql, fetch_size=5000)
-        started = time.monotonic()
         try:
-            rows = await asyncio.to_thread(self.execute_blocking, statement, list(params) or None)
+            return await asyncio.to_thread(self._read, cql, list(params))
         except Exception as error:  # noqa: BLE001 - a read that fails is retried by its caller
             raise TransientSinkError(f"Cassandra query failed: {describe(error)}") from error
-        log.debug("cassandra read", extra={"cql": cql[:80], "rows": len(rows), "s": time.monotonic() - started})
-        return rows
+
+    def _read(self, cql: str, params: list[Any]) -> list[dict[str, Any]]:
+        """`?` placeholders are bound through a prepared statement (prepared once per text); pages of READ_PAGE."""
+        statement: Any
+        if params:
+            if cql not in self._prepared_reads:
+                self._prepared_reads[cql] = self.prepare_blocking(cql)
+            statement = self._prepared_reads[cql].bind(params)
+        else:
+            statement = SimpleStatement(cql)
+        statement.fetch_size = READ_PAGE
+        return self.execute_blocking(statement)
 
     async def load_links(self) -> list[dict[str, Any]]:
         return await self.query(statements.select("redirects"))
