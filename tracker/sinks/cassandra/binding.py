@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from cassandra.query import UNSET_VALUE, BatchStatement, BatchType, BoundStatement, PreparedStatement
 
@@ -18,7 +17,7 @@ from tracker.sinks.base import Row
 from tracker.sinks.cassandra import statements
 from tracker.sinks.cassandra.batching import Group
 from tracker.sinks.cassandra.tables import Table
-from tracker.sinks.cassandra.types import BadValue, to_cql
+from tracker.sinks.cassandra.types import BadValue, converter
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,22 +45,28 @@ def bind_rows(table: Table, prepared: PreparedStatement, rows: Sequence[Row]) ->
     """Each row as a bound upsert of `table`; rows with a value their column cannot hold are returned apart."""
     bound: list[Bound] = []
     refused: Refused = []
-    clears = table.name in statements.STATE_TABLES  # a state row's null clears the column; elsewhere it is unset
+    position = {column: index for index, column in enumerate(table.columns)}
+    convert = [converter(cql_type, column) for column, cql_type in table.columns.items()]
+    keys = [position[column] for column in table.partition_key]
+    versioned = statements.versioned(table)
+    to_time = converter("timestamp", statements.VERSION_COLUMN)
+    # A null clears the column of a state row (its rows are whole); elsewhere it is left unset.
+    null = None if table.name in statements.STATE_TABLES else UNSET_VALUE
+    unset = [UNSET_VALUE] * len(position)
     for row in rows:
         try:
-            values: list[Any] = []
-            for column, cql_type in table.columns.items():
-                if column not in row:
-                    values.append(UNSET_VALUE)
-                    continue
-                value = to_cql(row[column], cql_type, column)
-                values.append(value if value is not None or clears else UNSET_VALUE)
-            if statements.versioned(table):
-                version = to_cql(row.get(statements.VERSION_COLUMN), "timestamp") or datetime.now(UTC)
-                values.append(int(version.timestamp() * 1_000_000))
-            missing = [c for c in table.partition_key if values[list(table.columns).index(c)] in (None, UNSET_VALUE)]
-            if missing:
+            values = unset.copy()
+            for column, value in row.items():  # a sparse row sets a few of the columns: walk the row, not the table
+                index = position.get(column)
+                if index is not None:
+                    converted = convert[index](value)
+                    values[index] = null if converted is None else converted
+            if any(values[index] is None or values[index] is UNSET_VALUE for index in keys):
+                missing = [c for c in table.partition_key if values[position[c]] in (None, UNSET_VALUE)]
                 raise BadValue(f"key column {', '.join(missing)} of {table.name} is missing")
+            if versioned:
+                version = to_time(row.get(statements.VERSION_COLUMN)) or datetime.now(UTC)
+                values.append(int(version.timestamp() * 1_000_000))
             statement = prepared.bind(values)
         except (BadValue, TypeError, ValueError, OverflowError) as error:
             refused.append((f"{table.name}: {error}", row))

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache, partial
 from typing import Any
 
 import orjson
@@ -28,19 +29,30 @@ class BadValue(ValueError):
 
 def to_cql(value: Any, cql_type: str, column: str = "?") -> Any:
     """The value to bind for `cql_type`; None stays None (the sink leaves the column unset)."""
-    if value is None:
-        return None
+    return converter(cql_type, column)(value)
+
+
+@lru_cache(maxsize=4096)
+def converter(cql_type: str, column: str = "?") -> Callable[[Any], Any]:
+    """`to_cql` for one column, its type text parsed once (a batch converts thousands of values per column)."""
     cql_type = _unfrozen(cql_type.strip().lower())
-    try:
-        if cql_type.startswith(("map<", "list<", "set<")):
-            return _collection(value, cql_type, column)
+    if cql_type.startswith(("map<", "list<", "set<")):
+        convert: Callable[[Any], Any] | None = partial(_collection, cql_type=cql_type, column=column)
+    else:
         convert = SCALARS.get(cql_type)
-        return value if convert is None else convert(value)
-    except BadValue:
-        raise
-    except (ValueError, TypeError, ArithmeticError, orjson.JSONDecodeError) as error:
-        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
-        raise BadValue(f"column {column} ({cql_type}): cannot store {shown}: {error}") from None
+
+    def to_column(value: Any) -> Any:
+        if value is None or convert is None:
+            return value
+        try:
+            return convert(value)
+        except BadValue:
+            raise
+        except (ValueError, TypeError, ArithmeticError, orjson.JSONDecodeError) as error:
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+            raise BadValue(f"column {column} ({cql_type}): cannot store {shown}: {error}") from None
+
+    return to_column
 
 
 def from_cql(value: Any) -> Any:
