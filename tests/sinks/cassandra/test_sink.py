@@ -184,3 +184,15 @@ async def test_a_failed_read_is_transient() -> None:
     sink._session = Down([])  # type: ignore[assignment]
     with pytest.raises(TransientSinkError, match="NoHostAvailable"):
         await sink.load_accounts()
+
+
+async def test_a_refused_link_twin_dead_letters_its_event_once() -> None:
+    def answer(statement: Any) -> BaseException | None:
+        refused = isinstance(statement, BoundStatement) and table_of(statement) == "events_by_link"
+        return InvalidRequest("refused") if refused else None
+
+    sink, _ = open_sink(answer)
+    hit = event(1, ename="short_rdr", link="go.example/a")
+    with pytest.raises(PermanentSinkError) as raised:
+        await sink.write("events", [event(0), hit])
+    assert raised.value.rows == [hit] and raised.value.others_stored  # the event row, replayable into events

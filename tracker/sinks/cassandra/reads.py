@@ -19,13 +19,20 @@ LINK_READ = ("created_at", "vid", "ua", "referer", "country")
 IS_BOT = re.compile(BOT_PATTERN)
 
 
+def is_link_hit(event: Row) -> bool:
+    return bool(
+        event.get("ename") == "short_rdr" and event.get("link") and event.get("created_at") and event.get("eid")
+    )
+
+
+def link_visit_row(event: Row) -> dict[str, Any]:
+    """The `events_by_link` row of a short-link hit."""
+    return {column: event.get(column) for column in LINK_COLUMNS}
+
+
 def link_visit_rows(events: Iterable[Row]) -> list[dict[str, Any]]:
     """The `events_by_link` rows of the short-link hits among these events."""
-    return [
-        {column: event.get(column) for column in LINK_COLUMNS}
-        for event in events
-        if event.get("ename") == "short_rdr" and event.get("link") and event.get("created_at") and event.get("eid")
-    ]
+    return [link_visit_row(event) for event in events if is_link_hit(event)]
 
 
 def link_stats(key: str, visits: Sequence[Mapping[str, Any]], days: int, now: datetime | None = None) -> LinkStats:

@@ -105,11 +105,7 @@ class CassandraSink(PrimaryStore, SchemaOwner):
         schema = await self._table(table, rows)
         bound, refused = bind_rows(schema, await self._prepare_insert(schema), rows)
         if table == "events" and reads.LINK_TABLE in self.tables:
-            refused_ids = {id(row) for _, row in refused}
-            twins = reads.link_visit_rows(row for row in rows if id(row) not in refused_ids)
-            link_table = self.tables[reads.LINK_TABLE]
-            link_bound, _ = bind_rows(link_table, await self._prepare_insert(link_table), twins)
-            bound += link_bound  # a twin that cannot bind belongs to an event already refused above
+            bound += await self._link_twins(bound)
         self._warn_unknown(schema, rows)
         groups = by_partition(
             bound, lambda b: b.partition, lambda b: b.size, self.settings.batch_rows, self.settings.batch_bytes
@@ -120,12 +116,25 @@ class CassandraSink(PrimaryStore, SchemaOwner):
             raise TransientSinkError(f"Cassandra write to {table} failed: {describe(failures[0])}") from failures[0]
         refused += [item for result in results if isinstance(result, list) for item in result]
         if refused:
-            message = f"Cassandra refused {len(refused)} row(s) of {table}: {refused[0][0]}"
-            raise PermanentSinkError(message, rows=[row for _, row in refused], others_stored=True)
+            bad = list({id(row): row for _, row in refused}.values())  # an event and its twin may both be refused
+            message = f"Cassandra refused {len(bad)} row(s) of {table}: {refused[0][0]}"
+            raise PermanentSinkError(message, rows=bad, others_stored=True)
+
+    async def _link_twins(self, events: list[Bound]) -> list[Bound]:
+        """The `events_by_link` rows of the short-link hits, each carrying its event as the row to dead-letter."""
+        hits = [b.row for b in events if reads.is_link_hit(b.row)]
+        twins = [reads.link_visit_row(row) for row in hits]
+        source = {id(twin): hit for twin, hit in zip(twins, hits, strict=True)}
+        link_table = self.tables[reads.LINK_TABLE]
+        bound, _ = bind_rows(link_table, await self._prepare_insert(link_table), twins)  # binds: its event did
+        return [Bound(b.statement, source[id(b.row)]) for b in bound]
 
     async def _table(self, table: str, rows: Sequence[Row]) -> Table:
         if table not in self.tables:
-            await asyncio.to_thread(self._load_tables)
+            try:
+                await asyncio.to_thread(self._load_tables)
+            except Exception as error:  # noqa: BLE001 - the metadata could not be read now
+                raise TransientSinkError(f"cannot read the tables of {self.keyspace}: {describe(error)}") from error
         if table not in self.tables:
             missing = f'no table "{table}" in keyspace {self.keyspace}'
             if self.create_schema:  # our own schema lacks it: no retry can store these rows
