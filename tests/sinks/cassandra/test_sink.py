@@ -15,6 +15,7 @@ from cassandra import InvalidRequest, WriteTimeout, WriteType
 from cassandra.cluster import NoHostAvailable
 from cassandra.query import BatchStatement, BoundStatement, SimpleStatement
 
+from tests.harness import free_port
 from tests.sinks.cassandra.offline import SCHEMA, DriverThreadFuture, prepared_insert
 from tests.sinks.rows import event
 from tracker.config import from_mapping
@@ -196,3 +197,11 @@ async def test_a_refused_link_twin_dead_letters_its_event_once() -> None:
     with pytest.raises(PermanentSinkError) as raised:
         await sink.write("events", [event(0), hit])
     assert raised.value.rows == [hit] and raised.value.others_stored  # the event row, replayable into events
+
+
+async def test_opening_with_no_reachable_host_is_transient_so_the_rows_wait() -> None:
+    port = free_port()  # nothing listens there: the driver's real connect fails with NoHostAvailable
+    (sink,) = build_sinks(from_mapping({"Notify": [{"Service": "cassandra", "Hosts": [f"127.0.0.1:{port}"]}]}))
+    with pytest.raises(TransientSinkError, match="NoHostAvailable"):
+        await sink.open()
+    await sink.close()
