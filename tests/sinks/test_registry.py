@@ -75,14 +75,15 @@ def check_config(tmp_path: Path, notify: list[dict[str, object]]) -> subprocess.
 
 
 def test_builtin_names_are_the_only_ones_without_entry_points() -> None:
-    assert registry.names() == ["clickhouse", "duckdb", "memory"]
+    assert registry.names() == ["cassandra", "clickhouse", "duckdb", "memory"]
 
 
 def test_an_unknown_sink_fails_the_check_with_one_line_naming_it(tmp_path: Path) -> None:
     result = check_config(tmp_path, [{"Service": "duckdb"}, {"Service": "nats", "Hosts": ["127.0.0.1:4222"]}])
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        f'{tmp_path / "config.json"}: Notify[1].Service: unknown sink "nats" (known: clickhouse, duckdb, memory)'
+        f'{tmp_path / "config.json"}: Notify[1].Service: unknown sink "nats" '
+        "(known: cassandra, clickhouse, duckdb, memory)"
     )
 
 
@@ -94,7 +95,7 @@ def test_a_third_party_sink_is_checked_with_its_own_settings(tmp_path: Path, thi
     assert typo.returncode == 2
     assert typo.stderr.strip().endswith('Notify[0].Endpont: unknown key (did you mean "Endpoint"?)')
     unknown = check_config(tmp_path, [{"Service": "nats"}])
-    assert "(known: broken, clickhouse, duckdb, jsonlines, memory, missing)" in unknown.stderr
+    assert "(known: broken, cassandra, clickhouse, duckdb, jsonlines, memory, missing)" in unknown.stderr
 
 
 @pytest.mark.parametrize(

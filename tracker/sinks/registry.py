@@ -18,6 +18,7 @@ from tracker.sinks.base import PrimaryStore, SchemaOwner, Sink, SinkPlugin
 
 ENTRY_POINT_GROUP = "tracker.sinks"
 BUILTIN = {
+    "cassandra": "tracker.sinks.cassandra:PLUGIN",
     "clickhouse": "tracker.sinks.clickhouse:PLUGIN",
     "duckdb": "tracker.sinks.duckdb:PLUGIN",
     "memory": "tracker.sinks.memory:PLUGIN",

@@ -1,0 +1,138 @@
+"""The Cassandra sink's retention statements (the loop is sinks/retention.py), as the Go tracker pruned:
+CQL cannot select by age, so the events table is paged through (PageSize rows a page) and each expired row
+is deleted or scrubbed by its key. A row's age counts from the earlier of created_at and its eid's v1 time;
+rows whose cflags share a bit with CFlagsIgnore stay; a row already stamped `updated` is not scrubbed again.
+The rows' `events_by_link` twins are deleted or scrubbed with them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from tracker.config import PruneRule
+from tracker.privacy.hashing import sha
+from tracker.sinks.cassandra import reads, statements
+from tracker.sinks.cassandra.types import to_cql
+
+if TYPE_CHECKING:
+    from tracker.sinks.cassandra.sink import CassandraSink
+
+GREGORIAN_OFFSET = 0x01B21DD213814000  # 100 ns intervals from 1582-10-15 to 1970-01-01
+SCAN_COLUMNS = ("eid", "created_at", "cflags", "link", "updated", "params")
+
+
+@dataclass(frozen=True, slots=True)
+class Expiry:
+    cutoff: datetime  # naive UTC: rows created before it have expired
+    keep_mask: int
+    page_size: int = 5000
+
+
+def created(row: Mapping[str, Any]) -> datetime | None:
+    """When the row was made: the earlier of created_at and its eid's time, when that is a v1 UUID (Go)."""
+    moments = []
+    if isinstance(row.get("created_at"), datetime):
+        moments.append(_naive(row["created_at"]))
+    eid = row.get("eid")
+    if isinstance(eid, uuid.UUID) and eid.version == 1:
+        moments.append(datetime(1970, 1, 1) + timedelta(microseconds=(eid.time - GREGORIAN_OFFSET) // 10))
+    return min(moments) if moments else None
+
+
+def is_expired(row: Mapping[str, Any], expiry: Expiry) -> bool:
+    moment = created(row)
+    if moment is None or moment >= expiry.cutoff:
+        return False
+    return not (int(row.get("cflags") or 0) & expiry.keep_mask)
+
+
+def scrubbed_params(row: Mapping[str, Any], rule: PruneRule, fields: list[str]) -> dict[str, str] | None:
+    """The row's params after the scrub: each emptied field's hash under its DestParamHash, and with ClearParams
+    only those hashes (and any the row already had). None when params stay as they are."""
+    old: dict[str, str] = dict(row.get("params") or {})
+    hashes = {
+        f.dest_param_hash: sha(str(row[f.id]))
+        for f in rule.fields
+        if f.dest_param_hash and f.id in fields and row.get(f.id) not in (None, "")
+    }
+    if rule.clear_params:
+        kept = {f.dest_param_hash: old[f.dest_param_hash] for f in rule.fields if f.dest_param_hash in old}
+        return {**kept, **hashes}
+    return {**old, **hashes} if hashes else None
+
+
+class CassandraRetention:
+    def __init__(self, sink: CassandraSink) -> None:
+        self.sink = sink
+        self._expiries: dict[str, Expiry] = {}
+
+    def expired(self, rule: PruneRule) -> str:
+        """A description of the condition (CQL cannot filter on it); the rows are tested here, page by page."""
+        cutoff = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=int(rule.ttl_seconds))
+        text = f"created_at < '{cutoff:%Y-%m-%d %H:%M:%S.%f}'"
+        if rule.keep_mask:
+            text += f" AND cflags & {rule.keep_mask} = 0"
+        self._expiries[text] = Expiry(cutoff, rule.keep_mask, max(rule.page_size, 1))
+        return text
+
+    async def delete(self, table: str, expired: str) -> int:
+        return await asyncio.to_thread(self._delete, table, self._expiries[expired])
+
+    async def scrub(self, rule: PruneRule, expired: str) -> int | None:
+        schema = self.sink.tables.get(rule.table)
+        if schema is None:
+            return 0
+        fields = [f.id for f in rule.fields if f.id in schema.columns and f.id not in schema.primary_key]
+        if not fields and not rule.clear_params:
+            return None
+        return await asyncio.to_thread(self._scrub, rule, fields, self._expiries[expired])
+
+    def _delete(self, table: str, expiry: Expiry) -> int:
+        schema = self.sink.tables[table]
+        links = self.sink.tables.get(reads.LINK_TABLE)
+        remove = self.sink.prepare_blocking(statements.delete(schema))
+        remove_link = self.sink.prepare_blocking(statements.delete(links)) if links else None
+        count = 0
+        for row in self.sink.scan(table, [c for c in SCAN_COLUMNS if c in schema.columns], expiry.page_size):
+            if not is_expired(row, expiry):
+                continue
+            self.sink.execute_blocking(remove, [row[c] for c in schema.primary_key])
+            if remove_link is not None and row.get("link") and row.get("created_at"):
+                self.sink.execute_blocking(remove_link, [row["link"], row["created_at"], row["eid"]])
+            count += 1
+        return count
+
+    def _scrub(self, rule: PruneRule, fields: list[str], expiry: Expiry) -> int:
+        schema = self.sink.tables[rule.table]
+        links = self.sink.tables.get(reads.LINK_TABLE)
+        link_fields = [f for f in fields if links and f in links.columns and f not in links.primary_key]
+        stamp = "updated" if "updated" in schema.columns else None
+        count = 0
+        scanned = [*(c for c in SCAN_COLUMNS if c in schema.columns), *(f for f in fields if f not in SCAN_COLUMNS)]
+        for row in self.sink.scan(rule.table, scanned, expiry.page_size):
+            if not is_expired(row, expiry) or row.get("updated") is not None:
+                continue
+            params = scrubbed_params(row, rule, fields) if "params" in schema.columns else None
+            assigned = (["params"] if params is not None else []) + ([stamp] if stamp else [])
+            values: list[Any] = ([params] if params is not None else []) + ([datetime.now(UTC)] if stamp else [])
+            if not fields and not assigned:
+                continue
+            cql = statements.update(schema, fields, assigned)
+            self.sink.execute_blocking(
+                self.sink.prepare_blocking(cql), [*values, *(row[c] for c in schema.primary_key)]
+            )
+            if links and link_fields and row.get("link") and row.get("created_at"):
+                link_cql = statements.update(links, link_fields, [])
+                key = [to_cql(row["link"], "text"), row["created_at"], row["eid"]]
+                self.sink.execute_blocking(self.sink.prepare_blocking(link_cql), key)
+            count += 1
+        return count
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
