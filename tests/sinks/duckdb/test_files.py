@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +14,7 @@ import duckdb
 import httpx
 import pytest
 
-from tests.harness import start_tracker
+from tests.harness import ROOT, start_tracker
 from tests.sinks.duckdb.test_sink import make_sink
 from tests.sinks.rows import event
 
@@ -65,16 +67,30 @@ async def test_a_database_made_before_this_fix_is_made_private_when_opened(tmp_p
     await sink.close()
 
 
-async def test_a_wal_left_by_a_crash_is_replayed_and_made_private(tmp_path: Path) -> None:
-    database = tmp_path / "t.duckdb"
-    sink = make_sink(database, CheckpointSeconds=3600)
+CRASH = """
+import asyncio, os, sys
+from tests.sinks.duckdb.test_sink import make_sink
+from tests.sinks.rows import event
+
+async def main():
+    sink = make_sink(sys.argv[1], CheckpointSeconds=3600)
     await sink.open()
     await sink.write("events", [event(i) for i in range(10)])
+    os.chmod(sys.argv[1] + ".wal", 0o644)  # as an older version would have left it
+    os._exit(0)  # no closing checkpoint: the rows are only in the WAL
+
+asyncio.run(main())
+"""
+
+
+async def test_a_wal_left_by_a_crash_is_replayed_and_made_private(tmp_path: Path) -> None:
+    database = tmp_path / "t.duckdb"
+    subprocess.run([sys.executable, "-c", CRASH, str(database)], cwd=ROOT, check=True, timeout=60)
     wal = database.with_name("t.duckdb.wal")
-    os.chmod(wal, 0o644)  # as an older version would have left it
-    sink._executor.shutdown(wait=True)  # stop without the closing checkpoint: the rows are only in the WAL
+    assert wal.stat().st_size > 0 and mode(wal) == 0o644
     reopened = make_sink(database)
     await reopened.open()
     assert (await reopened.query("SELECT count(*) AS n FROM events")) == [{"n": 10}]
-    assert mode(wal) == 0o600
+    await reopened.write("events", [event(11)])
+    assert mode(wal) == 0o600 and mode(database) == 0o600
     await reopened.close()
