@@ -22,18 +22,16 @@ from typing import Any
 
 import orjson
 
-from tracker.pipeline.deadletter import DEAD_LETTER_DIRECTORY, DeadLetters, without
+from tracker.pipeline.batches import POLL_SECONDS, collect, deliver
+from tracker.pipeline.deadletter import DEAD_LETTER_DIRECTORY, DeadLetters
 from tracker.pipeline.memory import MemorySource, MemorySpool
 from tracker.pipeline.private import private_directory, write_private
-from tracker.pipeline.reader import Cursor, Rows
 from tracker.pipeline.sinkstate import LOCAL_BACKOFF_CAP, SinkState
 from tracker.pipeline.sources import CONTROL_DIRECTORY, DirectorySource, Source, spool_directories
-from tracker.sinks.base import PermanentSinkError, Sink
+from tracker.sinks.base import Sink
 
 __all__ = ["CONTROL_DIRECTORY", "STATUS_FILE", "Shipper", "SinkSettings"]
 log = logging.getLogger("tracker.pipeline")
-IMMEDIATE_TABLES = frozenset(("ltv", "payments"))
-POLL_SECONDS = 0.025
 STOP_SECONDS = 10.0
 STOPPING_RETRY_SECONDS = 0.1
 STATUS_FILE = "shipper-status.json"
@@ -142,7 +140,7 @@ class Shipper:
                 shipped = await self._ship_once(state)
             except Exception as error:  # noqa: BLE001 - the task must outlive any error: log, back off, retry
                 state.failed(error, stage="ship")
-                if self._stopping and time.monotonic() > self._stop_deadline:
+                if self._giving_up():
                     return
                 await self._pause(state.backoff(LOCAL_BACKOFF_CAP))
                 continue
@@ -198,10 +196,10 @@ class Shipper:
         shipped = False
         for source in self._sources():
             cursor = state.cursor(source)
-            rows, after = await self._collect(state, source, cursor)
+            rows, after = await collect(state, source, cursor, lambda: self._stopping)
             if after == cursor:
                 continue
-            if rows and not await self._deliver(state, rows):
+            if rows and not await deliver(state, rows, self.dead_letters, pause=self._pause, give_up=self._giving_up):
                 return shipped
             state.advance(source, after)
             shipped = True
@@ -209,50 +207,11 @@ class Shipper:
         # A save that fails raises here (logged, shown, backed off by _run) but never stops shipping: the next
         # round ships on from the cursors in memory and saves again. A crash meanwhile only means a replay.
         state.save_cursors()
-        state.succeeded()  # every step worked (a failing write is retried inside _deliver)
+        state.succeeded()  # every step worked (a failing write is retried inside deliver)
         return shipped
 
-    async def _collect(self, state: SinkState, source: Source, cursor: Cursor) -> tuple[Rows, Cursor]:
-        """Up to max_batch_size rows; waits up to flush_interval for a fuller batch (not for ltv/payments)."""
-        limit = state.settings.max_batch_size
-        rows, after = await source.read(cursor, limit)
-        deadline = time.monotonic() + state.settings.flush_interval
-        while (
-            rows
-            and len(rows) < limit
-            and not self._stopping
-            and time.monotonic() < deadline
-            and not any(table in IMMEDIATE_TABLES for table, _ in rows)
-        ):
-            await asyncio.sleep(POLL_SECONDS)
-            more, after = await source.read(after, limit - len(rows))
-            rows.extend(more)
-        return rows, after
-
-    async def _deliver(self, state: SinkState, rows: Rows) -> bool:
-        """Write every table's rows; False only when stopping gave up on a failing sink."""
-        by_table: dict[str, list[dict[str, Any]]] = {}
-        for table, row in rows:
-            by_table.setdefault(table, []).append(row)
-        for table, table_rows in by_table.items():
-            pending = table_rows
-            while pending:
-                try:
-                    await state.sink.write(table, pending)
-                    state.wrote(table, len(pending))
-                    pending = []
-                except PermanentSinkError as error:
-                    rejected = error.rows or pending
-                    self.dead_letters.add(state.sink.name, table, rejected, str(error))  # OSError: batch retried
-                    state.dead_lettered(table, len(rejected))
-                    pending = [] if error.others_stored else without(pending, rejected)
-                except Exception as error:  # noqa: BLE001 - transient or unknown: retry the same rows
-                    state.failed(error)
-                    if self._stopping and time.monotonic() > self._stop_deadline:
-                        return False
-                    await self._pause(state.backoff())
-        state.batch(len(rows))
-        return True
+    def _giving_up(self) -> bool:
+        return self._stopping and time.monotonic() > self._stop_deadline
 
     # ---- sources, status -------------------------------------------------------------------------
 

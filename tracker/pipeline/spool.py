@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tracker.pipeline.errors import SpoolFull, SpoolUnavailable
+from tracker.pipeline.groupcommit import GroupCommit
 from tracker.pipeline.memory import MemorySpool
 from tracker.pipeline.private import FILE_MODE, open_private, private_directory
 from tracker.pipeline.reader import CURSORS, bytes_after, saved_cursors, segment_sizes
@@ -32,7 +33,6 @@ __all__ = ["MemorySpool", "Spool", "SpoolFull", "SpoolUnavailable", "segment_byt
 log = logging.getLogger("tracker.pipeline")
 SEGMENT_BYTES = 64 * 1024 * 1024
 MIN_SEGMENT_BYTES = 64 * 1024
-GROUP_COMMIT_SECONDS = 0.002
 BACKGROUND_SECONDS = 1.0
 REMEASURE_SECONDS = 0.05  # while refusing, how often an append may look again at what the shipper has taken
 APPEND_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND
@@ -56,7 +56,7 @@ class Spool:
         self.durability = durability
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes or segment_bytes_for(max_bytes)
-        self.fsyncs = 0
+        self._background_fsyncs = 0
         self._fd = -1
         self._sequence = 0
         self._segment_size = 0
@@ -67,9 +67,13 @@ class Spool:
         self._over_limit = False
         self._disk_error = ""  # set for the length of a disk-full episode
         self._roll_first = False
-        self._sync_waiter: asyncio.Future[None] | None = None
+        self._group_commit = GroupCommit(lambda: self._fd)
         self._background: asyncio.Task[None] | None = None
         self._wakeups: list[asyncio.Event] = []
+
+    @property
+    def fsyncs(self) -> int:
+        return self._group_commit.fsyncs + self._background_fsyncs
 
     @property
     def bytes_on_disk(self) -> int:
@@ -141,7 +145,7 @@ class Spool:
         for event in self._wakeups:
             event.set()
         if self.durability == "fsync":
-            await self._group_commit()
+            await self._group_commit.wait()
 
     def _room_for(self, size: int) -> bool:
         if time.monotonic() - self._measured_at >= REMEASURE_SECONDS or self._cursors_moved():
@@ -216,38 +220,13 @@ class Spool:
         finally:
             os.close(old)
 
-    async def _group_commit(self) -> None:
-        if self._sync_waiter is None:
-            self._sync_waiter = asyncio.get_running_loop().create_future()
-            asyncio.get_running_loop().call_later(GROUP_COMMIT_SECONDS, self._start_sync)
-        await asyncio.shield(self._sync_waiter)
-
-    def _start_sync(self) -> None:
-        # Appends after this point join the next window: their bytes may not be covered by this fsync.
-        waiter, self._sync_waiter = self._sync_waiter, None
-        assert waiter is not None
-        self.fsyncs += 1
-        task = asyncio.ensure_future(asyncio.to_thread(os.fsync, self._fd))
-
-        def done(finished: asyncio.Future[None]) -> None:
-            error = finished.exception()
-            if error is None:
-                waiter.set_result(None)
-                return
-            log.error("spool fsync failed", extra={"error": str(error)})
-            refused = SpoolUnavailable(f"spool cannot fsync: {error}")
-            refused.__cause__ = error
-            waiter.set_exception(refused)
-
-        task.add_done_callback(done)
-
     async def _maintain(self) -> None:
         while True:
             await asyncio.sleep(BACKGROUND_SECONDS)
             try:
                 if self.durability == "write":
                     await asyncio.to_thread(os.fsync, self._fd)
-                    self.fsyncs += 1
+                    self._background_fsyncs += 1
                 self._bytes, self._unshipped = await asyncio.to_thread(self._measure)
                 if self._over_limit and self._unshipped < self.max_bytes:
                     self._over_limit = False

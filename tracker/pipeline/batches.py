@@ -1,0 +1,75 @@
+"""One sink's batch: collect rows from a spool source (fuller batches wait up to the flush interval), then
+write them table by table. A transient failure retries the same rows; rows the sink rejects for good go to
+the dead-letter file and the others are written again (or not, when the sink says it stored them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from tracker.pipeline.deadletter import DeadLetters, without
+from tracker.pipeline.reader import Cursor, Rows
+from tracker.pipeline.sinkstate import SinkState
+from tracker.pipeline.sources import Source
+from tracker.sinks.base import PermanentSinkError
+
+IMMEDIATE_TABLES = frozenset(("ltv", "payments"))
+POLL_SECONDS = 0.025
+
+
+async def collect(
+    state: SinkState, source: Source, cursor: Cursor, stopping: Callable[[], bool]
+) -> tuple[Rows, Cursor]:
+    """Up to max_batch_size rows; waits up to flush_interval for a fuller batch (not for ltv/payments)."""
+    limit = state.settings.max_batch_size
+    rows, after = await source.read(cursor, limit)
+    deadline = time.monotonic() + state.settings.flush_interval
+    while (
+        rows
+        and len(rows) < limit
+        and not stopping()
+        and time.monotonic() < deadline
+        and not any(table in IMMEDIATE_TABLES for table, _ in rows)
+    ):
+        await asyncio.sleep(POLL_SECONDS)
+        more, after = await source.read(after, limit - len(rows))
+        rows.extend(more)
+    return rows, after
+
+
+async def deliver(
+    state: SinkState,
+    rows: Rows,
+    dead_letters: DeadLetters,
+    *,
+    pause: Callable[[float], Awaitable[None]],
+    give_up: Callable[[], bool],
+) -> bool:
+    """Write every table's rows; False only when `give_up()` (stopping, past its deadline) on a failing sink.
+
+    An OSError writing a dead letter propagates: the shipper retries the whole batch (writes are idempotent)."""
+    by_table: dict[str, list[dict[str, Any]]] = {}
+    for table, row in rows:
+        by_table.setdefault(table, []).append(row)
+    for table, table_rows in by_table.items():
+        pending = table_rows
+        while pending:
+            try:
+                await state.sink.write(table, pending)
+                state.wrote(table, len(pending))
+                pending = []
+            except PermanentSinkError as error:
+                rejected = error.rows or pending
+                dead_letters.add(state.sink.name, table, rejected, str(error))
+                state.dead_lettered(table, len(rejected))
+                pending = [] if error.others_stored else without(pending, rejected)
+            except Exception as error:  # noqa: BLE001 - transient or unknown: retry the same rows
+                state.failed(error)
+                if give_up():
+                    return False
+                await pause(state.backoff())
+    state.batch(len(rows))
+    return True

@@ -1,0 +1,47 @@
+"""Group commit for Durability "fsync": every append in a ~2 ms window waits for one shared fsync, so the
+answer leaves only once the bytes survive power loss. An fsync that fails refuses those appends (503)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+
+from tracker.pipeline.errors import SpoolUnavailable
+
+log = logging.getLogger("tracker.pipeline")
+GROUP_COMMIT_SECONDS = 0.002
+
+
+class GroupCommit:
+    def __init__(self, current_fd: Callable[[], int]) -> None:
+        self.current_fd = current_fd  # the segment being appended to when the window closes
+        self.fsyncs = 0
+        self._waiter: asyncio.Future[None] | None = None
+
+    async def wait(self) -> None:
+        """Return once an fsync that started after this call's bytes were written has finished."""
+        if self._waiter is None:
+            self._waiter = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_later(GROUP_COMMIT_SECONDS, self._start)
+        await asyncio.shield(self._waiter)
+
+    def _start(self) -> None:
+        # Appends after this point join the next window: their bytes may not be covered by this fsync.
+        waiter, self._waiter = self._waiter, None
+        assert waiter is not None
+        self.fsyncs += 1
+        task = asyncio.ensure_future(asyncio.to_thread(os.fsync, self.current_fd()))
+
+        def done(finished: asyncio.Future[None]) -> None:
+            error = finished.exception()
+            if error is None:
+                waiter.set_result(None)
+                return
+            log.error("spool fsync failed", extra={"error": str(error)})
+            refused = SpoolUnavailable(f"spool cannot fsync: {error}")
+            refused.__cause__ = error
+            waiter.set_exception(refused)
+
+        task.add_done_callback(done)
