@@ -23,14 +23,13 @@ from aiochclient import ChClient, ChClientError
 
 from tracker.config import Config, PruneRule
 from tracker.sinks.base import PermanentSinkError, PrimaryStore, PruneReport, Row, SchemaOwner, TransientSinkError
-from tracker.sinks.clickhouse import reads
 from tracker.sinks.clickhouse.encode import encode
 from tracker.sinks.clickhouse.retention import ClickHouseRetention
 from tracker.sinks.clickhouse.settings import ClickHouseSettings
 from tracker.sinks.clickhouse.sql import bind, statements
 from tracker.sinks.retention import run_retention
 from tracker.sinks.schema import schema_files
-from tracker.sinks.stats import LinkStats
+from tracker.sinks.sql_reads import Dialect, SqlPrimaryStore
 
 log = logging.getLogger("tracker.sinks.clickhouse")
 # Server error codes that mean "this data cannot be stored" (parse and type errors), as opposed to the
@@ -45,7 +44,17 @@ class ContentRejected(Exception):
     """The server refused these rows for what they contain."""
 
 
-class ClickHouseSink(PrimaryStore, SchemaOwner):
+DIALECT = Dialect(
+    latest="FINAL",  # ReplacingMergeTree: one row per key only with FINAL
+    matches="match({text}, {pattern})",
+    now="now()",
+    day="toString(toDate(created_at))",
+)
+
+
+class ClickHouseSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
+    dialect = DIALECT
+
     def __init__(self, settings: ClickHouseSettings, config: Config) -> None:
         self.name = settings.sink_name
         scheme = "https" if settings.secure else "http"
@@ -194,19 +203,6 @@ class ClickHouseSink(PrimaryStore, SchemaOwner):
         return gzip.compress(body, compresslevel=1) if self.compress else body
 
     # ---- reads (PrimaryStore) and retention -----------------------------------------------------------
-
-    async def load_links(self) -> list[dict[str, Any]]:
-        return await self.query(reads.LINKS)
-
-    async def load_accounts(self) -> list[dict[str, Any]]:
-        return await self.query(reads.ACCOUNTS)
-
-    async def link_stats(self, key: str, days: int = 30) -> LinkStats:
-        return await reads.link_stats(self.query, key, days)
-
-    async def visit_count(self, key: str) -> int:
-        rows = await self.query(reads.VISITS, [key])
-        return int(rows[0]["visits"]) if rows else 0
 
     async def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]:
         """Values are escaped by aiochclient (ClickHouse 18.16 has no server-side parameters): `?` placeholders

@@ -23,13 +23,13 @@ import pyarrow as pa
 
 from tracker.config import Config, PruneRule
 from tracker.sinks.base import PermanentSinkError, PrimaryStore, PruneReport, Row, SchemaOwner, TransientSinkError
-from tracker.sinks.duckdb import files, reads
+from tracker.sinks.duckdb import files
 from tracker.sinks.duckdb.arrow import Column, arrow_column, dedupe
 from tracker.sinks.duckdb.retention import DuckDBRetention
 from tracker.sinks.duckdb.settings import DuckDBSettings
 from tracker.sinks.retention import run_retention
 from tracker.sinks.schema import schema_files
-from tracker.sinks.stats import LinkStats
+from tracker.sinks.sql_reads import Dialect, SqlPrimaryStore
 
 log = logging.getLogger("tracker.sinks.duckdb")
 T = TypeVar("T")
@@ -43,7 +43,17 @@ CONTENT_ERRORS = (
 )
 
 
-class DuckDBSink(PrimaryStore, SchemaOwner):
+DIALECT = Dialect(
+    latest="",  # one row per key: the tables' primary keys, written with INSERT OR REPLACE
+    matches="regexp_matches({text}, {pattern})",
+    now="now()::TIMESTAMP",
+    day="strftime(CAST(created_at AS DATE), '%Y-%m-%d')",
+)
+
+
+class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
+    dialect = DIALECT
+
     def __init__(self, settings: DuckDBSettings, config: Config) -> None:
         self.name = settings.sink_name
         self.path = Path(settings.path)
@@ -207,19 +217,6 @@ class DuckDBSink(PrimaryStore, SchemaOwner):
             cursor.close()
 
     # ---- reads (PrimaryStore) and retention ----------------------------------------------------------------
-
-    async def load_links(self) -> list[dict[str, Any]]:
-        return await self.query(reads.LINKS)
-
-    async def load_accounts(self) -> list[dict[str, Any]]:
-        return await self.query(reads.ACCOUNTS)
-
-    async def link_stats(self, key: str, days: int = 30) -> LinkStats:
-        return await reads.link_stats(self.query, key, days)
-
-    async def visit_count(self, key: str) -> int:
-        rows = await self.query(reads.VISITS, [key])
-        return int(rows[0]["visits"]) if rows else 0
 
     async def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows of any SQL, as dicts: for this sink's reads, the tests and the benchmarks."""
