@@ -44,6 +44,9 @@ async def refuse(
 ) -> None:
     """Send `status` with `headers`: `title` heads the HTML page, `details` make the JSON body."""
     headers = list(headers)
+    if scope["type"] == "websocket":  # a refused handshake: the HTTP answer when the server can send one
+        await refuse_websocket(scope, send, status, headers, orjson.dumps(details))
+        return
     if wants_pixel(family, scope["path"]):
         status, body = 200, PIXEL
         headers += _PIXEL_RAW
@@ -56,3 +59,12 @@ async def refuse(
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def refuse_websocket(scope: Scope, send: Send, status: int, headers: RawHeaders, body: bytes) -> None:
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1008})  # before the handshake: Hypercorn answers 403
+        return
+    headers = [*headers, (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
+    await send({"type": "websocket.http.response.body", "body": body})
