@@ -14,12 +14,14 @@ import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Subprotocol
 
 from tests.chaos.load import stored_ids
-from tests.harness import TrackerProcess, snapshot_query, start_tracker, wait_until
+from tests.harness import TrackerProcess, snapshot_query, start_tracker
 from tracker.client import ACK_SUBPROTOCOL
 from tracker.events.frames import encode_block, encode_frame
 
+ACK = [Subprotocol(ACK_SUBPROTOCOL)]
 LIMITS = {
     "MaxWebSocketMessageBytes": 64 * 1024,
     "MaxDecompressedBytes": 256 * 1024,
@@ -97,7 +99,7 @@ def test_a_returning_visitor_keeps_the_cookie_ids(tracker: TrackerProcess) -> No
 
     async def run() -> list[str]:
         headers = {"cookie": f"vid={vid}; sid={sid}"}
-        async with connect(tracker.ws_url(), additional_headers=headers, subprotocols=[ACK_SUBPROTOCOL]) as socket:  # type: ignore[list-item]
+        async with connect(tracker.ws_url(), additional_headers=headers, subprotocols=ACK) as socket:
             await socket.send(orjson.dumps({"eid": eid, "ename": "back"}).decode())
             assert await acked(socket) == {"ack": 1, "accepted": 1}
             return socket.response.headers.get_all("set-cookie")
@@ -115,7 +117,7 @@ def test_lz4_blocks_frames_and_arrays_from_a_raw_websockets_client_are_acked_aft
     eids = new_eids(7)
 
     async def run() -> list[dict[str, Any]]:
-        async with connect(tracker.ws_url(), subprotocols=[ACK_SUBPROTOCOL]) as socket:  # type: ignore[list-item]
+        async with connect(tracker.ws_url(), subprotocols=ACK) as socket:
             assert socket.subprotocol == ACK_SUBPROTOCOL
             one = orjson.dumps({"eid": eids[0], "ename": "block"})
             await socket.send(len(one).to_bytes(4, "little") + lz4.block.compress(one, store_size=False))
@@ -156,11 +158,12 @@ def test_bad_messages_are_acked_with_the_reason_and_the_socket_stays_open(tracke
     eid = str(uuid.uuid1())
 
     async def run() -> list[dict[str, Any]]:
-        async with connect(tracker.ws_url(), subprotocols=[ACK_SUBPROTOCOL]) as socket:  # type: ignore[list-item]
+        async with connect(tracker.ws_url(), subprotocols=ACK) as socket:
             await socket.send("{not json")
             await socket.send(b"\x10\x00\x00\x00\xff\xff\xff\xff")
             await socket.send(orjson.dumps([{"ename": "x"}] * 201).decode())
-            await socket.send(orjson.dumps([{"eid": eid, "ename": "good"}, 7, {"ename": "y", "duration": "long"}]).decode())
+            mixed = [{"eid": eid, "ename": "good"}, 7, {"ename": "y", "duration": "long"}]
+            await socket.send(orjson.dumps(mixed).decode())
             return [await acked(socket) for _ in range(4)]
 
     answers = asyncio.run(run())
@@ -179,7 +182,7 @@ def test_an_lz4_bomb_closes_1009_and_nothing_else_breaks(tracker: TrackerProcess
     eid = str(uuid.uuid1())
 
     async def run() -> tuple[int | None, int | None, dict[str, Any]]:
-        async with connect(tracker.ws_url(), subprotocols=[ACK_SUBPROTOCOL]) as neighbour:  # type: ignore[list-item]
+        async with connect(tracker.ws_url(), subprotocols=ACK) as neighbour:
             async with connect(tracker.ws_url()) as attacker:
                 await attacker.send(small_bomb)
                 first = await closed_with(attacker)
@@ -255,7 +258,7 @@ def test_a_full_spool_closes_1013_and_every_acked_event_is_stored_once(tmp_path:
     pad = "p" * 2000
 
     async def run() -> int | None:
-        async with connect(limited.ws_url(), subprotocols=[ACK_SUBPROTOCOL]) as socket:  # type: ignore[list-item]
+        async with connect(limited.ws_url(), subprotocols=ACK) as socket:
             for _ in range(100):  # 100 batches of 200 KB: far past 1 MiB
                 eids = new_eids(100)
                 await socket.send(encode_block(orjson.dumps([{"eid": e, "ename": "fill", "pad": pad} for e in eids])))

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.typing import Subprotocol
 
 from tracker.events.frames import encode_block, encode_frame
 
@@ -197,7 +198,7 @@ class StreamClient:
             try:
                 socket = await connect(
                     self.url,
-                    subprotocols=[ACK_SUBPROTOCOL],  # type: ignore[list-item]
+                    subprotocols=[Subprotocol(ACK_SUBPROTOCOL)],
                     additional_headers=self.headers,
                     compression=None,
                     open_timeout=10,
