@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
 from tests.chaos.load import stored_ids
-from tests.harness import TrackerProcess, snapshot_query, start_tracker
+from tests.harness import TrackerProcess, snapshot_query, start_tracker, wait_until
 from tracker.client import ACK_SUBPROTOCOL
 from tracker.events.frames import encode_block, encode_frame
 
@@ -284,3 +285,30 @@ def test_a_full_spool_closes_1013_and_every_acked_event_is_stored_once(tmp_path:
     assert 0 < len(acked_eids) < 100 * 100
     assert all(stored[e] == 1 for e in acked_eids)
     assert sum(stored.values()) == len(acked_eids)  # the refused batch was not kept: never accept and drop
+
+
+def test_a_handshake_needs_a_free_connection_slot_but_an_open_socket_holds_none(tmp_path: Path) -> None:
+    gated = start_tracker(tmp_path / "t", MaximumConnections=1)
+
+    async def handshake() -> int:
+        try:
+            async with connect(gated.ws_url()):
+                return 101
+        except InvalidStatus as refused:
+            return refused.response.status_code
+
+    try:
+        with socket.create_connection(("127.0.0.1", gated.port)) as held:  # a POST whose body has not all come
+            held.sendall(b"POST /tr/v1/tr/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n")
+            held.sendall(b"Content-Length: 20\r\n\r\n{")
+            wait_until(lambda: asyncio.run(handshake()) == 503, 10, what="the one slot held")
+            held.sendall(b'"ename": "held"}   ')
+            assert held.recv(100).startswith(b"HTTP/1.1 200")
+
+        async def open_then_handshake() -> tuple[int, int]:
+            async with connect(gated.ws_url()):  # an open socket holds no slot: the next one still gets in
+                return 101, await handshake()
+
+        assert asyncio.run(open_then_handshake()) == (101, 101)
+    finally:
+        gated.stop()
