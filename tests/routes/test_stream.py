@@ -141,17 +141,16 @@ def test_lz4_blocks_frames_and_arrays_from_a_raw_websockets_client_are_acked_aft
 def test_a_hello_message_turns_acks_on_for_clients_that_cannot_pick_a_subprotocol(tracker: TrackerProcess) -> None:
     eid = str(uuid.uuid1())
 
-    async def run() -> list[dict[str, Any]]:
-        async with connect(tracker.ws_url()) as socket:
+    async def run(subprotocols: list[Subprotocol] | None) -> list[dict[str, Any]]:
+        async with connect(tracker.ws_url(), subprotocols=subprotocols) as socket:
             await socket.send('{"hello": {"acks": true}}')
             hello = await acked(socket)
             await socket.send(encode_block(orjson.dumps({"eid": eid, "ename": "hello-ack"})))
             return [hello, await acked(socket)]
 
-    assert asyncio.run(run()) == [
-        {"hello": {"acks": True, "subprotocol": ACK_SUBPROTOCOL}},
-        {"ack": 1, "accepted": 1},
-    ]
+    expected = [{"hello": {"acks": True, "subprotocol": ACK_SUBPROTOCOL}}, {"ack": 1, "accepted": 1}]
+    assert asyncio.run(run(None)) == expected
+    assert asyncio.run(run(ACK)) == expected  # with both, the hello is still no event
     assert events_table(tracker, [eid])[eid]["ename"] == "hello-ack"
 
 

@@ -123,8 +123,8 @@ class StreamSession:
             self.sequence += 1
             await self._ack(0, [{"field": error.field, "error": error.message}])
             return True
-        if self.sequence == 0 and not self.acks and _is_hello(items):
-            self.acks = bool(items[0]["hello"].get("acks"))
+        if self.sequence == 0 and _is_hello(items):  # never an event, whichever way acks were asked for
+            self.acks = self.acks or bool(items[0]["hello"].get("acks"))
             await self._send({"hello": {"acks": self.acks, "subprotocol": ACK_SUBPROTOCOL}})
             return True
         self.sequence += 1
