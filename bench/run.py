@@ -90,6 +90,7 @@ def main() -> None:
     lines += script_section("ClickHouse sink", "sink_clickhouse.py")
     lines += script_section("ClickHouse insert formats (10,000 events)", "clickhouse_formats.py")
     lines += script_section("Redirect lookup vs tracking GET", "redirects.py")
+    lines += script_section("Event stream /tr/v1/ws vs POST (LZ4 batches of 100)", "stream.py")
     lines += script_section("Reverse proxy vs nginx (app and fast upstreams)", "proxy_vs_nginx.py")
     lines += script_section("Static files vs nginx (4 KiB, 1 MiB, precompressed)", "static_vs_nginx.py")
     report = "\n".join(lines)

@@ -77,6 +77,9 @@ class TrackerProcess:
     def url(self, path: str) -> str:
         return self.base_url + path
 
+    def ws_url(self, path: str = "/tr/v1/ws") -> str:
+        return f"ws://127.0.0.1:{self.port}{path}"
+
     @property
     def config_path(self) -> Path:
         return self.workdir / "config.json"

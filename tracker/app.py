@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tracker.config import Config, RateLimitConfig, split_bind
@@ -32,7 +32,7 @@ from tracker.edge.tls import tls_enabled
 from tracker.edge.upstreams import match
 from tracker.http.answers import json_error
 from tracker.http.context import Classifier, RequestEntry, context
-from tracker.routes import admin, ops, redirects
+from tracker.routes import admin, ops, redirects, stream
 from tracker.runtime import Runtime
 
 log = logging.getLogger("tracker.app")
@@ -113,6 +113,10 @@ def routes(config: Config) -> list[BaseRoute]:
             Route(f"{api}/{kind}", endpoint, methods=ANY_METHOD),
         ]
     table += admin.routes(api)
+    table += [
+        WebSocketRoute(f"{api}/ws", stream.endpoint),
+        Route(f"{api}/ws", stream.http_endpoint, methods=ANY_METHOD),
+    ]
     return table
 
 

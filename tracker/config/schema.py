@@ -79,6 +79,8 @@ class LimitsConfig:
     max_events_per_batch: int = key("MaxEventsPerBatch", 1000)
     max_websocket_message_bytes: int = key("MaxWebSocketMessageBytes", MIB)
     max_decompressed_bytes: int = key("MaxDecompressedBytes", 4 * MIB)
+    websocket_idle_seconds: float = key("WebSocketIdleSeconds", 600.0)
+    websocket_ping_seconds: float = key("WebSocketPingSeconds", 25.0)
     max_body_bytes_per_route: Mapping[str, int] = key("MaxBodyBytesPerRoute", FrozenMap())
 
     def body_limit(self, family: str) -> int:

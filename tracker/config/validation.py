@@ -71,6 +71,12 @@ def _validate_limits(config: Config) -> None:
     ):
         if value < 1:
             raise ConfigError(f"Limits.{name}", "must be at least 1", source)
+    for name, seconds in (
+        ("WebSocketIdleSeconds", limits.websocket_idle_seconds),
+        ("WebSocketPingSeconds", limits.websocket_ping_seconds),
+    ):
+        if seconds < 0:
+            raise ConfigError(f"Limits.{name}", "must be 0 (off) or more seconds", source)
     for family, value in limits.max_body_bytes_per_route.items():
         here = f"Limits.MaxBodyBytesPerRoute.{family}"
         if family not in BODY_LIMIT_FAMILIES:

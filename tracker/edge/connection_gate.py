@@ -3,8 +3,8 @@
 Every HTTP request but the operations routes (/health, /ping, /status, /metrics, /clear) holds a slot from its
 start to its last byte; a proxied download holds one until it ends. With no slot free the answer is 503 with
 `Retry-After: 1` (pixels still answer their GIF). The limit is shared out among the workers, each holding its
-share, so the node serves at most MaximumConnections at once. WebSockets are not gated, as in Go. 0 means no
-limit (in Go it refused everything).
+share, so the node serves at most MaximumConnections at once. A WebSocket handshake is refused when no slot is
+free, but an open socket holds none (Go did not gate /ws at all). 0 means no limit (in Go it refused everything).
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ class ConnectionGate:
         self.in_progress = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         family = context(scope).family
-        if family == "ops":
+        if family == "ops" or (scope["type"] == "websocket" and self.in_progress < self.limit):
             await self.app(scope, receive, send)
             return
         if self.in_progress >= self.limit:

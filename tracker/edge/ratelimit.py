@@ -83,7 +83,7 @@ class RateLimit:
         self._bypass_until = 0.0  # monotonic; while in the future the storage is not asked (fail open)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.rules:
+        if scope["type"] not in ("http", "websocket") or not self.rules:  # a WebSocket: its handshake
             await self.app(scope, receive, send)
             return
         found = context(scope)

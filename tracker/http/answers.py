@@ -57,6 +57,10 @@ async def refuse(
 ) -> None:
     """Send `status` with `headers`: `title` heads the HTML page, `details` make the JSON body."""
     headers = list(headers)
+    if scope["type"] == "websocket":  # a refused handshake: the HTTP answer when the server can send one
+        fields = dict(details)
+        await deny_websocket(scope, send, status, str(fields.pop("error", title)), headers=headers, **fields)
+        return
     if wants_pixel(family, scope["path"]):
         status, body = 200, PIXEL
         headers += _PIXEL_RAW
@@ -72,13 +76,21 @@ async def refuse(
 
 
 async def deny_websocket(
-    scope: Scope, send: Send, status: int, message: str, *, close_code: int = 1008, **fields: Any
+    scope: Scope,
+    send: Send,
+    status: int,
+    message: str,
+    *,
+    close_code: int = 1008,
+    headers: RawHeaders | None = None,
+    **fields: Any,
 ) -> None:
-    """An HTTP answer instead of the upgrade when the server supports it (ASGI websocket denial), else a close."""
+    """An HTTP answer instead of the upgrade when the server supports it (ASGI websocket denial), else a close
+    (before the handshake Hypercorn answers that with 403)."""
     if "websocket.http.response" not in scope.get("extensions", {}):
         await send({"type": "websocket.close", "code": close_code})
         return
     body = error_body(message, **fields)
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers = [*(headers or []), (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
     await send({"type": "websocket.http.response.body", "body": body})

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 
 from tracker.events.inputs import RequestInfo
 from tracker.http.context import context
 
 
-def request_info(request: Request) -> RequestInfo:
+def request_info(request: HTTPConnection) -> RequestInfo:
     scope = request.scope
     found = context(scope)
     headers = found.headers
     return RequestInfo(
-        method=scope["method"],
+        method=scope.get("method", "GET"),  # a WebSocket handshake is a GET
         host=found.host,
         path=scope["path"],
         query=scope["query_string"].decode("latin-1"),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from tracker.errors import BadEvent
@@ -137,7 +137,7 @@ def _failure(request: Request, kind: str, error: Exception, runtime: Process) ->
     return json_error(400, error.message, headers=headers, field=error.field, **extra)
 
 
-def visitor_cookies(request: Request, response: Response, visitor: row.Visitor, runtime: Process) -> None:
+def visitor_cookies(request: HTTPConnection, response: Response, visitor: row.Visitor, runtime: Process) -> None:
     settings = runtime.config.cookies
     cookies = request.cookies if any(name == b"cookie" for name, _ in request.scope["headers"]) else {}
     if settings.require_consent and not cookies.get("CookieConsent", "0").strip("0"):

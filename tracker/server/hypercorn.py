@@ -62,6 +62,7 @@ def hypercorn_config(config: Config) -> TLSHypercornConfig:
     settings.h2_max_inbound_frame_size = max(16384, min(config.max_header_bytes, 2**24 - 1))
     settings.h2_max_header_list_size = config.max_header_bytes
     settings.websocket_max_message_size = config.limits.max_websocket_message_bytes
+    settings.websocket_ping_interval = config.limits.websocket_ping_seconds or None
     settings.graceful_timeout = GRACEFUL_SECONDS
     settings.accesslog = None
     settings.errorlog = logging.getLogger("hypercorn.error")
