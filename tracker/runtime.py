@@ -55,20 +55,20 @@ class Runtime:
 
     async def start(self) -> None:
         config = self.config
+        memory: MemorySpool | None = None  # Durability "memory": no files; the shipper reads this one in place
         if config.durability == "memory":
-            self.spool = MemorySpool(max_bytes=config.max_spool_bytes)
+            self.spool = memory = MemorySpool(max_bytes=config.max_spool_bytes)
         else:
             share = max(config.max_spool_bytes // config.workers, 1024 * 1024)
             directory = self.spool_root / f"worker-{self.worker_index}"
             self.spool = Spool(directory, durability=config.durability, max_bytes=share)
             self.spool.open()
         if self.run_shipper:
-            self.shipper = build_shipper(config, self.spool if isinstance(self.spool, MemorySpool) else None)
-            if isinstance(self.spool, Spool):
+            self.shipper = build_shipper(config, memory)  # it follows a memory spool itself
+            if memory is None:
                 self.spool.subscribe(self.shipper.wakeup)
             await self.shipper.start()
-            memory_spool = self.spool if isinstance(self.spool, MemorySpool) else None
-            self.control_host = ControlHost(config, self.shipper, memory_spool)
+            self.control_host = ControlHost(config, self.shipper, memory)
             await self.control_host.start()
             self._control = self.control_host.plane
         else:

@@ -11,7 +11,7 @@ from tracker.config import from_mapping
 from tracker.pipeline.spool import MemorySpool
 from tracker.redirects.cache import LinkCache
 from tracker.redirects.control import ControlPlane
-from tracker.redirects.errors import AuthFailed, Conflict, NotFound, Throttled
+from tracker.redirects.errors import AuthFailed, Conflict, NotFound, Throttled, Unavailable
 
 
 @pytest.fixture
@@ -95,3 +95,18 @@ async def test_reset_disable_and_remove_end_sessions_and_tokens(plane: ControlPl
     rows = [values for _, records in plane.spool.entries for table, values in records if table == "accounts"]
     assert [r["pwd"][:7] for r in rows] == ["scrypt$", "scrypt$", "!disabl", "!remove"]
     assert rows[-1]["tokens"] == [] and rows[-1]["created_at"] == rows[0]["created_at"]
+
+
+async def test_a_change_the_spool_cannot_take_is_unavailable_and_not_applied(tmp_path: Path) -> None:
+    config = from_mapping({"Domains": ["go.example"]})
+    control = ControlPlane(config, [], MemorySpool(max_bytes=1), tmp_path / "control.key")  # full at once
+    await control.start()
+    try:
+        with pytest.raises(Unavailable) as caught:
+            await control.save(fields={"slugfrom": "a", "urlto": "https://example.com/"}, uid="alice", mode="create")
+        assert caught.value.status == 503 and caught.value.fields == {"retry_after": 5}
+        with pytest.raises(Unavailable):
+            await control.add_account(uid="bob", password="bob-password-1")
+        assert "go.example/a" not in control.links
+    finally:
+        await control.stop()

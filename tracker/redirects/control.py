@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from tracker.config import Config
 from tracker.errors import BadEvent
+from tracker.pipeline.spool import SpoolFull
 from tracker.records import Record
 from tracker.redirects import store
 from tracker.redirects.account_book import AccountBook
@@ -42,7 +43,7 @@ class ControlPlane:
         self.spool = spool
         self.sessions = Sessions(_load_secret(secret_path))
         self.links: dict[str, Redirect] = {}
-        self.book = AccountBook({}, self.sessions, spool.append)
+        self.book = AccountBook({}, self.sessions, self._append)
         self.version = 0
         self.changelog: deque[tuple[int, str]] = deque(maxlen=CHANGELOG_SIZE)
         self.loaded = asyncio.Event()
@@ -215,8 +216,15 @@ class ControlPlane:
         await self._commit(gone, "delete")
         return {"deleted": key}
 
+    async def _append(self, records: Sequence[Record]) -> None:
+        """Into the control spool; a full or failing disk is the client's 503 (retry later), not a 500."""
+        try:
+            await self.spool.append(records)
+        except SpoolFull as error:
+            raise Unavailable("the spool cannot take this change now; retry shortly", retry_after=5) from error
+
     async def _commit(self, link: Redirect, action: str) -> None:
-        await self.spool.append([Record("redirects", link.row()), Record("redirect_history", _history(link, action))])
+        await self._append([Record("redirects", link.row()), Record("redirect_history", _history(link, action))])
         self._apply(link)
         self.visits.pop(link.urlfrom, None)
         log.info("short link changed", extra={"link": link.urlfrom, "action": action, "updater": link.updater})
