@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import httpx
@@ -23,3 +25,21 @@ def test_a_first_start_logs_no_warning(tmp_path: Path) -> None:
     assert lines, "the tracker logged nothing"
     loud = [line for line in lines if line["level"] not in ("debug", "info")]
     assert loud == []
+
+
+def test_the_control_socket_is_private_without_a_process_umask_switch(tmp_path: Path) -> None:
+    """Workers call the control plane over a Unix socket: only this user may, whatever the umask it started with
+    (the socket was made 0600 by switching the whole process's umask, which raced other threads' files)."""
+    previous = os.umask(0)  # the tracker inherits the most permissive umask
+    try:
+        tracker = start_tracker(tmp_path / "t", Workers=2)
+    finally:
+        os.umask(previous)
+    try:
+        socket_path = tracker.workdir / "spool" / "control.sock"
+        assert stat.S_ISSOCK(socket_path.stat().st_mode)
+        assert stat.S_IMODE(socket_path.stat().st_mode) & 0o077 == 0
+        assert stat.S_IMODE(socket_path.parent.stat().st_mode) & 0o077 == 0
+        assert httpx.get(tracker.url("/tr/v1/tr/ename/private_socket")).status_code == 200
+    finally:
+        assert tracker.stop() == 0

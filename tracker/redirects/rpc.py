@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
@@ -22,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tracker.pipeline.private import private_directory
 from tracker.redirects import errors
 from tracker.redirects.control import ControlPlane
 from tracker.redirects.errors import ControlError
@@ -68,21 +70,17 @@ class ControlServer:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_directory(self.path.parent)  # 0700: no other user reaches the socket, even before its chmod
         self.path.unlink(missing_ok=True)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(self.path))
+        os.chmod(self.path, 0o600)  # only this user may call the control plane; no process-wide umask switch
+        listener.listen(128)
         settings = HypercornConfig()
-        settings.bind = [f"unix:{self.path}"]
+        settings.bind = [f"fd://{listener.detach()}"]  # Hypercorn owns (and closes) it from here
         settings.accesslog = settings.errorlog = None
         app = Starlette(routes=[Route("/{method}", self._call, methods=["POST"])])
-        previous = os.umask(0o177)  # the socket is created 0600: only this user may call the control plane
-        try:
-            self._task = asyncio.create_task(serve(app, settings, shutdown_trigger=self._stop.wait))  # type: ignore[arg-type]
-            for _ in range(100):
-                if self.path.exists():
-                    break
-                await asyncio.sleep(0.02)
-        finally:
-            os.umask(previous)
+        self._task = asyncio.create_task(serve(app, settings, shutdown_trigger=self._stop.wait))  # type: ignore[arg-type]
 
     async def stop(self) -> None:
         self._stop.set()
