@@ -175,7 +175,7 @@ def moment(field: str, value: Any) -> str:
             seconds = float(value)
             parsed = datetime.fromtimestamp(seconds / 1000 if seconds >= coerce.SECONDS_HIGH else seconds, UTC)
         elif isinstance(value, str):
-            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            parsed = datetime.fromisoformat(value.strip().upper().replace("Z", "+00:00"))  # lowercased at top level
         else:
             raise ValueError(value)
     except (ValueError, OverflowError, OSError):
