@@ -23,7 +23,7 @@ from tracker.privacy.hashing import short_hash
 from tracker.records import Record
 
 SHARED_IDS = ("oid", "tid", "uid", "vid", "sid", "invid", "orid")
-LINE_IDS = ("product_id",)
+LINE_IDS = ("product_id", "orid")  # a line's own order id wins over the top-level one
 TEXT = ("product", "pcat", "man", "model", "country", "rcode", "region", "campaign_id")
 AMOUNTS = (
     "price", "discount", "revenue", "margin", "cost", "tax", "tax_rate", "commission", "referral", "fees",
