@@ -17,9 +17,9 @@ from tracker.edge.upstreams import Upstream
 from tracker.http.answers import json_error
 from tracker.http.body import drain
 from tracker.http.context import context
-from tracker.routes import redirects, track
+from tracker.routes import ltv, redirects, track
 
-TRACKING_ENDPOINTS = {kind: track.make_endpoint(kind) for kind in ("tr", "str", "img")}
+TRACKING_ENDPOINTS = {kind: track.make_endpoint(kind) for kind in ("tr", "str", "img")} | {"ltv": ltv.endpoint}
 ROUTED_FAMILIES = frozenset(("ops", "admin", "privacy", "other"))
 METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"))
 

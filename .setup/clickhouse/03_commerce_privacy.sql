@@ -3,14 +3,14 @@
 CREATE TABLE IF NOT EXISTS payments (
     id UUID, oid UUID, org String DEFAULT '', tid UUID, uid UUID, vid UUID, sid UUID, invid UUID, orid UUID,
     product String DEFAULT '', product_id UUID, pcat String DEFAULT '', man String DEFAULT '',
-    model String DEFAULT '', qty Float64 DEFAULT 0, duration String DEFAULT '',
+    model String DEFAULT '', qty Float64 DEFAULT 0, duration Int64 DEFAULT 0,
     starts Nullable(DateTime('UTC')), ends Nullable(DateTime('UTC')),
     price Nullable(Decimal(18, 4)), discount Nullable(Decimal(18, 4)), revenue Nullable(Decimal(18, 4)),
     margin Nullable(Decimal(18, 4)), cost Nullable(Decimal(18, 4)), tax Nullable(Decimal(18, 4)),
     tax_rate Nullable(Decimal(18, 4)), commission Nullable(Decimal(18, 4)), referral Nullable(Decimal(18, 4)),
     fees Nullable(Decimal(18, 4)), subtotal Nullable(Decimal(18, 4)), total Nullable(Decimal(18, 4)),
     payment Nullable(Decimal(18, 4)), currency String DEFAULT 'USD', country String DEFAULT '',
-    rcode String DEFAULT '', region String DEFAULT '', campaign_id UUID,
+    rcode String DEFAULT '', region String DEFAULT '', campaign_id String DEFAULT '',
     invoiced_at Nullable(DateTime('UTC')), paid_at Nullable(DateTime('UTC')),
     created_at DateTime('UTC'), updated_at DateTime('UTC')
 ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY id;

@@ -3,13 +3,13 @@ CREATE TABLE IF NOT EXISTS payments (
     id UUID PRIMARY KEY,
     oid UUID, org VARCHAR DEFAULT '', tid UUID, uid UUID, vid UUID, sid UUID, invid UUID, orid UUID,
     product VARCHAR DEFAULT '', product_id UUID, pcat VARCHAR DEFAULT '', man VARCHAR DEFAULT '',
-    model VARCHAR DEFAULT '', qty DOUBLE DEFAULT 0, duration VARCHAR DEFAULT '',
+    model VARCHAR DEFAULT '', qty DOUBLE DEFAULT 0, duration BIGINT DEFAULT 0,
     starts TIMESTAMP, ends TIMESTAMP,
     price DECIMAL(18, 4), discount DECIMAL(18, 4), revenue DECIMAL(18, 4), margin DECIMAL(18, 4),
     cost DECIMAL(18, 4), tax DECIMAL(18, 4), tax_rate DECIMAL(18, 4), commission DECIMAL(18, 4),
     referral DECIMAL(18, 4), fees DECIMAL(18, 4), subtotal DECIMAL(18, 4), total DECIMAL(18, 4),
     payment DECIMAL(18, 4), currency VARCHAR DEFAULT 'USD', country VARCHAR DEFAULT '',
-    rcode VARCHAR DEFAULT '', region VARCHAR DEFAULT '', campaign_id UUID,
+    rcode VARCHAR DEFAULT '', region VARCHAR DEFAULT '', campaign_id VARCHAR DEFAULT '',
     invoiced_at TIMESTAMP, paid_at TIMESTAMP, created_at TIMESTAMP, updated_at TIMESTAMP
 );
 

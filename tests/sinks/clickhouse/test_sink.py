@@ -96,7 +96,7 @@ def samples() -> dict[str, list[dict[str, Any]]]:
         "sid": sid,
         "product": "Widget",
     }
-    payment |= {"qty": 2, "duration": "P1M", "starts": STAMP, "ends": None, "currency": "EUR", "country": "DE"}
+    payment |= {"qty": 2, "duration": 2592000, "starts": STAMP, "ends": None, "currency": "EUR", "country": "DE"}
     payment |= {"price": "12.50", "revenue": Decimal("25.0000"), "tax": 2.5, "discount": None, "total": 27}
     payment |= {"paid_at": datetime(2026, 3, 4, 9, tzinfo=timezone(timedelta(hours=2))), "created_at": STAMP}
     payment |= {"updated_at": STAMP}
