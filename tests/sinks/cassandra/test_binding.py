@@ -83,6 +83,14 @@ def test_decimals_and_lists_bind_in_commerce_and_admin_tables() -> None:
     assert Decimal("19.99") == Decimal(payment["revenue"])
 
 
+def test_payments_take_the_go_column_types_an_integer_duration_and_any_campaign_id() -> None:
+    payment = {"id": str(uuid.uuid4()), "duration": 3600, "campaign_id": "spring", "created_at": stamp(timedelta())}
+    (bound,), refused = bind_rows(SCHEMA["payments"], prepared_insert("payments"), [payment])
+    assert refused == []
+    assert column_value(bound.statement, "campaign_id") == b"spring"
+    assert column_value(bound.statement, "duration") == (3600).to_bytes(8, "big")
+
+
 def test_one_persons_ltv_lines_make_one_unlogged_batch_routed_to_their_partition() -> None:
     alice, bob = str(uuid.uuid4()), str(uuid.uuid4())
     rows = [
