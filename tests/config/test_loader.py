@@ -28,7 +28,10 @@ BAD = [
     ({"UseRemoveIP": "yes"}, 'UseRemoveIP: expected true or false, got "yes"'),
     ([1, 2], "the top level must be a JSON object"),
     # each sink reads its own keys, with the same errors
-    ({"Notify": [{"Service": "nats"}]}, 'Notify[0].Service: unknown sink "nats" (known: clickhouse, duckdb, memory)'),
+    (
+        {"Notify": [{"Service": "kafka"}]},
+        'Notify[0].Service: unknown sink "kafka" (known: clickhouse, duckdb, memory, nats)',
+    ),
     ({"Notify": [{"Service": "duckdb", "Pth": "x"}]}, 'Notify[0].Pth: unknown key (did you mean "Path"?)'),
     ({"Notify": [{"Service": "clickhouse", "Hots": []}]}, 'Notify[0].Hots: unknown key (did you mean "Hosts"?)'),
     ({"Notify": [{"Service": "duckdb", "Hosts": ["h:1"]}]}, "Notify[0].Hosts: unknown key"),
