@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 BAD = [
     (
         {"Notify": [{"Service": "clikhouse"}]},
-        'Notify[0].Service: unknown sink "clikhouse" (known: clickhouse, duckdb, memory)',
+        'Notify[0].Service: unknown sink "clikhouse" (known: clickhouse, duckdb, memory, nats)',
     ),
     ({"ProxyPort": 8080}, "ProxyPort: expected a string, got 8080"),
     ({"Workrs": 2}, 'Workrs: unknown key (did you mean "Workers"?)'),
