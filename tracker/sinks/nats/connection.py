@@ -24,8 +24,9 @@ RECONNECT_SECONDS = 1  # nats-py waits this long between attempts at one server
 class ConnectionLog:
     """nats-py's callbacks, logged as one line when the connection goes and one when it comes back."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, client: Client) -> None:
         self.name = name
+        self.client = client
         self.down = False
 
     async def error(self, error: Exception) -> None:
@@ -34,6 +35,8 @@ class ConnectionLog:
         self.down = True
 
     async def disconnected(self) -> None:
+        if self.client.is_closed:  # our own close(), not an outage
+            return
         if not self.down:
             log.warning("NATS disconnected; reconnecting", extra={"client": self.name})
         self.down = True
@@ -46,9 +49,9 @@ class ConnectionLog:
 async def connect(settings: NatsSettings, name: str) -> Client:
     """Connected, or raises TimeoutError when no server answers within the entry's Timeout. Once connected,
     the client reconnects by itself forever (nats-py would also retry a first connect forever: hence the bound)."""
-    events = ConnectionLog(name)
     timeout = max(settings.timeout_ms / 1000, 0.1)
     client = Client()
+    events = ConnectionLog(name, client)
     connecting = client.connect(
         servers=settings.servers,
         name=name,

@@ -108,8 +108,8 @@ class NatsSink:
         subject = self.settings.subject_for(table)
         too_large: list[Row] = []
         try:
-            if self._js is not None:
-                await self._publish_acknowledged(self._js, subject, rows, too_large)
+            if self._js is not None:  # one deadline for the batch: publishing waits while nats-py's window is full
+                await asyncio.wait_for(self._publish_acknowledged(self._js, subject, rows, too_large), self.timeout)
             else:
                 await self._publish_flushed(nc, subject, rows, too_large)
         except FAILURES as error:
@@ -142,9 +142,9 @@ class NatsSink:
                     too_large.append(row)
                     continue
                 headers = {MESSAGE_ID: message_id(row, payload)}
-                pending.append(await js.publish_async(subject, payload, wait_stall=self.timeout, headers=headers))
-            if pending:
-                await asyncio.wait_for(asyncio.gather(*pending), self.timeout)
+                # No wait_stall: its wait_for would yield per message, and nats-py would then send each on its own.
+                pending.append(await js.publish_async(subject, payload, headers=headers))
+            await asyncio.gather(*pending)
         finally:
             for future in pending:  # a timed-out batch: free nats-py's slots; the shipper sends the rows again
                 future.cancel()
