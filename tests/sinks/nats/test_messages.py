@@ -1,4 +1,5 @@
-"""A consumed message becomes a `logs` or `updates` row in the Go columns, or Malformed with the reason."""
+"""A consumed message becomes a `logs` or `updates` row in the Go columns, or Malformed with the reason; the rows
+fit the ClickHouse tables too (the DuckDB ones: test_consumer.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
+from tests.services.clickhouse import ClickHouseServer
+from tracker.config import from_mapping
 from tracker.privacy.storage import IPPolicy
+from tracker.sinks.clickhouse import ClickHouseSink
 from tracker.sinks.nats.messages import NIL, Malformed, record
 
 HASHED = IPPolicy("hash").apply
@@ -77,3 +81,34 @@ def test_a_malformed_message_says_why(alias: str, data: bytes, reason: str) -> N
     with pytest.raises(Malformed) as caught:
         record(alias, "a.b", data, None, HASHED)
     assert reason in str(caught.value)
+
+
+async def test_consumed_rows_fit_the_clickhouse_tables(
+    clickhouse_server: ClickHouseServer, clickhouse_database: str
+) -> None:
+    """The rows the consumer spools, stored by the ClickHouse sink on Debian's 18.16 and read back."""
+    config = from_mapping(
+        {"Notify": [{"Service": "clickhouse", "Hosts": [clickhouse_server.host], "Context": clickhouse_database}]}
+    )
+    sink = ClickHouseSink(config.notify[0], config)  # type: ignore[arg-type]
+    log = {"topic": "billing", "level": 4, "msg": "card declined", "ip": "203.0.113.9", "params": {"order": 17}}
+    logs = [record("log", "tic.log.b", orjson.dumps({**log, "ltimenss": str(n)}), None, HASHED).row for n in range(3)]
+    update = record("update", "tic.update.fx", b'{"msg": "v7", "updated": "1700000000000"}', None, HASHED).row
+    await sink.open()
+    try:
+        await sink.write("logs", logs + logs[:1])  # a replayed row collapses on its id
+        await sink.write("updates", [update])
+    finally:
+        await sink.close()
+    query = "SELECT count(), uniqExact(id), sum(ltime), any(params), any(iphash) FROM logs FINAL FORMAT TSV"
+    assert clickhouse_server.query(query, clickhouse_database).split("\t") == [
+        "3",
+        "3",
+        "3",
+        '{"order":17}',
+        HASHED("203.0.113.9")[1] + "\n",
+    ]
+    stored = clickhouse_server.query(
+        "SELECT id, msg, toUnixTimestamp(updated_at) FROM updates FORMAT TSV", clickhouse_database
+    )
+    assert stored.split() == ["tic.update.fx", "v7", "1700000000"]
