@@ -10,9 +10,11 @@ from typing import Any
 
 import nats
 import orjson
+import pytest
 
 from tests.harness import TrackerProcess, snapshot_query, start_tracker, wait_until
 from tests.services.nats import NatsServer
+from tracker.config import ConfigError, from_mapping
 
 
 def consuming_tracker(workdir: Path, server: NatsServer, context: str) -> TrackerProcess:
@@ -96,3 +98,27 @@ def test_two_instances_share_the_subject_and_store_each_message_once(tmp_path: P
     finally:
         first.stop()
         second.stop()
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ({"Service": "duckdb"}, 'Consume[0].Service: "duckdb" cannot consume; only "nats" can'),
+        ({"Service": "nats"}, "Consume[0].Filter: needs at least one subject to subscribe to"),
+        (
+            {"Service": "nats", "Filter": [{"Alias": "count", "Id": "tic.count.>"}]},
+            'Consume[0].Filter[0].Alias: "count" is not consumed here (one of "log", "update")',
+        ),
+        ({"Service": "nats", "Filter": [{"Alias": "log", "Id": "a b"}]}, 'Consume[0].Filter[0].Id: "a b" is not'),
+        ({"Service": "nats", "Filter": [{"Alias": "log"}]}, "Consume[0].Filter[0].Id: required key is missing"),
+    ],
+)
+def test_a_bad_consume_entry_names_its_key(entry: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        from_mapping({"Consume": [entry]})
+    assert problem in str(caught.value)
+
+
+def test_the_go_consume_entries_load_switched_off() -> None:
+    go = {"Service": "nats_", "Hosts": ["tls://localhost:4222"], "Filter": [{"Alias": "count", "Id": "tic.count.>"}]}
+    assert not from_mapping({"Consume": [{"Service": "http_", "Note": "Not implemented"}, go]}).consume[1].enabled
