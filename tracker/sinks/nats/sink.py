@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("tracker.sinks.nats")
 MESSAGE_ID = "Nats-Msg-Id"
 ID_COLUMNS = ("eid", "id")
+ROWS_PER_TIMEOUT = 1000  # a JetStream batch may take Timeout per this many rows (a big batch on a busy server)
 FAILURES = (nats.errors.Error, OSError, TimeoutError, asyncio.TimeoutError)
 
 
@@ -108,8 +109,9 @@ class NatsSink:
         subject = self.settings.subject_for(table)
         too_large: list[Row] = []
         try:
-            if self._js is not None:  # one deadline for the batch: publishing waits while nats-py's window is full
-                await asyncio.wait_for(self._publish_acknowledged(self._js, subject, rows, too_large), self.timeout)
+            if self._js is not None:  # one deadline per batch (Timeout per 1,000 rows), not one per message
+                deadline = self.timeout * max(1.0, len(rows) / ROWS_PER_TIMEOUT)
+                await asyncio.wait_for(self._publish_acknowledged(self._js, subject, rows, too_large), deadline)
             else:
                 await self._publish_flushed(nc, subject, rows, too_large)
         except FAILURES as error:
