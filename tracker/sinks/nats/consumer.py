@@ -91,7 +91,8 @@ class NatsConsumer:
             try:
                 self._nc = await connect(self.settings, f"tracker-{self.label}")
             except Exception as error:  # noqa: BLE001 - NATS down at start: keep trying, the server serves on
-                log.warning("NATS consumer cannot connect yet", extra={"error": str(error) or type(error).__name__})
+                if wait == RETRY_SECONDS[0]:  # once: NATS may stay down for hours
+                    log.warning("NATS consumer cannot connect yet", extra={"error": str(error) or type(error).__name__})
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, RETRY_SECONDS[1])
         for subscription in self.settings.filter:
