@@ -1,4 +1,5 @@
-"""nats-server stopped for 30 s under load and started again: with JetStream not one acknowledged event is
+"""The NATS sink behind a real tracker process: a subscriber receives every event the tracker acknowledged; and
+nats-server stopped for 30 s under load and started again: with JetStream not one acknowledged event is
 missing from the stream (distinct ids), and DuckDB, the other sink, kept shipping through the outage."""
 
 from __future__ import annotations
@@ -51,6 +52,32 @@ async def until(check: Any, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {what}")
         await asyncio.sleep(0.2)
+
+
+async def test_a_subscriber_receives_every_event_the_tracker_acknowledged(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    listener = await nats.connect(nats_server.url)
+    received: list[str] = []
+
+    async def keep(message: Any) -> None:
+        received.append(message.headers["Nats-Msg-Id"])
+
+    await listener.subscribe("e1.events", cb=keep)
+    await listener.flush()
+    entry = {"Service": "nats", "Hosts": [nats_server.url], "Context": "e1", "BatchFlushInterval": 100}
+    tracker = start_tracker(tmp_path / "t", Notify=[entry])
+    try:
+        tally = await post_events(tracker.base_url, 1500, concurrency=8, tag="subscribed")
+
+        async def all_received() -> bool:
+            return set(tally.acknowledged) <= set(received)
+
+        await until(all_received, 60, "every acknowledged event at the subscriber")
+    finally:
+        tracker.stop()
+        await listener.close()
+    assert len(tally.acknowledged) == 1500 and len(received) == len(set(received)) == 1500
 
 
 @pytest.mark.timeout(240)
