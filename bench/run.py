@@ -88,6 +88,7 @@ def main() -> None:
     lines += script_section("Spool append", "spool_append.py")
     lines += script_section("DuckDB sink alone", "sink_duckdb.py")
     lines += script_section("ClickHouse sink", "sink_clickhouse.py")
+    lines += script_section("NATS sink (core and JetStream)", "sink_nats.py")
     lines += script_section("ClickHouse insert formats (10,000 events)", "clickhouse_formats.py")
     lines += script_section("Redirect lookup vs tracking GET", "redirects.py")
     lines += script_section("Event stream /tr/v1/ws vs POST (LZ4 batches of 100)", "stream.py")

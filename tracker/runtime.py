@@ -17,6 +17,7 @@ import orjson
 
 from tracker import __version__
 from tracker.config import Config
+from tracker.consumers import Consumers
 from tracker.events import row
 from tracker.events.inputs import RequestInfo
 from tracker.http.client_ip import TrustedProxies
@@ -48,6 +49,7 @@ class Runtime:
         self.spool: Spool | MemorySpool | None = None
         self.shipper: Shipper | None = None
         self.control_host: ControlHost | None = None
+        self.consumers: Consumers | None = None
         self._control: LinkControl | None = None
         self._client: ControlClient | None = None
         self.links = LinkCache(None)
@@ -71,6 +73,8 @@ class Runtime:
             self.control_host = ControlHost(config, self.shipper, memory)
             await self.control_host.start()
             self._control = self.control_host.plane
+            self.consumers = Consumers(config, memory, self.shipper.wakeup)
+            await self.consumers.start()
         else:
             self._client = ControlClient(socket_path(config.spool_directory))
             self._control = self._client
@@ -81,6 +85,8 @@ class Runtime:
         await self.links.stop()
         if self._client is not None:
             await self._client.aclose()
+        if self.consumers is not None:
+            await self.consumers.stop()
         if self.spool is not None:
             await self.spool.close()
         if self.control_host is not None:

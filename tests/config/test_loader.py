@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 BAD = [
     (
         {"Notify": [{"Service": "clikhouse"}]},
-        'Notify[0].Service: unknown sink "clikhouse" (known: cassandra, clickhouse, duckdb, memory)',
+        'Notify[0].Service: unknown sink "clikhouse" (known: cassandra, clickhouse, duckdb, memory, nats)',
     ),
     ({"ProxyPort": 8080}, "ProxyPort: expected a string, got 8080"),
     ({"Workrs": 2}, 'Workrs: unknown key (did you mean "Workers"?)'),
@@ -29,8 +29,8 @@ BAD = [
     ([1, 2], "the top level must be a JSON object"),
     # each sink reads its own keys, with the same errors
     (
-        {"Notify": [{"Service": "nats"}]},
-        'Notify[0].Service: unknown sink "nats" (known: cassandra, clickhouse, duckdb, memory)',
+        {"Notify": [{"Service": "kafka"}]},
+        'Notify[0].Service: unknown sink "kafka" (known: cassandra, clickhouse, duckdb, memory, nats)',
     ),
     ({"Notify": [{"Service": "duckdb", "Pth": "x"}]}, 'Notify[0].Pth: unknown key (did you mean "Path"?)'),
     ({"Notify": [{"Service": "clickhouse", "Hots": []}]}, 'Notify[0].Hots: unknown key (did you mean "Hosts"?)'),

@@ -75,15 +75,15 @@ def check_config(tmp_path: Path, notify: list[dict[str, object]]) -> subprocess.
 
 
 def test_builtin_names_are_the_only_ones_without_entry_points() -> None:
-    assert registry.names() == ["cassandra", "clickhouse", "duckdb", "memory"]
+    assert registry.names() == ["cassandra", "clickhouse", "duckdb", "memory", "nats"]
 
 
 def test_an_unknown_sink_fails_the_check_with_one_line_naming_it(tmp_path: Path) -> None:
-    result = check_config(tmp_path, [{"Service": "duckdb"}, {"Service": "nats", "Hosts": ["127.0.0.1:4222"]}])
+    result = check_config(tmp_path, [{"Service": "duckdb"}, {"Service": "kafka", "Hosts": ["127.0.0.1:9092"]}])
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        f'{tmp_path / "config.json"}: Notify[1].Service: unknown sink "nats" '
-        "(known: cassandra, clickhouse, duckdb, memory)"
+        f'{tmp_path / "config.json"}: Notify[1].Service: unknown sink "kafka" '
+        "(known: cassandra, clickhouse, duckdb, memory, nats)"
     )
 
 
@@ -94,8 +94,8 @@ def test_a_third_party_sink_is_checked_with_its_own_settings(tmp_path: Path, thi
     typo = check_config(tmp_path, [{"Service": "jsonlines", "Endpont": "x"}])
     assert typo.returncode == 2
     assert typo.stderr.strip().endswith('Notify[0].Endpont: unknown key (did you mean "Endpoint"?)')
-    unknown = check_config(tmp_path, [{"Service": "nats"}])
-    assert "(known: broken, cassandra, clickhouse, duckdb, jsonlines, memory, missing)" in unknown.stderr
+    unknown = check_config(tmp_path, [{"Service": "kafka"}])
+    assert "(known: broken, cassandra, clickhouse, duckdb, jsonlines, memory, missing, nats)" in unknown.stderr
 
 
 @pytest.mark.parametrize(
@@ -143,6 +143,6 @@ def test_building_a_sink_the_loader_never_saw_names_the_entry() -> None:
     config = from_mapping({"Notify": [{"Service": "memory"}]})
     from dataclasses import replace
 
-    odd = replace(config, notify=(replace(config.notify[0], service="nats"),))
-    with pytest.raises(ConfigError, match=r'Notify\[0\].Service: unknown sink "nats"'):
+    odd = replace(config, notify=(replace(config.notify[0], service="kafka"),))
+    with pytest.raises(ConfigError, match=r'Notify\[0\].Service: unknown sink "kafka"'):
         registry.build_sinks(odd)

@@ -166,7 +166,7 @@ class Config:
     ipv6_geoip_csv_dest: str = key("IPv6GeoIPCSVDest", "", **UNSUPPORTED)
     use_region_descriptions: bool = key("UseRegionDescriptions", True, unsupported=True)
     schema_version: int = key("SchemaVersion", 0, unsupported=True)
-    consume: tuple[Any, ...] = key("Consume", (), **UNSUPPORTED)
+    consume: tuple[SinkConfig, ...] = key("Consume", ())  # NATS subscriptions feeding logs/updates
     s3_bucket: str = key("S3Bucket", "", **UNSUPPORTED)
     s3_prefix: str = key("S3Prefix", "", **UNSUPPORTED)
     s3_region: str = key("S3Region", "", **UNSUPPORTED)

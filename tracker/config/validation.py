@@ -19,6 +19,13 @@ def validate(config: Config) -> None:
     for i, sink in enumerate(config.notify):
         for name, message in sink.problems():
             raise ConfigError(f"Notify[{i}].{name}", message, source)
+    for i, entry in enumerate(config.consume):
+        if entry.enabled and entry.kind != "nats":
+            raise ConfigError(f"Consume[{i}].Service", f'"{entry.service}" cannot consume; only "nats" can', source)
+        if entry.enabled and not entry.filter:
+            raise ConfigError(f"Consume[{i}].Filter", "needs at least one subject to subscribe to", source)
+        for name, message in entry.problems() if entry.enabled else ():
+            raise ConfigError(f"Consume[{i}].{name}", message, source)
     names = [s.sink_name for s in config.sinks]
     for name in names:
         if names.count(name) > 1:

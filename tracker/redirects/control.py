@@ -30,6 +30,7 @@ from tracker.redirects.account_book import AccountBook
 from tracker.redirects.accounts import Account, Sessions
 from tracker.redirects.errors import Conflict, ControlError, NotFound, Unavailable
 from tracker.redirects.model import Redirect, build, deleted_copy
+from tracker.sinks.nats.links import LinkBus, links_settings
 
 log = logging.getLogger("tracker.redirects")
 CHANGELOG_SIZE = 10_000
@@ -51,6 +52,8 @@ class ControlPlane:
         self._new_version = asyncio.Event()
         self._acks: dict[str, tuple[int, float]] = {}
         self._task: asyncio.Task[None] | None = None
+        nats = links_settings([*config.notify, *config.consume])  # other instances' changes at once, not on reload
+        self.bus = LinkBus(nats, self._changed_elsewhere) if nats is not None else None
 
     @property
     def accounts(self) -> dict[str, Account]:
@@ -65,8 +68,12 @@ class ControlPlane:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._refresh_forever(), name="redirects-refresh")
+        if self.bus is not None:
+            await self.bus.start()
 
     async def stop(self) -> None:
+        if self.bus is not None:
+            await self.bus.stop()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -103,6 +110,10 @@ class ControlPlane:
         current = self.links.get(link.urlfrom)
         if current is None or link.updated_at > current.updated_at:
             self._apply(link)
+
+    async def _changed_elsewhere(self, row: dict[str, Any]) -> None:
+        self._merge(Redirect.from_row(row))
+        self.visits.pop(str(row.get("urlfrom")), None)
 
     def _apply(self, link: Redirect) -> None:
         self.links[link.urlfrom] = link
@@ -228,6 +239,8 @@ class ControlPlane:
         self._apply(link)
         self.visits.pop(link.urlfrom, None)
         log.info("short link changed", extra={"link": link.urlfrom, "action": action, "updater": link.updater})
+        if self.bus is not None:
+            await self.bus.publish(link.row())
         await self._synced(self.version)
 
     async def _synced(self, version: int, timeout: float = SYNC_SECONDS) -> None:

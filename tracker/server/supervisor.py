@@ -121,6 +121,7 @@ def _supervise(config: Config, engine: Engine) -> dict[str, int]:
 async def _ship_and_watch(
     config: Config, workers: dict[int, Any], spawn: Callable[[int], None], shutdown: ProcessEvent
 ) -> dict[str, int]:
+    from tracker.consumers import Consumers
     from tracker.redirects.hosting import ControlHost
     from tracker.runtime import build_shipper
 
@@ -129,6 +130,8 @@ async def _ship_and_watch(
     await shipper.start()
     control = ControlHost(config, shipper)
     await control.start()
+    consumers = Consumers(config, None, shipper.wakeup)
+    await consumers.start()
     certificates = acme_manager(config)
     if certificates is not None:
         await certificates.start()
@@ -146,6 +149,7 @@ async def _ship_and_watch(
             process.kill()
     if certificates is not None:
         await certificates.stop()
+    await consumers.stop()
     await control.stop()
     unshipped = await shipper.stop()
     log.info("stopped")

@@ -22,6 +22,7 @@ BUILTIN = {
     "clickhouse": "tracker.sinks.clickhouse:PLUGIN",
     "duckdb": "tracker.sinks.duckdb:PLUGIN",
     "memory": "tracker.sinks.memory:PLUGIN",
+    "nats": "tracker.sinks.nats:PLUGIN",
 }
 
 
