@@ -9,7 +9,13 @@ import pytest
 
 from tests.harness import TrackerProcess, start_tracker
 
-pytest_plugins = ["tests.services.certs", "tests.services.clickhouse", "tests.services.redis", "tests.services.pebble"]
+pytest_plugins = [
+    "tests.services.certs",
+    "tests.services.clickhouse",
+    "tests.services.redis",
+    "tests.services.pebble",
+    "tests.services.geoip",
+]
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from tracker.edge.tls import tls_enabled
 from tracker.edge.upstreams import match
 from tracker.http.answers import json_error
 from tracker.http.context import Classifier, RequestEntry, context
-from tracker.routes import admin, ops, redirects
+from tracker.routes import admin, ops, privacy, redirects
 from tracker.runtime import Runtime
 
 log = logging.getLogger("tracker.app")
@@ -113,6 +113,7 @@ def routes(config: Config) -> list[BaseRoute]:
             Route(f"{api}/{kind}", endpoint, methods=ANY_METHOD),
         ]
     table += admin.routes(api)
+    table += privacy.routes(api)
     return table
 
 

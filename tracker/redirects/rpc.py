@@ -50,6 +50,8 @@ METHODS = (
     "remove_account",
     "authenticate",
     "login",
+    "agreements",
+    "jurisdictions",
 )
 
 
@@ -133,6 +135,12 @@ class ControlClient:
 
     async def stats(self, key: str) -> dict[str, Any]:
         return cast(dict[str, Any], await self._call("stats", key=key))
+
+    async def agreements(self, vid: str) -> list[dict[str, Any]]:
+        return cast(list[dict[str, Any]], await self._call("agreements", vid=vid))
+
+    async def jurisdictions(self) -> list[dict[str, Any]]:
+        return cast(list[dict[str, Any]], await self._call("jurisdictions"))
 
     async def claim_visit(self, key: str) -> bool:
         return bool(await self._call("claim_visit", key=key))

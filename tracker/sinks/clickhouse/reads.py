@@ -12,6 +12,8 @@ Query = Callable[[str, Sequence[Any]], Awaitable[list[dict[str, Any]]]]
 
 LINKS = "SELECT * FROM redirects FINAL"
 ACCOUNTS = "SELECT * FROM accounts FINAL"
+AGREEMENTS = "SELECT * FROM agreements FINAL WHERE vid = toUUID(?)"
+JURISDICTIONS = "SELECT * FROM jurisdictions FINAL ORDER BY regulation, compliance, seq"
 HITS = "FROM events WHERE ename = 'short_rdr' AND link = ?"
 VISITS = f"SELECT count(*) AS visits {HITS}"
 IS_BOT = f"match(lower(ua), '{BOT_PATTERN}')"

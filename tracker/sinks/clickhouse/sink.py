@@ -208,6 +208,12 @@ class ClickHouseSink(PrimaryStore, SchemaOwner):
         rows = await self.query(reads.VISITS, [key])
         return int(rows[0]["visits"]) if rows else 0
 
+    async def agreements(self, vid: str) -> list[dict[str, Any]]:
+        return await self.query(reads.AGREEMENTS, [vid])
+
+    async def jurisdictions(self) -> list[dict[str, Any]]:
+        return await self.query(reads.JURISDICTIONS)
+
     async def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]:
         """Values are escaped by aiochclient (ClickHouse 18.16 has no server-side parameters): `?` placeholders
         with a sequence, as DuckDB takes them, or aiochclient's `{name}` placeholders with a mapping."""

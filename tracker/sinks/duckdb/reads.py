@@ -11,6 +11,8 @@ Query = Callable[[str, Sequence[Any]], Awaitable[list[dict[str, Any]]]]
 
 LINKS = "SELECT * FROM redirects"  # one row per key: the table's primary key, written with INSERT OR REPLACE
 ACCOUNTS = "SELECT * FROM accounts"
+AGREEMENTS = "SELECT * FROM agreements WHERE vid = CAST(? AS UUID)"
+JURISDICTIONS = "SELECT * FROM jurisdictions ORDER BY regulation, compliance, seq"
 HITS = "FROM events WHERE ename = 'short_rdr' AND link = ?"
 VISITS = f"SELECT count(*) AS visits {HITS}"
 IS_BOT = f"regexp_matches(lower(ua), '{BOT_PATTERN}')"

@@ -221,6 +221,12 @@ class DuckDBSink(PrimaryStore, SchemaOwner):
         rows = await self.query(reads.VISITS, [key])
         return int(rows[0]["visits"]) if rows else 0
 
+    async def agreements(self, vid: str) -> list[dict[str, Any]]:
+        return await self.query(reads.AGREEMENTS, [vid])
+
+    async def jurisdictions(self) -> list[dict[str, Any]]:
+        return await self.query(reads.JURISDICTIONS)
+
     async def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows of any SQL, as dicts: for this sink's reads, the tests and the benchmarks."""
         if self._connection is None:
