@@ -29,7 +29,7 @@ from tracker.redirects.account_book import AccountBook
 from tracker.redirects.accounts import Account, Sessions
 from tracker.redirects.errors import Conflict, ControlError, NotFound, Unavailable
 from tracker.redirects.model import Redirect, build, deleted_copy
-from tracker.sinks.base import PrimaryStore, SinkError
+from tracker.sinks.base import PrimaryStore, Rows, SinkError
 
 log = logging.getLogger("tracker.redirects")
 CHANGELOG_SIZE = 10_000
@@ -162,14 +162,14 @@ class ControlPlane:
             raise Unavailable("no readable store is configured for statistics")
         return await store.link_stats(self.primary, key)
 
-    async def agreements(self, vid: str) -> list[dict[str, Any]]:
+    async def agreements(self, vid: str) -> Rows:
         """Privacy reads (/ppi/) share this plane's one connection to the primary store."""
         try:
             return await store.agreements(self._readable(), vid)
         except SinkError as error:
             raise Unavailable(f"the primary store did not answer: {error}") from None
 
-    async def jurisdictions(self) -> list[dict[str, Any]]:
+    async def jurisdictions(self) -> Rows:
         try:
             return await store.jurisdictions(self._readable())
         except SinkError as error:

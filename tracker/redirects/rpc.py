@@ -25,6 +25,7 @@ from starlette.routing import Route
 from tracker.redirects import errors
 from tracker.redirects.control import ControlPlane
 from tracker.redirects.errors import ControlError
+from tracker.sinks.base import Rows
 
 ERRORS = {
     cls.status: cls
@@ -136,11 +137,11 @@ class ControlClient:
     async def stats(self, key: str) -> dict[str, Any]:
         return cast(dict[str, Any], await self._call("stats", key=key))
 
-    async def agreements(self, vid: str) -> list[dict[str, Any]]:
-        return cast(list[dict[str, Any]], await self._call("agreements", vid=vid))
+    async def agreements(self, vid: str) -> Rows:
+        return cast(Rows, await self._call("agreements", vid=vid))
 
-    async def jurisdictions(self) -> list[dict[str, Any]]:
-        return cast(list[dict[str, Any]], await self._call("jurisdictions"))
+    async def jurisdictions(self) -> Rows:
+        return cast(Rows, await self._call("jurisdictions"))
 
     async def claim_visit(self, key: str) -> bool:
         return bool(await self._call("claim_visit", key=key))

@@ -5,6 +5,7 @@ field, keeping Go's texts (`Bad request (body)`, `Bad Request (IP)`, `Unknown ac
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import orjson
@@ -103,10 +104,8 @@ def _parsed(row: dict[str, Any]) -> dict[str, Any]:
     out = dict(row)
     for column in ("rules", "locs"):
         if isinstance(out.get(column), str):
-            try:
+            with contextlib.suppress(orjson.JSONDecodeError):  # text that is not JSON is answered as text
                 out[column] = orjson.loads(out[column])
-            except orjson.JSONDecodeError:
-                pass
     return out
 
 

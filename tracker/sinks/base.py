@@ -20,6 +20,7 @@ from tracker.config import Config, PruneRule, SinkConfig
 from tracker.sinks.stats import LinkStats
 
 Row = Mapping[str, Any]
+Rows = list[dict[str, Any]]  # what a read answers (a name, so classes with a `list` method can use it)
 Settings = TypeVar("Settings", bound=SinkConfig)
 
 
