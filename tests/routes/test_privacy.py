@@ -220,3 +220,21 @@ def test_privacy_routes_without_a_readable_store_or_geoip_answer_503(tmp_path: P
         assert re.search("GeoIP", httpx.get(server.base_url + "/tr/v1/ppi/geoip", timeout=10).text)
     finally:
         server.stop()
+
+
+def test_agreements_are_read_through_the_control_plane_with_several_workers(tmp_path: Path) -> None:
+    """With Workers > 1 only the supervisor opens the sinks: workers ask it over the control socket."""
+    tracker = prepare_tracker(tmp_path / "tracker", Workers=2).start()
+    try:
+        vid = str(uuid.uuid1())
+        body = orjson.dumps({"vid": vid, "cflags": 3072, "tz": "Europe/London"})
+        assert httpx.post(tracker.url("/tr/v1/ppi/agree"), content=body, timeout=10).status_code == 200
+
+        def read_back() -> list[dict[str, Any]]:
+            return list(httpx.get(tracker.url(f"/tr/v1/ppi/agree?vid={vid}"), timeout=10).json())
+
+        [found] = wait_until(read_back, 30, what="the agreement through a worker")
+        assert found["vid"] == vid and found["cflags"] == 3072 and found["country"] == "GB"
+        assert httpx.get(tracker.url("/tr/v1/ppi/jds"), timeout=10).json() == []
+    finally:
+        tracker.stop()
