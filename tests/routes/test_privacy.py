@@ -168,6 +168,7 @@ CASES = {
     "everything": ({"cflags": 7680}, {}, True, ["vid", "iphash", "city", "uid", "gaid"], []),
     "everything_gpc": ({"cflags": 7680}, {"sec-gpc": "1"}, True, ["vid", "iphash", "uid"], ["gaid"]),
     "necessary_gpc": ({"cflags": 1024}, {"sec-gpc": "1"}, False, ["country"], ["vid", "iphash", "uid", "gaid"]),
+    "cookie_consent": ({}, {"cookie": "CookieConsent=3072"}, True, ["vid", "iphash", "city"], ["uid", "gaid"]),
 }
 UID = "0b6a3e1c-8a1e-11ee-b9d1-0242ac120002"
 

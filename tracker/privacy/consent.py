@@ -116,10 +116,9 @@ def scrub(row: dict[str, Any], allowed: Allowed) -> None:
 
 
 def cflags_of(values: Mapping[str, Any]) -> int | None:
-    """The visitor's cflags: a JSON number in the event, else the CookieConsent cookie (base-10), as Go reads."""
+    """The visitor's cflags as Go reads them: a JSON number from the body or the CookieConsent cookie (which
+    inputs.seed turns into a number); text from a path or query counts as no answer, as Go ignores it."""
     value = values.get("cflags")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())  # from the cookie
     return None
