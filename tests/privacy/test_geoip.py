@@ -52,3 +52,9 @@ def test_a_missing_or_unreadable_database_turns_lookups_off(tmp_path: Path) -> N
 def test_time_zone_gives_the_country_as_go_countries_table() -> None:
     assert country_of("America/Los_Angeles") == "US" and country_of("america/los_angeles") == "US"
     assert country_of("Europe/London") == "GB" and country_of("Nowhere/City") == ""
+
+
+def test_repeated_addresses_are_answered_from_memory(city: geoip.GeoIP) -> None:
+    first = city.lookup("89.160.20.112")
+    assert first is not None and first.iso2 == "SE"
+    assert city.lookup("89.160.20.112") is first and city.lookup("8.8.8.8") is city.lookup("8.8.8.8") is None

@@ -17,6 +17,7 @@ import geoip2.errors
 import maxminddb
 
 log = logging.getLogger("tracker.geoip")
+RECENT_ADDRESSES = 65536
 
 
 class BadAddress(ValueError):
@@ -45,17 +46,29 @@ class Location:
 class GeoIP:
     def __init__(self, path: str) -> None:
         self.path = path
-        self._reader = geoip2.database.Reader(path, mode=maxminddb.MODE_MMAP)
+        self._reader = geoip2.database.Reader(path, mode=maxminddb.MODE_AUTO)  # the C reader when built
         self._kind = self._reader.metadata().database_type
         self._has_city = "City" in self._kind
+        self._recent: dict[str, Location | None] = {}
 
     def close(self) -> None:
         self._reader.close()
 
     def lookup(self, ip: str) -> Location | None:
         """The location of `ip`, or None when the database has no network for it; BadAddress if not an IP."""
+        key = ip.strip()
+        if key in self._recent:
+            return self._recent[key]
+        found = self._find(key)
+        # geoip2 builds rich models (~180 us a lookup); visitors repeat their address, so keep recent answers
+        if len(self._recent) >= RECENT_ADDRESSES:
+            self._recent.clear()
+        self._recent[key] = found
+        return found
+
+    def _find(self, ip: str) -> Location | None:
         try:
-            address = ipaddress.ip_address(ip.strip())
+            address = ipaddress.ip_address(ip)
         except ValueError:
             raise BadAddress(ip) from None
         try:
