@@ -31,11 +31,11 @@ async def link_stats(store: PrimaryStore, key: str, days: int = 30) -> dict[str,
 
 
 async def agreements(store: PrimaryStore, vid: str) -> list[dict[str, Any]]:
-    return await store.agreements(vid)
+    return list(await store.agreements(vid) or [])  # a store inheriting the protocol's stub answers None
 
 
 async def jurisdictions(store: PrimaryStore) -> list[dict[str, Any]]:
-    return await store.jurisdictions()
+    return list(await store.jurisdictions() or [])
 
 
 async def visit_count(store: PrimaryStore, key: str) -> int:
