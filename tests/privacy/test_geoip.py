@@ -58,3 +58,20 @@ def test_repeated_addresses_are_answered_from_memory(city: geoip.GeoIP) -> None:
     first = city.lookup("89.160.20.112")
     assert first is not None and first.iso2 == "SE"
     assert city.lookup("89.160.20.112") is first and city.lookup("8.8.8.8") is city.lookup("8.8.8.8") is None
+
+
+def test_go_ip2location_keys_are_accepted_and_explained_at_start(
+    caplog: pytest.LogCaptureFixture, geoip_city_database: Path
+) -> None:
+    from tracker.config import from_mapping
+    from tracker.privacy.rules import PrivacyRules
+
+    config = from_mapping({"UseGeoIP": True, "IPv4GeoIPZip": "IP2LOCATION-LITE-DB11.CSV.ZIP", "GeoIPVersion": 2})
+    assert {"UseGeoIP", "IPv4GeoIPZip", "GeoIPVersion"} <= set(config.unsupported)
+    with caplog.at_level("WARNING", logger="tracker.geoip"):
+        rules = PrivacyRules.from_config(config, explain=True)
+    assert rules.geo is None
+    [record] = [r for r in caplog.records if "GeoIP.Database" in r.getMessage()]
+    assert record.keys == ["UseGeoIP", "IPv4GeoIPZip", "GeoIPVersion"]  # type: ignore[attr-defined]
+    go_key = from_mapping({"GeoIPDatabase": str(geoip_city_database)})  # README-only in Go, read by us
+    assert PrivacyRules.from_config(go_key).geo is not None
