@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.services.redis",
     "tests.services.pebble",
     "tests.services.nats",
+    "tests.services.geoip",
 ]
 
 

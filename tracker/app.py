@@ -32,7 +32,7 @@ from tracker.edge.tls import tls_enabled
 from tracker.edge.upstreams import match
 from tracker.http.answers import json_error
 from tracker.http.context import Classifier, RequestEntry, context
-from tracker.routes import admin, ops, redirects, stream
+from tracker.routes import admin, ops, privacy, redirects, stream
 from tracker.runtime import Runtime
 
 log = logging.getLogger("tracker.app")
@@ -117,6 +117,7 @@ def routes(config: Config) -> list[BaseRoute]:
         WebSocketRoute(f"{api}/ws", stream.endpoint),
         Route(f"{api}/ws", stream.http_endpoint, methods=ANY_METHOD),
     ]
+    table += privacy.routes(api)
     return table
 
 

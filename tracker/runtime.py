@@ -25,6 +25,7 @@ from tracker.http.process import EventIntake, LinkControl
 from tracker.metrics import Metrics
 from tracker.pipeline.shipper import STATUS_FILE, Shipper, SinkSettings
 from tracker.pipeline.spool import MemorySpool, Spool
+from tracker.privacy.rules import PrivacyRules
 from tracker.privacy.storage import IPPolicy
 from tracker.records import Record
 from tracker.redirects.cache import LinkCache
@@ -42,6 +43,7 @@ class Runtime:
         self.run_shipper = run_shipper
         self.trusted = TrustedProxies.parse(config.trusted_proxies)
         self.ip_policy = IPPolicy(config.stored_ip, config.prefix_private_hash)
+        self.privacy = PrivacyRules.from_config(config, explain=worker_index == 0)
         self.url_filter = re.compile(config.url_filter) if config.url_filter else None
         self.metrics = Metrics(self.shipping_status)
         self.started = time.time()
@@ -116,6 +118,7 @@ class Runtime:
             url_filter_group=config.url_filter_match_group,
             private_prefix=config.prefix_private_hash,
             injected_params=injected_params,
+            privacy=self.privacy,
         )
 
     async def accept(self, records: list[Record], family: str = "tracking") -> None:

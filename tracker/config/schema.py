@@ -27,6 +27,18 @@ class CookieConfig:
 
 
 @dataclass(slots=True, frozen=True)
+class GeoIPConfig:
+    database: str = key("Database", "")  # a MaxMind-format .mmdb (GeoIP2/GeoLite2 City or Country)
+
+
+@dataclass(slots=True, frozen=True)
+class ConsentConfig:
+    mode: Literal["off", "given", "required"] = key("Mode", "off")
+    honor_gpc: bool = key("HonorGPC", True)
+    honor_dnt: bool = key("HonorDNT", False)
+
+
+@dataclass(slots=True, frozen=True)
 class UpstreamConfig:
     targets: tuple[str, ...] = key("Targets")
     prefix: str = key("Prefix", "/")
@@ -128,10 +140,12 @@ class Config:
     use_remove_ip: bool = key("UseRemoveIP", True)
     ip_storage: Literal["hash", "truncate", "raw", "drop", ""] = key("IPStorage", "")
     prefix_private_hash: str = key("PrefixPrivateHash", "", secret=True)
-    account_hash_mixer: str = key("AccountHashMixer", "", secret=True, unsupported=True)
-    cflags_marketing: int = key("CFlagsMarketing", 4096, unsupported=True)
+    account_hash_mixer: str = key("AccountHashMixer", "", secret=True)
+    cflags_marketing: int = key("CFlagsMarketing", 4096)
     cflags_ignore: bool = key("CFlagsIgnore", False)
     cookies: CookieConfig = key("Cookies", CookieConfig())
+    consent: ConsentConfig = key("Consent", ConsentConfig())
+    geoip: GeoIPConfig = key("GeoIP", GeoIPConfig())
     # edge
     upstreams: tuple[UpstreamConfig, ...] = key("Upstreams", ())
     static: tuple[StaticConfig, ...] = key("Static", ())
@@ -158,13 +172,13 @@ class Config:
     # accepted for compatibility with Go configs, not implemented yet (logged at start-up)
     debug: bool = key("Debug", False)
     use_geoip: bool = key("UseGeoIP", False, **UNSUPPORTED)
-    geoip_database: str = key("GeoIPDatabase", "", **UNSUPPORTED)
+    geoip_database: str = key("GeoIPDatabase", "")  # README-only in Go; read as GeoIP.Database
     geoip_version: int = key("GeoIPVersion", 0, **UNSUPPORTED)
     ipv4_geoip_zip: str = key("IPv4GeoIPZip", "", **UNSUPPORTED)
     ipv6_geoip_zip: str = key("IPv6GeoIPZip", "", **UNSUPPORTED)
     ipv4_geoip_csv_dest: str = key("IPv4GeoIPCSVDest", "", **UNSUPPORTED)
     ipv6_geoip_csv_dest: str = key("IPv6GeoIPCSVDest", "", **UNSUPPORTED)
-    use_region_descriptions: bool = key("UseRegionDescriptions", True, unsupported=True)
+    use_region_descriptions: bool = key("UseRegionDescriptions", True)
     schema_version: int = key("SchemaVersion", 0, unsupported=True)
     consume: tuple[SinkConfig, ...] = key("Consume", ())  # NATS subscriptions feeding logs/updates
     s3_bucket: str = key("S3Bucket", "", **UNSUPPORTED)
@@ -186,6 +200,10 @@ class Config:
     @property
     def sinks(self) -> tuple[SinkConfig, ...]:
         return tuple(s for s in self.notify if s.enabled)
+
+    @property
+    def geoip_path(self) -> str:
+        return self.geoip.database or self.geoip_database
 
     @property
     def stored_ip(self) -> str:

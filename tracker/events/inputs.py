@@ -30,6 +30,8 @@ class RequestInfo:
     secure: bool = False
     cookies: Mapping[str, str] = field(default_factory=dict)
     user_header: str = ""
+    gpc: bool = False  # Sec-GPC: 1
+    dnt: bool = False  # DNT: 1
 
 
 def path_pairs(rest: str) -> dict[str, str]:

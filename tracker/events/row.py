@@ -7,7 +7,7 @@ not columns become `params` (values typed by coerce.param_value), except the Go 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -17,6 +17,7 @@ from tracker.events import coerce
 from tracker.events.ids import ZERO_UUID, new_id, parse_uuid
 from tracker.events.inputs import RequestInfo
 from tracker.privacy import hashing
+from tracker.privacy.rules import PrivacyRules
 from tracker.privacy.storage import IPPolicy
 from tracker.timestamps import now_text
 
@@ -157,6 +158,7 @@ class Visitor:
     sid: str
     new_visitor: bool
     new_session: bool
+    cookies: bool = True  # the visitor's consent allows the vid/sid cookies
 
 
 def build(
@@ -169,6 +171,7 @@ def build(
     url_filter_group: int = 0,
     private_prefix: str = "",
     injected_params: dict[str, Any] | None = None,
+    privacy: PrivacyRules | None = None,
 ) -> tuple[dict[str, Any], Visitor]:
     row: dict[str, Any] = {}
     row["eid"] = parse_uuid(values.get("eid")) or new_id()
@@ -216,6 +219,10 @@ def build(
         row["bhash"] = hashing.short_hash(info.user_agent) if info.user_agent else ""
         row["referer"] = info.referer[:MAX_TEXT]
     row["ip"], row["iphash"] = ip_policy.apply(info.client_ip)
+    if privacy is not None:
+        allowed = privacy.apply(row, values, host=info.host, client_ip=info.client_ip, gpc=info.gpc, dnt=info.dnt)
+        if not allowed.analytics:
+            visitor = replace(visitor, cookies=False)
     return row, visitor
 
 

@@ -33,7 +33,9 @@ API_FAMILIES = {
     "ppi": "privacy",
     "pub": "static",
 }
-WANTED_HEADERS = frozenset((b"host", b"user-agent", b"referer", b"cookie", b"user", b"x-forwarded-for"))
+WANTED_HEADERS = frozenset(
+    (b"host", b"user-agent", b"referer", b"cookie", b"user", b"x-forwarded-for", b"sec-gpc", b"dnt")
+)
 
 
 class Routed(Protocol):

@@ -23,4 +23,6 @@ def request_info(request: HTTPConnection) -> RequestInfo:
         secure=scope["scheme"] in ("https", "wss"),
         cookies=request.cookies if b"cookie" in headers else {},
         user_header=headers.get(b"user", ""),
+        gpc=headers.get(b"sec-gpc", "").strip() == "1",
+        dnt=headers.get(b"dnt", "").strip() == "1",
     )

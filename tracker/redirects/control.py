@@ -30,6 +30,7 @@ from tracker.redirects.account_book import AccountBook
 from tracker.redirects.accounts import Account, Sessions
 from tracker.redirects.errors import Conflict, ControlError, NotFound, Unavailable
 from tracker.redirects.model import Redirect, build, deleted_copy
+from tracker.sinks.base import PrimaryStore, Rows, SinkError
 from tracker.sinks.nats.links import LinkBus, links_settings
 
 log = logging.getLogger("tracker.redirects")
@@ -172,6 +173,24 @@ class ControlPlane:
         if self.primary is None:
             raise Unavailable("no readable store is configured for statistics")
         return await store.link_stats(self.primary, key)
+
+    async def agreements(self, vid: str) -> Rows:
+        """Privacy reads (/ppi/) share this plane's one connection to the primary store."""
+        try:
+            return await store.agreements(self._readable(), vid)
+        except SinkError as error:
+            raise Unavailable(f"the primary store did not answer: {error}") from None
+
+    async def jurisdictions(self) -> Rows:
+        try:
+            return await store.jurisdictions(self._readable())
+        except SinkError as error:
+            raise Unavailable(f"the primary store did not answer: {error}") from None
+
+    def _readable(self) -> PrimaryStore:
+        if self.primary is None:
+            raise Unavailable("no readable store is configured (DuckDB or ClickHouse)")
+        return self.primary
 
     async def claim_visit(self, key: str) -> bool:
         """One more visit to a link with `max_visits`: False once the cap is reached."""

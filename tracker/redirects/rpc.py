@@ -27,6 +27,7 @@ from tracker.pipeline.private import private_directory
 from tracker.redirects import errors
 from tracker.redirects.control import ControlPlane
 from tracker.redirects.errors import ControlError
+from tracker.sinks.base import Rows
 
 ERRORS = {
     cls.status: cls
@@ -52,6 +53,8 @@ METHODS = (
     "remove_account",
     "authenticate",
     "login",
+    "agreements",
+    "jurisdictions",
 )
 
 
@@ -131,6 +134,12 @@ class ControlClient:
 
     async def stats(self, key: str) -> dict[str, Any]:
         return cast(dict[str, Any], await self._call("stats", key=key))
+
+    async def agreements(self, vid: str) -> Rows:
+        return cast(Rows, await self._call("agreements", vid=vid))
+
+    async def jurisdictions(self) -> Rows:
+        return cast(Rows, await self._call("jurisdictions"))
 
     async def claim_visit(self, key: str) -> bool:
         return bool(await self._call("claim_visit", key=key))

@@ -30,5 +30,13 @@ async def link_stats(store: PrimaryStore, key: str, days: int = 30) -> dict[str,
     return (await store.link_stats(key, days)).as_json()
 
 
+async def agreements(store: PrimaryStore, vid: str) -> list[dict[str, Any]]:
+    return list(await store.agreements(vid) or [])  # a store inheriting the protocol's stub answers None
+
+
+async def jurisdictions(store: PrimaryStore) -> list[dict[str, Any]]:
+    return list(await store.jurisdictions() or [])
+
+
 async def visit_count(store: PrimaryStore, key: str) -> int:
     return await store.visit_count(key)

@@ -140,7 +140,7 @@ def _failure(request: Request, kind: str, error: Exception, runtime: Process) ->
 def visitor_cookies(request: HTTPConnection, response: Response, visitor: row.Visitor, runtime: Process) -> None:
     settings = runtime.config.cookies
     cookies = request.cookies if any(name == b"cookie" for name, _ in request.scope["headers"]) else {}
-    if settings.require_consent and not cookies.get("CookieConsent", "0").strip("0"):
+    if not visitor.cookies or (settings.require_consent and not cookies.get("CookieConsent", "0").strip("0")):
         return
     had_vid = parse_uuid(cookies.get("vid")) == visitor.vid
     secure = request.scope["scheme"] == "https"

@@ -20,6 +20,7 @@ from tracker.config import Config, PruneRule, SinkConfig
 from tracker.sinks.stats import LinkStats
 
 Row = Mapping[str, Any]
+Rows = list[dict[str, Any]]  # what a read answers (a name, so classes with a `list` method can use it)
 Settings = TypeVar("Settings", bound=SinkConfig)
 
 
@@ -70,7 +71,7 @@ class Sink(Protocol):
 @runtime_checkable
 class PrimaryStore(Protocol):
     """A sink that answers the server's reads, in its own query language; none of these take SQL.
-    Next: a visitor's agreements, and a visitor's rows for erase."""
+    Next: a visitor's rows for erase."""
 
     async def load_links(self) -> list[dict[str, Any]]:
         """Every short link, one row per key in the `redirects` columns (deleted ones too: deleted=true)."""
@@ -83,6 +84,12 @@ class PrimaryStore(Protocol):
 
     async def visit_count(self, key: str) -> int:
         """Every recorded visit of the short link `key` (bots included): what `max_visits` counts."""
+
+    async def agreements(self, vid: str) -> list[dict[str, Any]]:
+        """The visitor's current consent: its `agreements` row (a list, empty when none); history is `agreed`."""
+
+    async def jurisdictions(self) -> list[dict[str, Any]]:
+        """Every `jurisdictions` row, ordered by regulation, compliance, seq."""
 
 
 @runtime_checkable

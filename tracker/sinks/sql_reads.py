@@ -19,6 +19,7 @@ class Dialect:
     matches: str  # a regular-expression match, with {text} and {pattern}
     now: str  # the current time, comparable with created_at
     day: str  # created_at as "YYYY-MM-DD" text
+    uuid: str  # a bound text parameter as a UUID, with {param}
 
     def is_bot(self) -> str:
         return self.matches.format(text="lower(ua)", pattern=f"'{BOT_PATTERN}'")
@@ -77,6 +78,14 @@ class SqlPrimaryStore:
 
     async def link_stats(self, key: str, days: int = 30) -> LinkStats:
         return await link_stats(self.query, self.dialect, key, days)
+
+    async def agreements(self, vid: str) -> list[dict[str, Any]]:
+        uuid = self.dialect.uuid.format(param="?")
+        return await self.query(f"SELECT * FROM agreements {self.dialect.latest} WHERE vid = {uuid}", [vid])
+
+    async def jurisdictions(self) -> list[dict[str, Any]]:
+        latest = self.dialect.latest
+        return await self.query(f"SELECT * FROM jurisdictions {latest} ORDER BY regulation, compliance, seq")
 
     async def visit_count(self, key: str) -> int:
         rows = await self.query(VISITS, [key])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -233,6 +234,17 @@ class CassandraSink(PrimaryStore, SchemaOwner):
     async def link_stats(self, key: str, days: int = 30) -> LinkStats:
         visits = await self._fetch(statements.select(reads.LINK_TABLE, reads.LINK_READ, ["link"]), [key])
         return reads.link_stats(key, visits, days)
+
+    async def agreements(self, vid: str) -> list[dict[str, Any]]:
+        try:
+            key = uuid.UUID(vid)
+        except ValueError:
+            return []
+        return await self._fetch(statements.select("agreements", where=["vid"]), [key])
+
+    async def jurisdictions(self) -> list[dict[str, Any]]:
+        rows = await self._fetch(statements.select("jurisdictions"))
+        return sorted(rows, key=lambda row: (row.get("regulation", ""), row.get("compliance", ""), row.get("seq", 0)))
 
     async def visit_count(self, key: str) -> int:
         rows = await self._fetch(statements.count(reads.LINK_TABLE, ["link"]), [key])

@@ -49,6 +49,7 @@ DIALECT = Dialect(
     matches="match({text}, {pattern})",
     now="now()",
     day="toString(toDate(created_at))",
+    uuid="toUUID({param})",
 )
 
 

@@ -48,6 +48,7 @@ DIALECT = Dialect(
     matches="regexp_matches({text}, {pattern})",
     now="now()::TIMESTAMP",
     day="strftime(CAST(created_at AS DATE), '%Y-%m-%d')",
+    uuid="CAST({param} AS UUID)",
 )
 
 
