@@ -69,6 +69,27 @@ def test_a_dropped_socket_reconnects_and_resends_what_was_not_acknowledged(track
     assert all(stored.get(e) == 1 for e in eids) and len(stored) == 3_000
 
 
+def test_a_batch_too_large_for_the_server_is_given_up_and_the_rest_are_stored(tmp_path: Path) -> None:
+    """The server closes with 1009: resending that batch would fail forever, so it is dropped (named in stats)."""
+    tracker = start_tracker(tmp_path / "t", Limits={"MaxWebSocketMessageBytes": 64 * 1024})
+    try:
+
+        async def run() -> tuple[list[str], list[str], StreamClient]:
+            async with StreamClient(tracker.ws_url(), compression="none", batch_size=10) as client:
+                before = [await client.send({"ename": "small", "params": {"i": i}}) for i in range(10)]
+                await client.drain(30)
+                huge = await client.send_batch([{"ename": "huge", "params": {"pad": "x" * 100_000}}])
+                after = [await client.send({"ename": "small", "params": {"i": i}}) for i in range(10)]
+            return before + after, huge.eids, client
+
+        eids, huge, client = asyncio.run(asyncio.wait_for(run(), 60))
+        assert client.stats.too_large == [huge] and not client.unacked
+        stored = stored_after_stop(tracker)
+        assert all(stored.get(e) == 1 for e in eids) and huge[0] not in stored
+    finally:
+        tracker.stop()
+
+
 def test_a_server_that_does_not_acknowledge_is_refused_plainly() -> None:
     async def run() -> None:
         async def silent(connection: ServerConnection) -> None:

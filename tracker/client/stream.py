@@ -33,6 +33,9 @@ class StreamError(Exception):
     """The client cannot go on: it is closed, or the server refuses what it needs (acks)."""
 
 
+TOO_BIG = 1009  # the server's close code for a message over its size limits
+
+
 @dataclass(slots=True)
 class Batch:
     payload: bytes | str
@@ -49,6 +52,7 @@ class ClientStats:
     resent: int = 0
     reconnects: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    too_large: list[list[str]] = field(default_factory=list)  # eids of batches the server refused as too big
 
 
 class StreamClient:
@@ -167,7 +171,20 @@ class StreamClient:
                 pass
             if self._closing:
                 return
+            if self._socket.close_code == TOO_BIG:
+                await self._drop_refused_batch()
             await self._reconnect()
+
+    async def _drop_refused_batch(self) -> None:
+        """The server closed with 1009: the oldest unacknowledged batch is larger than it takes. Resending it
+        would fail forever, so it is given up (its eids kept in stats.too_large) and the rest are resent."""
+        async with self._room:
+            if self.unacked:
+                batch = self.unacked.popleft()
+                self.stats.too_large.append(batch.eids)
+                batch.acked.set()
+                log.warning("stream batch refused as too large", extra={"events": len(batch.eids)})
+            self._room.notify_all()
 
     async def _acknowledge(self, answer: dict[str, Any]) -> None:
         number = answer.get("ack")
