@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.sink_duckdb import event  # noqa: E402
+from bench.sink_rate import rows_per_second  # noqa: E402
 from tests.harness import free_port  # noqa: E402
 from tests.services.clickhouse import ClickHouseServer  # noqa: E402
 from tracker.config import from_mapping  # noqa: E402
@@ -29,19 +29,7 @@ async def measure(server: ClickHouseServer, batch: int, compress: bool, seconds:
         }
     )
     sink = ClickHouseSink(config.notify[0], config)
-    await sink.open()
-    try:
-        await sink.write("events", [event() for _ in range(batch)])  # warm up
-        written, spent = 0, 0.0
-        while spent < seconds:
-            rows = [event() for _ in range(batch)]
-            started = time.perf_counter()
-            await sink.write("events", rows)
-            spent += time.perf_counter() - started
-            written += batch
-        return written / spent
-    finally:
-        await sink.close()
+    return await rows_per_second(sink, event, batch, seconds)
 
 
 async def main() -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.sink_rate import rows_per_second  # noqa: E402
 from tracker.config import from_mapping  # noqa: E402
 from tracker.events import inputs, row  # noqa: E402
 from tracker.privacy.storage import IPPolicy  # noqa: E402
@@ -40,17 +40,7 @@ async def measure(batch: int, seconds: float = 3.0) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         config = from_mapping({"Notify": [{"Service": "duckdb", "Path": f"{tmp}/bench.duckdb"}]})
         sink = DuckDBSink(config.notify[0], config)
-        await sink.open()
-        await sink.write("events", [event() for _ in range(batch)])  # warm up
-        written, spent = 0, 0.0
-        while spent < seconds:
-            rows = [event() for _ in range(batch)]
-            started = time.perf_counter()
-            await sink.write("events", rows)
-            spent += time.perf_counter() - started
-            written += batch
-        await sink.close()
-        return written / spent
+        return await rows_per_second(sink, event, batch, seconds)
 
 
 async def main() -> None:

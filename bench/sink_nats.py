@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.sink_duckdb import event  # noqa: E402
+from bench.sink_rate import rows_per_second  # noqa: E402
 from tests.services.nats import NatsServer, nats_binary  # noqa: E402
 from tracker.config import from_mapping  # noqa: E402
 from tracker.sinks.nats import NatsSink  # noqa: E402
@@ -23,19 +23,7 @@ async def measure(server: NatsServer, batch: int, jetstream: bool, seconds: floa
     entry = {"Service": "nats", "Hosts": [server.url], "JetStream": jetstream, "Stream": f"B{batch}{int(jetstream)}"}
     config = from_mapping({"Notify": [{**entry, "Context": f"bench{batch}{int(jetstream)}", "Timeout": 10_000}]})
     sink = NatsSink(config.notify[0], config)  # type: ignore[arg-type]
-    await sink.open()
-    try:
-        await sink.write("events", [event() for _ in range(batch)])  # warm up
-        written, spent = 0, 0.0
-        while spent < seconds:
-            rows = [event() for _ in range(batch)]
-            started = time.perf_counter()
-            await sink.write("events", rows)
-            spent += time.perf_counter() - started
-            written += batch
-        return written / spent
-    finally:
-        await sink.close()
+    return await rows_per_second(sink, event, batch, seconds)
 
 
 async def main() -> None:

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -19,15 +18,6 @@ from tests.chaos.load import stored_ids
 from tests.client.stream_writer import batch_events
 from tests.harness import ROOT, TrackerProcess, start_tracker, wait_until
 from tracker.client import StreamClient, StreamError
-
-
-@pytest.fixture
-def tracker(tmp_path: Path) -> Iterator[TrackerProcess]:
-    process = start_tracker(tmp_path / "t")
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def stored_after_stop(tracker: TrackerProcess) -> dict[str, int]:
