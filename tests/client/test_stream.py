@@ -40,6 +40,11 @@ def test_batches_are_acknowledged_and_stored_once(tracker: TrackerProcess, compr
     assert len(set(eids)) == 1_050 and all(stored.get(e) == 1 for e in eids) and len(stored) == 1_050
 
 
+async def reconnected(client: StreamClient, times: int) -> None:
+    while client.stats.reconnects < times:
+        await asyncio.sleep(0.01)
+
+
 def test_a_dropped_socket_reconnects_and_resends_what_was_not_acknowledged(tracker: TrackerProcess) -> None:
     async def run() -> tuple[list[str], StreamClient]:
         eids: list[str] = []
@@ -50,6 +55,7 @@ def test_a_dropped_socket_reconnects_and_resends_what_was_not_acknowledged(track
                 await client.flush()
                 assert client.socket is not None
                 client.socket.transport.abort()  # the network goes: no close frame, unacked batches in flight
+                await asyncio.wait_for(reconnected(client, round_ + 1), 30)  # each round drops a live socket
         return eids, client
 
     eids, client = asyncio.run(run())
