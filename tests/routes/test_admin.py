@@ -88,11 +88,14 @@ def test_bad_input_is_400_naming_the_field(admin: Admin, body: object, field: st
     assert response.status_code == 400 and response.json()["field"] == field, response.text
 
 
-def test_auth_failures_are_401_and_change_nothing(admin: Admin) -> None:
+def test_auth_failures_change_nothing_go_routes_answer_bad_pass_bearer_routes_401(admin: Admin) -> None:
     before = links(admin)["total"]
     body = {"urlfrom": "https://go.example/nope", "urlto": "https://example.com/"}
-    assert httpx.post(admin.tracker.url("/tr/v1/rpi/redirect/alice/wrong-password"), json=body).status_code == 401
-    assert httpx.post(admin.tracker.url("/tr/v1/rpi/redirect/mallory/x"), json=body).status_code == 401
+    for path in ("/tr/v1/rpi/redirect/alice/wrong-password", "/tr/v1/rpi/redirect/mallory/x"):
+        go_answer = httpx.post(admin.tracker.url(path), json=body)
+        assert (go_answer.status_code, go_answer.text) == (400, "Bad pass")
+    listing = httpx.get(admin.tracker.url("/tr/v1/rpi/redirects/alice/wrong-password/go.example"))
+    assert (listing.status_code, listing.text) == (400, "Bad pass")
     missing = httpx.post(admin.tracker.url("/tr/v1/rpi/links"), json=body)
     assert missing.status_code == 401 and missing.headers["www-authenticate"].startswith("Bearer")
     forged = httpx.post(
@@ -159,7 +162,7 @@ def test_a_go_sha1_password_works_once_and_is_upgraded_to_scrypt(admin: Admin) -
 
     wait_until(lambda: stored().startswith("scrypt$"), 30, what="the upgraded hash")
     assert httpx.get(url).status_code == 200
-    assert httpx.get(admin.tracker.url("/tr/v1/rpi/redirects/gopher/wrong/go.example")).status_code == 401
+    assert httpx.get(admin.tracker.url("/tr/v1/rpi/redirects/gopher/wrong/go.example")).status_code == 400
 
 
 def test_qr_codes_in_svg_and_png(admin: Admin) -> None:
@@ -199,7 +202,7 @@ def test_a_disabled_account_cannot_sign_in_and_its_sessions_end_on_every_worker(
     assert [bearer_status(c, t) for c in connections.values() for t in (session, creds["token"])] == [401] * 4
     assert login(admin, "dave", "dave-password-1").status_code == 401
     go_list = admin.tracker.url("/tr/v1/rpi/redirects/dave/dave-password-1/go.example")
-    assert httpx.get(go_list).status_code == 401
+    assert httpx.get(go_list).status_code == 400  # "Bad pass", as Go
     again = add_account(admin.tracker.config_path, "dave", "dave-password-2")  # a reset enables it again
     assert [bearer_status(c, again["token"]) for c in connections.values()] == [200, 200]
 

@@ -1,6 +1,8 @@
 """The one place first-party visitor cookies are written: `vid` (long-lived) and `sid` (sliding session).
 
-SameSite from config (Lax by default), Secure on HTTPS (or always/never), Path=/, optional Domain. When
+SameSite from config (Lax by default), Secure on HTTPS (or always/never), Path=/, optional Domain. Neither is
+HttpOnly: the Go browser client reads and writes `sid` itself, so a hidden cookie would make it start a new session
+on every event. When
 Cookies.RequireConsent is on, nothing is set until the visitor's consent flags (cflags) are non-zero.
 """
 
@@ -30,5 +32,5 @@ def set_visitor_cookies(
             (b"set-cookie", f"vid={visitor.vid}; Max-Age={cookies.visitor_days * 86400}{attributes}".encode())
         )
     response.raw_headers.append(
-        (b"set-cookie", f"sid={visitor.sid}; Max-Age={cookies.session_minutes * 60}{attributes}; HttpOnly".encode())
+        (b"set-cookie", f"sid={visitor.sid}; Max-Age={cookies.session_minutes * 60}{attributes}".encode())
     )

@@ -89,10 +89,19 @@ def _go(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                 client=_client(request),
             )
             return _answer(request, await handler(request, control, uid))
+        except AuthFailed:
+            return _bad_pass(request)
         except (ControlError, BodyTooLarge) as error:
             return _failure(request, error)
 
     return endpoint
+
+
+def _bad_pass(request: Request) -> Response:
+    """What Go clients of the password-in-path routes expect: 400 `Bad pass` in plain text (the bearer routes,
+    which are ours, answer 401 with a JSON body)."""
+    headers = allow_origin(request, process(request).config.allow_origin)
+    return Response(b"Bad pass", status_code=400, media_type="text/plain; charset=utf-8", headers=headers)
 
 
 def _bearer(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
