@@ -19,17 +19,6 @@ from tests.services.clickhouse import ClickHouseServer
 from tracker.privacy.hashing import sha
 
 
-def clickhouse_sink(server: ClickHouseServer, database: str) -> dict[str, object]:
-    return {
-        "Service": "clickhouse",
-        "Hosts": [server.host],
-        "Context": database,
-        "MaxBatchSize": 2000,
-        "BatchFlushInterval": 100,
-        "Timeout": 2000,
-    }
-
-
 def lag(tracker: TrackerProcess, sink: str, since: float) -> int:
     """The sink's cursor lag from a status written after `since` (else unknown: -1)."""
     status = tracker.status()
@@ -42,9 +31,7 @@ def tracker_on_clickhouse(
     clickhouse_server: ClickHouseServer,
     clickhouse_database: str,
 ) -> Iterator[TrackerProcess]:
-    process = prepare_tracker(
-        tmp_path / "t", Workers=2, Notify=[clickhouse_sink(clickhouse_server, clickhouse_database)]
-    )
+    process = prepare_tracker(tmp_path / "t", Workers=2, Notify=[clickhouse_server.notify_entry(clickhouse_database)])
     process.token = add_account(process.config_path, "alice", "alice-password")["token"]  # type: ignore[attr-defined]
     process.start()
     try:
@@ -114,7 +101,7 @@ def test_outage_loses_nothing_and_does_not_slow_the_other_sink(
 ) -> None:
     duck = {"Service": "duckdb", "Path": str(tmp_path / "t" / "tracker.duckdb"), "BatchFlushInterval": 100}
     tracker = prepare_tracker(
-        tmp_path / "t", Workers=2, Notify=[duck, clickhouse_sink(clickhouse_server, clickhouse_database)]
+        tmp_path / "t", Workers=2, Notify=[duck, clickhouse_server.notify_entry(clickhouse_database)]
     )
     tracker.start()
     try:
@@ -147,7 +134,7 @@ def test_init_schema_and_prune_from_the_command_line(
     clickhouse_server: ClickHouseServer,
     clickhouse_database: str,
 ) -> None:
-    entry = {**clickhouse_sink(clickhouse_server, clickhouse_database), "Schema": "manual"}
+    entry = {**clickhouse_server.notify_entry(clickhouse_database), "Schema": "manual"}
     entry["Prune"] = [{"TTL": 86400, "Fields": [{"Id": "ip", "DestParamHash": "iphash"}]}]
     tracker = prepare_tracker(tmp_path / "t", Notify=[entry])
 
@@ -171,7 +158,7 @@ def test_init_schema_and_prune_from_the_command_line(
 def test_a_tracker_started_while_clickhouse_is_down_serves_and_catches_up(tmp_path: Path) -> None:
     late = ClickHouseServer(tmp_path / "late", free_port(), free_port())
     duck = {"Service": "duckdb", "Path": str(tmp_path / "t" / "tracker.duckdb"), "BatchFlushInterval": 100}
-    tracker = prepare_tracker(tmp_path / "t", Notify=[clickhouse_sink(late, "late"), duck])
+    tracker = prepare_tracker(tmp_path / "t", Notify=[late.notify_entry("late"), duck])
     tracker.start()  # ClickHouse, the primary store, is not running yet
     try:
         events = [{"ename": "early", "xid": str(i)} for i in range(100)]

@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_clickhouse_e2e import clickhouse_sink
 from tests.harness import TrackerProcess, snapshot_query, start_tracker
 from tests.services.clickhouse import ClickHouseServer
 
@@ -142,7 +141,7 @@ def test_go_scripts_bodies_are_accepted(tracker: TrackerProcess) -> None:
 def tracker_on_clickhouse(
     tmp_path: Path, clickhouse_server: ClickHouseServer, clickhouse_database: str
 ) -> Iterator[TrackerProcess]:
-    process = start_tracker(tmp_path / "t", Notify=[clickhouse_sink(clickhouse_server, clickhouse_database)])
+    process = start_tracker(tmp_path / "t", Notify=[clickhouse_server.notify_entry(clickhouse_database)])
     try:
         yield process
     finally:

@@ -15,7 +15,6 @@ import httpx
 import orjson
 import pytest
 
-from tests.e2e.test_clickhouse_e2e import clickhouse_sink
 from tests.harness import ROOT, TrackerProcess, prepare_tracker, snapshot_query, wait_until
 from tests.inprocess import InProcessServer
 from tracker.events.ids import ZERO_UUID
@@ -59,7 +58,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, geoip_city_database: P
     if request.param == "clickhouse":
         server = request.getfixturevalue("clickhouse_server")
         database = request.getfixturevalue("clickhouse_database")
-        overrides["Notify"] = [clickhouse_sink(server, database)]
+        overrides["Notify"] = [server.notify_entry(database)]
     tracker = prepare_tracker(tmp_path / "tracker", **overrides)
     if request.param == "duckdb":
         database_path = tmp_path / "tracker" / "tracker.duckdb"

@@ -36,6 +36,17 @@ class ClickHouseServer:
     def host(self) -> str:
         return f"127.0.0.1:{self.http_port}"
 
+    def notify_entry(self, database: str) -> dict[str, object]:
+        """A `Notify[]` entry for a tracker that writes to `database` on this server, flushing quickly."""
+        return {
+            "Service": "clickhouse",
+            "Hosts": [self.host],
+            "Context": database,
+            "MaxBatchSize": 2000,
+            "BatchFlushInterval": 100,
+            "Timeout": 2000,
+        }
+
     def start(self) -> None:
         script = ROOT / ".setup" / "services" / "clickhouse.sh"
         self.directory.mkdir(parents=True, exist_ok=True)
