@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.sink_duckdb import event  # noqa: E402
 from tests.harness import free_port  # noqa: E402
 from tests.services.clickhouse import ClickHouseServer  # noqa: E402
-from tracker.sinks.clickhouse import encode, statements  # noqa: E402
+from tracker.sinks.clickhouse.encode import encode
+from tracker.sinks.clickhouse.sql import statements  # noqa: E402
 from tracker.sinks.schema import schema_files  # noqa: E402
 
 

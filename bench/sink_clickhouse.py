@@ -15,7 +15,7 @@ from bench.sink_rate import rows_per_second  # noqa: E402
 from tests.harness import free_port  # noqa: E402
 from tests.services.clickhouse import ClickHouseServer  # noqa: E402
 from tracker.config import from_mapping  # noqa: E402
-from tracker.sinks.clickhouse import ClickHouseSink  # noqa: E402
+from tracker.sinks.clickhouse.sink import ClickHouseSink  # noqa: E402
 
 BATCHES = (1, 100, 1_000, 10_000)
 

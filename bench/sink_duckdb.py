@@ -13,7 +13,7 @@ from bench.sink_rate import rows_per_second  # noqa: E402
 from tracker.config import from_mapping  # noqa: E402
 from tracker.events import inputs, row  # noqa: E402
 from tracker.privacy.storage import IPPolicy  # noqa: E402
-from tracker.sinks.duckdb import DuckDBSink  # noqa: E402
+from tracker.sinks.duckdb.sink import DuckDBSink  # noqa: E402
 
 INFO = inputs.RequestInfo(
     host="shop.example",

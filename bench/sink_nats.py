@@ -14,7 +14,7 @@ from bench.sink_duckdb import event  # noqa: E402
 from bench.sink_rate import rows_per_second  # noqa: E402
 from tests.services.nats import NatsServer, nats_binary  # noqa: E402
 from tracker.config import from_mapping  # noqa: E402
-from tracker.sinks.nats import NatsSink  # noqa: E402
+from tracker.sinks.nats.sink import NatsSink  # noqa: E402
 
 BATCHES = (1_000, 10_000)
 

@@ -12,6 +12,7 @@ sinks are built (registry.py); nothing probes a sink for methods later.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
@@ -107,3 +108,15 @@ class SinkPlugin(Generic[Settings]):
     kind: str
     settings: type[Settings]
     build: Callable[[Settings, Config], Sink]
+
+
+def lazy_sink(path: str) -> Callable[[Any, Config], Sink]:
+    """A SinkPlugin `build` for the sink class at "module:Class", imported on first build, so a worker
+    unpickling its config never loads the sink's client libraries."""
+
+    def build(settings: Any, config: Config) -> Sink:
+        module_name, _, class_name = path.partition(":")
+        sink_class: Callable[[Any, Config], Sink] = getattr(importlib.import_module(module_name), class_name)
+        return sink_class(settings, config)
+
+    return build

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tracker.config import Config, PruneRule, SinkConfig
-from tracker.sinks.base import PermanentSinkError, PruneReport, Row, Sink, SinkPlugin, TransientSinkError
+from tracker.sinks.base import PermanentSinkError, PruneReport, Row, SinkPlugin, TransientSinkError
 
 ID_COLUMNS = {"events": "eid", "redirects": "urlfrom", "accounts": "uid", "agreements": "vid"}
 
@@ -48,8 +48,4 @@ class MemorySink:
         return PruneReport(self.name)
 
 
-def _build(settings: SinkConfig, config: Config) -> Sink:
-    return MemorySink(settings, config)
-
-
-PLUGIN = SinkPlugin("memory", SinkConfig, _build)
+PLUGIN = SinkPlugin("memory", SinkConfig, MemorySink)

@@ -14,8 +14,8 @@ from tests.services.clickhouse import ClickHouseServer
 from tests.sinks.rows import EXPIRED, event, stamp
 from tracker.config import PruneField, PruneRule, from_mapping
 from tracker.privacy.hashing import sha
-from tracker.sinks.clickhouse import ClickHouseSink
 from tracker.sinks.clickhouse.retention import sha_sql
+from tracker.sinks.clickhouse.sink import ClickHouseSink
 
 TEXTS = ["203.0.113.1", "2001:db8::1", "", "a?>?", "ünïcode ✓", "x" * 200]
 

@@ -21,8 +21,8 @@ from tracker.config import from_mapping
 from tracker.redirects.accounts import Account, token_digest
 from tracker.redirects.model import Redirect
 from tracker.sinks.base import PermanentSinkError, TransientSinkError
-from tracker.sinks.clickhouse import ClickHouseSink
 from tracker.sinks.clickhouse.encode import encode
+from tracker.sinks.clickhouse.sink import ClickHouseSink
 from tracker.sinks.clickhouse.sql import bind, statements
 from tracker.sinks.schema import schema_files
 

@@ -12,7 +12,7 @@ import pytest
 from tests.sinks.rows import EXPIRED, event, stamp
 from tracker.config import PruneField, PruneRule, from_mapping
 from tracker.sinks.base import PermanentSinkError
-from tracker.sinks.duckdb import DuckDBSink
+from tracker.sinks.duckdb.sink import DuckDBSink
 
 
 def make_sink(path: Path, **settings: object) -> DuckDBSink:

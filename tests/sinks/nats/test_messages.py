@@ -12,7 +12,7 @@ import pytest
 from tests.services.clickhouse import ClickHouseServer
 from tracker.config import from_mapping
 from tracker.privacy.storage import IPPolicy
-from tracker.sinks.clickhouse import ClickHouseSink
+from tracker.sinks.clickhouse.sink import ClickHouseSink
 from tracker.sinks.nats.messages import NIL, Malformed, record
 
 HASHED = IPPolicy("hash").apply

@@ -3,32 +3,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from tracker.config import Config
-from tracker.sinks.base import Sink, SinkPlugin
+from tracker.sinks.base import SinkPlugin, lazy_sink
 from tracker.sinks.nats.settings import NatsFilter, NatsSettings
 
-if TYPE_CHECKING:
-    from tracker.sinks.nats.sink import NatsSink
+PLUGIN = SinkPlugin("nats", NatsSettings, lazy_sink("tracker.sinks.nats.sink:NatsSink"))
 
-
-def _build(settings: NatsSettings, config: Config) -> Sink:
-    from tracker.sinks.nats.sink import NatsSink
-
-    return NatsSink(settings, config)
-
-
-PLUGIN = SinkPlugin("nats", NatsSettings, _build)
-
-
-def __getattr__(name: str) -> Any:
-    # nats-py loads on first use: a worker unpickling its config needs the settings only.
-    if name == "NatsSink":
-        from tracker.sinks.nats.sink import NatsSink
-
-        return NatsSink
-    raise AttributeError(name)
-
-
-__all__ = ["PLUGIN", "NatsFilter", "NatsSettings", "NatsSink"]
+__all__ = ["PLUGIN", "NatsFilter", "NatsSettings"]
