@@ -25,10 +25,10 @@ from tracker.config import Config, PruneRule
 from tracker.sinks.base import PermanentSinkError, PrimaryStore, PruneReport, Row, SchemaOwner, TransientSinkError
 from tracker.sinks.clickhouse.encode import encode
 from tracker.sinks.clickhouse.retention import ClickHouseRetention
+from tracker.sinks.clickhouse.schema import create_schema
 from tracker.sinks.clickhouse.settings import ClickHouseSettings
-from tracker.sinks.clickhouse.sql import bind, statements
+from tracker.sinks.clickhouse.sql import bind
 from tracker.sinks.retention import run_retention
-from tracker.sinks.schema import schema_files
 from tracker.sinks.sql_reads import Dialect, SqlPrimaryStore
 
 log = logging.getLogger("tracker.sinks.clickhouse")
@@ -64,6 +64,7 @@ class ClickHouseSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
         self._current = 0  # the host that answered last; the next one is tried when it refuses connections
         self.database = settings.context or "default"
         self.create_schema = settings.schema == "auto"
+        self.cluster, self.replicated = settings.cluster, settings.replicated
         self.compress = settings.enable_compression
         self._auth = {"X-ClickHouse-User": settings.username or "default"}
         if settings.password:
@@ -95,10 +96,7 @@ class ClickHouseSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
             )
         try:
             if self.create_schema:
-                await self.command(f"CREATE DATABASE IF NOT EXISTS {self.database}", database="default")
-                for file in schema_files("clickhouse"):
-                    for statement in statements(file.read_text()):
-                        await self.command(statement)
+                await create_schema(self)
             await self._load_columns()
         except (httpx.HTTPError, ChClientError, OSError) as error:
             raise TransientSinkError(f"cannot open ClickHouse at {self.url}: {_short(error)}") from error
@@ -134,11 +132,17 @@ class ClickHouseSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
             await self._http.aclose()
             self._http = self._client = None
 
-    async def command(self, sql: str, database: str | None = None) -> None:
+    async def command(self, sql: str, database: str | None = None, url: str | None = None) -> str:
+        """Run one statement, on `url` when given (schema work node by node), else on the current host."""
         params = {"database": database or self.database}
-        response = await self._post(params, sql.encode())
+        if url is None:
+            response = await self._post(params, sql.encode())
+        else:
+            assert self._http is not None
+            response = await self._http.post(url, params=params, content=sql.encode())
         if response.status_code != 200:
             raise TransientSinkError(f"ClickHouse refused {sql[:60]!r}: {response.text[:300]}")
+        return response.text
 
     async def _load_columns(self) -> None:
         rows = await self.query(
