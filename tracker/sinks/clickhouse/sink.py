@@ -23,6 +23,7 @@ from aiochclient import ChClient, ChClientError
 
 from tracker.config import Config, PruneRule
 from tracker.sinks.base import PermanentSinkError, PrimaryStore, PruneReport, Row, SchemaOwner, TransientSinkError
+from tracker.sinks.clickhouse.cluster import local_name
 from tracker.sinks.clickhouse.encode import encode
 from tracker.sinks.clickhouse.retention import ClickHouseRetention
 from tracker.sinks.clickhouse.schema import create_schema
@@ -38,6 +39,7 @@ CONTENT_ERROR_CODES = frozenset((6, 25, 26, 27, 38, 41, 53, 69, 70, 72, 117, 130
 ERROR_CODE = re.compile(r"Code:\s*(\d+)")
 INSERT_SETTINGS = {"input_format_skip_unknown_fields": "1", "date_time_input_format": "best_effort"}
 THREADED_ROWS = 1000  # batches this large are encoded and compressed off the event loop
+MUTATION = re.compile(r"ALTER TABLE (\w+) (?:DELETE|UPDATE) ")
 
 
 class ContentRejected(Exception):
@@ -133,7 +135,12 @@ class ClickHouseSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
             self._http = self._client = None
 
     async def command(self, sql: str, database: str | None = None, url: str | None = None) -> str:
-        """Run one statement, on `url` when given (schema work node by node), else on the current host."""
+        """Run one statement, on `url` when given (schema work node by node), else on the current host. On a
+        cluster a mutation of a Distributed table (which refuses them) goes to its local table on every node."""
+        mutation = MUTATION.match(sql) if self.cluster and url is None else None
+        if mutation and local_name(mutation[1]) in self.columns:
+            local = f"ALTER TABLE {local_name(mutation[1])} {sql[mutation.end(1) :].lstrip()}"
+            return "".join([await self.command(local, database, node) for node in self.urls])
         params = {"database": database or self.database}
         if url is None:
             response = await self._post(params, sql.encode())
