@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness import TrackerProcess, prepare_tracker, snapshot_query
+from tests.harness import TrackerProcess, prepare_tracker, snapshot_query, wait_until
 from tests.routes.conftest import BROWSER_UA
 from tests.services.clickhouse import ClickHouseServer
 from tracker.privacy.hashing import private_hash, short_hash
@@ -148,11 +148,13 @@ def test_go_script_events_fill_the_go_tables_in_duckdb(tmp_path: Path) -> None:
         tracker.stop()
 
 
-@pytest.fixture
+@pytest.fixture(params=["one server", "cluster"])
 def tracker_on_clickhouse(
-    tmp_path: Path, clickhouse_server: ClickHouseServer, clickhouse_database: str
+    request: pytest.FixtureRequest, tmp_path: Path, clickhouse_server: ClickHouseServer, clickhouse_database: str
 ) -> Iterator[TrackerProcess]:
     sink = {"Service": "clickhouse", "Hosts": [clickhouse_server.host], "Context": clickhouse_database}
+    if request.param == "cluster":  # .setup/services/clickhouse.sh: a cluster of this one server
+        sink["Cluster"] = "tracker_one_node"
     tracker = prepare_tracker(tmp_path / "t", Notify=[{**sink, "BatchFlushInterval": 100}]).start()
     try:
         yield tracker
@@ -169,6 +171,15 @@ def test_go_script_events_fill_the_go_tables_in_clickhouse(
         answer = clickhouse_server.query(_final(sql) + " FORMAT JSONCompact", clickhouse_database)
         return [[text(v) for v in row] for row in json.loads(answer)["data"]]
 
+    # through Distributed tables, shipped rows reach the nodes' local tables in the background
+    arrived = "SELECT count() FROM (SELECT 1 FROM {} FINAL)"
+    tables = ("mthreads", "mstore", "mtriage", "emails", "visitor_interests", "hosts")
+    wanted = {"mthreads": 3, "mstore": 3, "mtriage": 3, "emails": 1, "visitor_interests": 1, "hosts": 1}
+    wait_until(
+        lambda: {t: clickhouse_server.scalar(arrived.format(t), clickhouse_database) for t in tables} == wanted,
+        30,
+        what="the Go tables' rows in ClickHouse",
+    )
     check_go_tables(fetch)
 
 

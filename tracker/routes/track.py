@@ -120,7 +120,7 @@ def _answer(kind: str, outcome: Outcome, headers: dict[str, str]) -> Response:
             body = {"eids": ids, "accepted": len(ids), "rejected": outcome.rejected}
         return Response(orjson.dumps(body), media_type="application/json", headers=headers)
     if outcome.rejected:
-        body = {"accepted": len(outcome.records), "rejected": outcome.rejected}
+        body = {"accepted": len(outcome.visitors), "rejected": outcome.rejected}
         return Response(orjson.dumps(body), media_type="application/json", headers=headers)
     return Response(status_code=200, headers=headers)
 
