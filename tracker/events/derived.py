@@ -10,7 +10,7 @@ column's default, as in Go. Row keys are derived from the event id, so a replaye
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tracker.events.go_columns import MSTORE, MTHREADS, MTRIAGE, read_columns
@@ -26,6 +26,8 @@ EVENT_OWNED = frozenset(
     + ("source", "medium", "campaign", "term", "aff", "xid", "split", "relation")
 )
 HASHES = (("usernames", "uhash"), ("emails", "ehash"), ("cells", "chash"))
+IDENTITY_KEYS = frozenset(("outcome", "uhash", "ehash", "chash"))
+TAG_KEYS = frozenset(("audience", "audience_tags", "content", "content_tags", "tags"))
 
 
 def derived_records(
@@ -37,14 +39,17 @@ def derived_records(
 ) -> list[Record]:
     """The Go tables' rows for one built event. `privacy` and `info` decide the consent for the rows the events
     row cannot show it for (the identity hashes, interests); without them everything is allowed."""
-    personal = True
-    if privacy is not None:
+
+    def personal() -> bool:  # asked only when a row needs it: most events write no such row
+        if privacy is None:
+            return True
         gpc, dnt = (info.gpc, info.dnt) if info is not None else (False, False)
-        personal = privacy.consent.allowed(cflags_of(values), gpc=gpc, dnt=dnt).personalisation
+        return privacy.consent.allowed(cflags_of(values), gpc=gpc, dnt=dnt).personalisation
+
     records: list[Record] = []
     if not is_server:
         records += _browser_rows(event, values, personal)
-    if personal:
+    if TAG_KEYS.intersection(values) and _known(event.get("oid")) and _known(event.get("vid")) and personal():
         interests = _interests(event, values)
         if interests is not None:
             records.append(Record("visitor_interests", interests))
@@ -57,23 +62,23 @@ def _known(value: Any) -> bool:
     return isinstance(value, str) and value != ZERO_UUID
 
 
-def _browser_rows(event: Mapping[str, Any], values: Mapping[str, Any], personal: bool) -> list[Record]:
+def _browser_rows(event: Mapping[str, Any], values: Mapping[str, Any], personal: Callable[[], bool]) -> list[Record]:
     hhash, created = event.get("hhash", ""), event["created_at"]
-    visitor = {"vid": event.get("vid", ZERO_UUID), "sid": event.get("sid", ZERO_UUID), "created_at": created}
     rows: list[Record] = []
+    if event.get("host"):
+        rows.append(Record("hosts", {"hhash": hhash, "hostname": event["host"], "created_at": created}))
+    if IDENTITY_KEYS.isdisjoint(values) and "uid" not in event:
+        return rows  # the common page view: nothing else to write
+    visitor = {"vid": event.get("vid", ZERO_UUID), "sid": event.get("sid", ZERO_UUID), "created_at": created}
     outcome = values.get("outcome")
     if isinstance(outcome, str) and outcome:
         row = {"eid": event["eid"], "hhash": hhash, "outcome": outcome, "sink": event.get("sink", "")}
         rows.append(Record("outcomes", {**row, "created": created[:10], "url": event.get("url", ""), "total": 1}))
-    if event.get("host"):
-        rows.append(Record("hosts", {"hhash": hhash, "hostname": event["host"], "created_at": created}))
     if _known(event.get("uid")):
         rows.append(Record("userhosts", {"hhash": hhash, "uid": event["uid"], **visitor}))
-    if personal:
-        for table, column in HASHES:
-            digest = values.get(column)
-            if isinstance(digest, str) and digest:
-                rows.append(Record(table, {"hhash": hhash, column: digest, **visitor}))
+    hashes = [(table, column) for table, column in HASHES if isinstance(values.get(column), str) and values[column]]
+    if hashes and personal():
+        rows += [Record(table, {"hhash": hhash, column: values[column], **visitor}) for table, column in hashes]
     return rows
 
 
