@@ -1,13 +1,14 @@
 """Every Go table's derived rows are stored by each sink's schema as they are built: bound by the Cassandra driver
-offline (its real serialisers), written into a DuckDB file and read back. (ClickHouse: tests/e2e/test_go_tables.py
-and tests/sinks/clickhouse/test_gotables_schema.py, on the real server.)"""
+offline (its real serialisers), written into a DuckDB file and into the real ClickHouse server and read back."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from tests.services.clickhouse import ClickHouseServer
 from tests.sinks.cassandra.offline import SCHEMA, prepared_insert
+from tests.sinks.clickhouse.test_sink import sink_for
 from tracker.config import from_mapping
 from tracker.events.derived import derived_records
 from tracker.events.go_columns import MESSAGING_TABLES
@@ -74,5 +75,29 @@ async def test_duckdb_stores_every_go_row_with_its_values(tmp_path: Path) -> Non
         assert (triage["scheduled_local_hour"], triage["utc_offset_minutes"], triage["keep"]) == (3, -60, True)
         for table in GO_TABLES:
             assert (await sink.query(f"SELECT count(*) AS n FROM {table}"))[0]["n"] == 1, table
+    finally:
+        await sink.close()
+
+
+async def test_clickhouse_stores_every_go_row_with_its_values(
+    clickhouse_server: ClickHouseServer, clickhouse_database: str
+) -> None:
+    sink = sink_for(clickhouse_server, clickhouse_database)
+    await sink.open()
+    try:
+        for record in every_go_row():
+            assert set(record.row) <= set(sink.columns[record.table]), record.table
+            await sink.write(record.table, [record.row])
+            await sink.write(record.table, [record.row])  # a replay collapses under FINAL
+        [thread] = await sink.query(
+            "SELECT alias, admins, cats, ddata, opens, ephemeral, provider_cost, deleted FROM mthreads FINAL"
+        )
+        assert thread["alias"] == "x" and [str(u) for u in thread["admins"]] == [VID] and thread["cats"] == ["p", "q"]
+        assert thread["ddata"] == '{"a":[1,2]}' and thread["opens"] == 1 and thread["ephemeral"] == 7
+        assert thread["provider_cost"] == 0.25 and str(thread["deleted"]) == "2026-01-02 03:04:05"
+        [triage] = await sink.query("SELECT scheduled_local_hour, utc_offset_minutes, keep FROM mtriage FINAL")
+        assert (triage["scheduled_local_hour"], triage["utc_offset_minutes"], triage["keep"]) == (3, -60, 1)
+        for table in GO_TABLES:
+            assert (await sink.query(f"SELECT count() AS n FROM {table} FINAL"))[0]["n"] == 1, table
     finally:
         await sink.close()
