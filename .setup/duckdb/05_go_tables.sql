@@ -1,7 +1,8 @@
 -- The tables the Go tracker writes besides events (SPEC.md §3-4), with its names and columns, for DuckDB.
 -- Types follow 01_events.sql: TIMESTAMP for Go's DateTime64(3), JSON, BOOLEAN, VARCHAR[] and UUID[] for arrays.
 -- Written by tracker/events/derived.py; README.md ("Go tables") says which event writes which table. The primary
--- keys are Go's ORDER BY, so a replayed spool batch is ignored (INSERT OR IGNORE: the first row of a key stays).
+-- keys are Go's ORDER BY (outcomes and visitor_interests: eid, ours), so a replayed spool batch is ignored
+-- (INSERT OR IGNORE: the first row of a key stays).
 
 CREATE TABLE IF NOT EXISTS mthreads (
     tid UUID DEFAULT '00000000-0000-0000-0000-000000000000', alias VARCHAR DEFAULT '', xid VARCHAR DEFAULT '',
