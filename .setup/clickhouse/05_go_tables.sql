@@ -1,6 +1,6 @@
 -- The tables the Go tracker writes besides events (SPEC.md §3-4), with its names and columns, for ClickHouse
 -- 18.16 to current releases. Types as in 01_events.sql: DateTime('UTC') for Go's DateTime64(3), JSON as String,
--- Boolean as UInt8. Written by tracker/events/derived.py; what writes which table is in README.md ("Go tables").
+-- Boolean as UInt8. Written by tracker/events/derived.py; what writes which table is in README.md ("Tables: what the Go tracker writes").
 -- Keys are Go's ORDER BY, so a replayed spool batch collapses under FINAL; where Go sums (outcomes) or has no
 -- key for one event (visitor_interests), an `eid` column (ours) keeps each event once.
 

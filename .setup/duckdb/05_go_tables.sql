@@ -1,6 +1,6 @@
 -- The tables the Go tracker writes besides events (SPEC.md §3-4), with its names and columns, for DuckDB.
 -- Types follow 01_events.sql: TIMESTAMP for Go's DateTime64(3), JSON, BOOLEAN, VARCHAR[] and UUID[] for arrays.
--- Written by tracker/events/derived.py; README.md ("Go tables") says which event writes which table. The primary
+-- Written by tracker/events/derived.py; README.md ("Tables: what the Go tracker writes") says which event writes which table. The primary
 -- keys are Go's ORDER BY (outcomes and visitor_interests: eid, ours), so a replayed spool batch is ignored
 -- (INSERT OR IGNORE: the first row of a key stays).
 
