@@ -4,7 +4,7 @@
 -- type every supported ClickHouse has) in UTC: DateTime('UTC') reads the tracker's UTC text as UTC whatever the
 -- server's own timezone, and day views (toDate) count UTC days.
 CREATE TABLE IF NOT EXISTS events (
-    eid UUID, oid UUID, org String DEFAULT '', vid UUID, device_id UUID, sid UUID, hhash String DEFAULT '',
+    eid UUID DEFAULT generateUUIDv4(), oid UUID, org String DEFAULT '', vid UUID, device_id UUID, sid UUID, hhash String DEFAULT '',
     app String DEFAULT '', rel String DEFAULT '', cflags Int64 DEFAULT 0, created_at DateTime('UTC'), uid UUID,
     tid UUID,
     last String DEFAULT '', url String DEFAULT '', ip String DEFAULT '', iphash String DEFAULT '',

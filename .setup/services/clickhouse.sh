@@ -3,7 +3,8 @@
 # Usage: .setup/services/clickhouse.sh DIR HTTP_PORT TCP_PORT [TIMEZONE]   — data and logs stay under DIR;
 # TIMEZONE (default UTC) is the server's own, for tests that the schema stores UTC whatever it is.
 # With CLICKHOUSE_HTTPS_PORT, CLICKHOUSE_CERT, CLICKHOUSE_KEY and CLICKHOUSE_CA set it also serves https there
-# and requires a client certificate signed by that CA.
+# and requires a client certificate signed by that CA. The cluster `tracker_one_node` (this server alone) is for the
+# sink's cluster schema variant (Cluster in the Notify entry).
 set -euo pipefail
 dir="$(mkdir -p "$1" && cd "$1" && pwd)"; http_port="$2"; tcp_port="$3"; timezone="${4:-UTC}"
 mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas"
@@ -33,6 +34,9 @@ cat > "$dir/config.xml" <<XML
   <default_database>default</default_database>
   <mark_cache_size>536870912</mark_cache_size>
   <timezone>$timezone</timezone>
+  <remote_servers><tracker_one_node><shard><replica>
+    <host>127.0.0.1</host><port>$tcp_port</port>
+  </replica></shard></tracker_one_node></remote_servers>
 </yandex>
 XML
 cat > "$dir/users.xml" <<XML

@@ -14,6 +14,7 @@ from tracker.config import Config
 from tracker.edge.proxy import Tracker
 from tracker.edge.upstreams import Upstream
 from tracker.events import inputs
+from tracker.events.derived import derived_records
 from tracker.http.process import EventIntake
 from tracker.http.request_info import request_info
 from tracker.records import Record
@@ -29,6 +30,7 @@ def event_recorder(config: Config, intake: EventIntake) -> Tracker:
         query = inputs.query_values(info.query, config.ignore_query_params_key) if info.method == "GET" else {}
         values = {**inputs.seed(info), **pairs, **query}
         event, _ = intake.build_event(values, info, is_server=True, injected_params={**pairs, **query})
-        await intake.accept([Record("events", event)], family="proxy")
+        derived = derived_records(event, values, True, intake.privacy, info)
+        await intake.accept([Record("events", event), *derived], family="proxy")
 
     return record

@@ -20,6 +20,8 @@ from tracker.sinks.base import Rows
 
 
 class EventIntake(Protocol):
+    privacy: PrivacyRules  # consent and GeoIP rules, for the rows derived from an event
+
     def build_event(
         self, values: dict[str, Any], info: RequestInfo, *, is_server: bool, injected_params: dict[str, Any]
     ) -> tuple[dict[str, Any], Visitor]: ...

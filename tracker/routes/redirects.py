@@ -17,6 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from tracker.errors import BadEvent
 from tracker.events import inputs
+from tracker.events.derived import derived_records
 from tracker.events.inputs import RequestInfo
 from tracker.events.row import Visitor
 from tracker.http.answers import json_error
@@ -133,7 +134,8 @@ async def _record(
     if link is not None:
         event["link"] = link.urlfrom
     try:
-        await runtime.intake.accept([Record("events", event)], family="redirects")
+        derived = derived_records(event, values, is_server, runtime.privacy, info)
+        await runtime.intake.accept([Record("events", event), *derived], family="redirects")
     except SpoolFull:
         runtime.metrics.rejected("SpoolFull")
         log.warning("redirect hit not recorded: spool full", extra={"path": info.path})

@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket, WebSocketState
 
 from tracker.errors import BadEvent
 from tracker.events import frames, inputs
+from tracker.events.derived import derived_records
 from tracker.events.inputs import RequestInfo
 from tracker.events.row import Visitor
 from tracker.http.answers import json_error
@@ -131,7 +132,7 @@ class StreamSession:
         records, rejected = self._build(items)
         if records and not await self._store(records):
             return False
-        await self._ack(len(records), rejected)
+        await self._ack(sum(record.table == "events" for record in records), rejected)
         return True
 
     def _build(self, items: list[Any]) -> tuple[list[Record], list[dict[str, Any]]]:
@@ -148,6 +149,7 @@ class StreamSession:
                 rejected.append({"index": index, "field": error.field, "error": error.message})
                 continue
             records.append(Record("events", event))
+            records += derived_records(event, values, False, self.runtime.privacy, self.info)
         if rejected:
             self.runtime.metrics.rejected("BadEvent")
         return records, rejected

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from tracker.errors import BadEvent
 from tracker.events import inputs, row
 from tracker.events.cookies import set_visitor_cookies
+from tracker.events.derived import derived_records
 from tracker.events.ids import parse_uuid
 from tracker.http.answers import json_error, pixel
 from tracker.http.body import BodyTooLarge, read_body
@@ -95,6 +96,7 @@ async def _parse(request: Request, rest: str, runtime: Process, is_server: bool)
             outcome.rejected.append({"index": index, "field": error.field, "error": error.message})
             continue
         outcome.records.append(Record("events", event))
+        outcome.records += derived_records(event, values, is_server, runtime.privacy, info)
         outcome.visitors.append(visitor)
     if not outcome.records and outcome.rejected:
         raise BatchRejected(outcome.rejected)
@@ -112,13 +114,13 @@ def _body_items(request: Request, body: bytes, max_events: int) -> list[Any]:
 
 def _answer(kind: str, outcome: Outcome, headers: dict[str, str]) -> Response:
     if kind == "str":
-        ids = [r.row["eid"] for r in outcome.records]
+        ids = [r.row["eid"] for r in outcome.records if r.table == "events"]
         body: Any = ids[0] if len(ids) == 1 and not outcome.rejected else ids
         if outcome.rejected:
             body = {"eids": ids, "accepted": len(ids), "rejected": outcome.rejected}
         return Response(orjson.dumps(body), media_type="application/json", headers=headers)
     if outcome.rejected:
-        body = {"accepted": len(outcome.records), "rejected": outcome.rejected}
+        body = {"accepted": len(outcome.visitors), "rejected": outcome.rejected}
         return Response(orjson.dumps(body), media_type="application/json", headers=headers)
     return Response(status_code=200, headers=headers)
 

@@ -128,8 +128,8 @@ async def test_a_missing_table_waits_under_a_manual_schema_and_is_refused_under_
         sink._cluster = SimpleNamespace(  # type: ignore[assignment]
             refresh_keyspace_metadata=lambda keyspace: None, metadata=SimpleNamespace(keyspaces={})
         )
-        with pytest.raises(error, match='no table "mthreads"'):
-            await sink.write("mthreads", [{"tid": "1"}])
+        with pytest.raises(error, match='no table "campaign_budgets"'):
+            await sink.write("campaign_budgets", [{"id": "1"}])
 
 
 async def test_writing_before_open_is_transient() -> None:

@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from tracker.config import PruneRule
+from tracker.sinks.clickhouse.cluster import local_name
 
 if TYPE_CHECKING:
     from tracker.sinks.clickhouse.sink import ClickHouseSink
@@ -114,6 +115,7 @@ def sha_sql(column: str) -> str:
 async def _wait_for_mutations(sink: ClickHouseSink, table: str) -> None:
     """Mutations run in the background: wait so a prune run ends with its rows really scrubbed."""
     deadline = time.monotonic() + MUTATION_WAIT
+    table = local_name(table) if sink.cluster and local_name(table) in sink.columns else table  # where it ran
     while time.monotonic() < deadline:
         pending = await sink.query(
             "SELECT count() AS n FROM system.mutations WHERE database = ? AND table = ? AND is_done = 0",

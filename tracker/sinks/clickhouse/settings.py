@@ -21,6 +21,8 @@ class ClickHouseSettings(SinkConfig):
     timeout_ms: int = key("Timeout", 5000)
     connections: int = key("Connections", 2)
     schema: Literal["auto", "manual"] = key("Schema", "auto")
+    cluster: str = key("Cluster", "")  # a remote_servers name: <table>_local on each node + Distributed <table>
+    replicated: bool = key("Replicated", False)  # with Cluster: Replicated* engines (needs Keeper and macros)
     enable_compression: bool = key("EnableCompression", True, unsupported=False)
     # Go keys accepted for compatibility; not used by this sink yet.
     retries: int = key("Retries", 3)

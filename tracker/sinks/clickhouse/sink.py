@@ -23,12 +23,13 @@ from aiochclient import ChClient, ChClientError
 
 from tracker.config import Config, PruneRule
 from tracker.sinks.base import PermanentSinkError, PrimaryStore, PruneReport, Row, SchemaOwner, TransientSinkError
+from tracker.sinks.clickhouse.cluster import local_name
 from tracker.sinks.clickhouse.encode import encode
 from tracker.sinks.clickhouse.retention import ClickHouseRetention
+from tracker.sinks.clickhouse.schema import create_schema
 from tracker.sinks.clickhouse.settings import ClickHouseSettings
-from tracker.sinks.clickhouse.sql import bind, statements
+from tracker.sinks.clickhouse.sql import bind
 from tracker.sinks.retention import run_retention
-from tracker.sinks.schema import schema_files
 from tracker.sinks.sql_reads import Dialect, SqlPrimaryStore
 
 log = logging.getLogger("tracker.sinks.clickhouse")
@@ -38,6 +39,7 @@ CONTENT_ERROR_CODES = frozenset((6, 25, 26, 27, 38, 41, 53, 69, 70, 72, 117, 130
 ERROR_CODE = re.compile(r"Code:\s*(\d+)")
 INSERT_SETTINGS = {"input_format_skip_unknown_fields": "1", "date_time_input_format": "best_effort"}
 THREADED_ROWS = 1000  # batches this large are encoded and compressed off the event loop
+MUTATION = re.compile(r"ALTER TABLE (\w+) (?:DELETE|UPDATE) ")
 
 
 class ContentRejected(Exception):
@@ -64,6 +66,7 @@ class ClickHouseSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
         self._current = 0  # the host that answered last; the next one is tried when it refuses connections
         self.database = settings.context or "default"
         self.create_schema = settings.schema == "auto"
+        self.cluster, self.replicated = settings.cluster, settings.replicated
         self.compress = settings.enable_compression
         self._auth = {"X-ClickHouse-User": settings.username or "default"}
         if settings.password:
@@ -95,10 +98,7 @@ class ClickHouseSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
             )
         try:
             if self.create_schema:
-                await self.command(f"CREATE DATABASE IF NOT EXISTS {self.database}", database="default")
-                for file in schema_files("clickhouse"):
-                    for statement in statements(file.read_text()):
-                        await self.command(statement)
+                await create_schema(self)
             await self._load_columns()
         except (httpx.HTTPError, ChClientError, OSError) as error:
             raise TransientSinkError(f"cannot open ClickHouse at {self.url}: {_short(error)}") from error
@@ -134,11 +134,22 @@ class ClickHouseSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
             await self._http.aclose()
             self._http = self._client = None
 
-    async def command(self, sql: str, database: str | None = None) -> None:
+    async def command(self, sql: str, database: str | None = None, url: str | None = None) -> str:
+        """Run one statement, on `url` when given (schema work node by node), else on the current host. On a
+        cluster a mutation of a Distributed table (which refuses them) goes to its local table on every node."""
+        mutation = MUTATION.match(sql) if self.cluster and url is None else None
+        if mutation and local_name(mutation[1]) in self.columns:
+            local = f"ALTER TABLE {local_name(mutation[1])} {sql[mutation.end(1) :].lstrip()}"
+            return "".join([await self.command(local, database, node) for node in self.urls])
         params = {"database": database or self.database}
-        response = await self._post(params, sql.encode())
+        if url is None:
+            response = await self._post(params, sql.encode())
+        else:
+            assert self._http is not None
+            response = await self._http.post(url, params=params, content=sql.encode())
         if response.status_code != 200:
             raise TransientSinkError(f"ClickHouse refused {sql[:60]!r}: {response.text[:300]}")
+        return response.text
 
     async def _load_columns(self) -> None:
         rows = await self.query(
