@@ -196,6 +196,21 @@ async def test_past_max_unshipped_bytes_the_spool_refuses_and_says_full_until_sh
     await spool.close()
 
 
+async def test_full_lasts_until_the_refused_append_would_fit_not_until_any_byte_is_free(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_bytes=64 * 1024)
+    spool.open()
+    await fill(spool, 50, size=1000)  # about 50 KiB: room left, but not for 20 KiB more
+    with pytest.raises(SpoolFull):
+        await spool.append(record(0, 20 * 1024))
+    await spool.maintain()
+    assert spool.full, "still full: the refused batch does not fit, whatever the gap"
+    ship_everything(tmp_path)
+    await spool.maintain()
+    assert not spool.full
+    await spool.append(record(0, 20 * 1024))
+    await spool.close()
+
+
 class DiskFull:
     """os.write for the spool module that writes `first` bytes of a call, then fails with ENOSPC."""
 

@@ -65,6 +65,7 @@ class Spool:
         self._measured_at = 0.0
         self._cursors_mtime = 0
         self._over_limit = False
+        self._refused_bytes = 0  # the size of the append refused for room: "full" lasts until it would fit
         self._disk_error = ""  # set for the length of a disk-full episode
         self._roll_first = False
         self._group_commit = GroupCommit(lambda: self._fd)
@@ -157,6 +158,7 @@ class Spool:
                 extra={"directory": self.directory.name, "unshipped_bytes": self._unshipped, "max": self.max_bytes},
             )
         self._over_limit = over
+        self._refused_bytes = size if over else 0
         return not over
 
     def _write(self, data: bytes) -> None:
@@ -223,16 +225,21 @@ class Spool:
     async def _maintain(self) -> None:
         while True:
             await asyncio.sleep(BACKGROUND_SECONDS)
-            try:
-                if self.durability == "write":
-                    await asyncio.to_thread(os.fsync, self._fd)
-                    self._background_fsyncs += 1
-                self._bytes, self._unshipped = await asyncio.to_thread(self._measure)
-                if self._over_limit and self._unshipped < self.max_bytes:
-                    self._over_limit = False
-                    log.info("spool accepting again", extra={"directory": self.directory.name})
-            except OSError as error:
-                log.error("spool maintenance failed", extra={"error": str(error)})
+            await self.maintain()
+
+    async def maintain(self) -> None:
+        """What runs every BACKGROUND_SECONDS: the `write` mode's fsync, and a fresh measure of unshipped bytes,
+        which ends a "full" episode once the append that was refused would fit."""
+        try:
+            if self.durability == "write":
+                await asyncio.to_thread(os.fsync, self._fd)
+                self._background_fsyncs += 1
+            self._bytes, self._unshipped = await asyncio.to_thread(self._measure)
+            if self._over_limit and self._unshipped + self._refused_bytes <= self.max_bytes:
+                self._over_limit = False
+                log.info("spool accepting again", extra={"directory": self.directory.name})
+        except OSError as error:
+            log.error("spool maintenance failed", extra={"error": str(error)})
 
     def _cursors_moved(self) -> bool:
         """A cursor file was replaced since the last measure (a rename changes its directory's mtime)."""
