@@ -18,13 +18,13 @@ class Recorder:
         self.calls: list[tuple[object, ...]] = []
         self.rows, self.changes = rows, changes
         self.left: dict[str, int] = {}
-        self.census_answer = census or Census(scanned=rows)
+        self.census_answer = census or Census(scanned=rows, todo=rows)
 
     def todo(self, rule: PruneRule, window: Window) -> str | None:
         self.left.setdefault(rule.table, self.rows)
         return None if not rule.clear_all and not rule.fields else f"{rule.table} past {window.cutoff}"
 
-    async def census(self, rule: PruneRule, window: Window) -> Census:
+    async def census(self, rule: PruneRule, window: Window, todo: str) -> Census:
         return self.census_answer
 
     async def next_page(self, table: str, todo: str, after: object, size: int) -> Page | None:

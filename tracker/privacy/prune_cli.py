@@ -9,6 +9,7 @@ is written back into the config file as PruneSkipToTimestamp.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -40,10 +41,27 @@ class Bars:
         if self._bar is None or table != self._table:
             self.close()
             self._table = table
-            self._bar = tqdm(total=total, desc=f"{self.sink} {table}", unit="rows", file=self.stream, leave=False)
+            columns, lines = self._size()
+            self._bar = tqdm(
+                total=total,
+                desc=f"{self.sink} {table}",
+                unit="rows",
+                file=self.stream,
+                leave=False,
+                ncols=columns,
+                nrows=lines,
+            )
         self._bar.total = max(total, done)
         self._bar.n = done
         self._bar.refresh()
+
+    def _size(self) -> tuple[int, int]:
+        """The terminal's size; 80x24 where it says 0 (a terminal nobody sized), where tqdm would draw nothing."""
+        try:
+            size = os.get_terminal_size(self.stream.fileno())
+        except OSError:
+            return 80, 24
+        return size.columns or 80, size.lines or 24
 
     def close(self) -> None:
         if self._bar is not None:

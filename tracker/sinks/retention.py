@@ -38,6 +38,7 @@ class Census:
     scanned: int = 0  # past the TTL
     kept: int = 0  # of those, kept for consent
     skipped: int = 0  # of those, older than PruneSkipToTimestamp
+    todo: int = 0  # of those, the rows the rule will change (what the progress bar counts to)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +57,8 @@ class RetentionStatements(Protocol):
     def todo(self, rule: PruneRule, window: Window) -> str | None:
         """None when the rule can change nothing on this sink (no such table, no field it can empty)."""
 
-    async def census(self, rule: PruneRule, window: Window) -> Census:
-        """How many rows are past the TTL, and how many of them stay (consent, skip-to)."""
+    async def census(self, rule: PruneRule, window: Window, todo: str) -> Census:
+        """How many rows are past the TTL, how many of them stay (consent, skip-to), how many are `todo`."""
 
     async def next_page(self, table: str, todo: str, after: object, size: int) -> Page | None:
         """The next page of `todo` rows after `after` (None: the first page), or None when there are none."""
@@ -108,12 +109,12 @@ async def _apply(
     todo = statements.todo(rule, window)
     if todo is None:
         return
-    census = await statements.census(rule, window)
+    census = await statements.census(rule, window, todo)
     counts = report.counts.setdefault(rule.table, TableCounts())
     counts.scanned += census.scanned
     counts.kept += census.kept
     counts.skipped += census.skipped
-    expected = max(census.scanned - census.kept - census.skipped, 0)
+    expected = census.todo
     done, after = 0, None
     while True:
         size = max(rule.page_size, 1)

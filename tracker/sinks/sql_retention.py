@@ -77,7 +77,7 @@ class SqlRetention(ABC):
             f.id for f in rule.fields if f.id in columns and f.id not in ("created_at", "eid") and NAME.fullmatch(f.id)
         ]
 
-    async def census(self, rule: PruneRule, window: Window) -> Census:
+    async def census(self, rule: PruneRule, window: Window, todo: str) -> Census:
         skip = self.at_seconds(window.skip_to)
         kept = (
             self.count_if(f"created_at >= {skip} AND {self.bit_and('cflags', rule.keep_mask)} != 0")
@@ -85,11 +85,12 @@ class SqlRetention(ABC):
             else "0"
         )
         found = await self.rows(
-            f"SELECT count(*) AS scanned, {self.count_if(f'created_at < {skip}')} AS skipped, {kept} AS kept "
+            f"SELECT count(*) AS scanned, {self.count_if(f'created_at < {skip}')} AS skipped, {kept} AS kept, "
+            f"{self.count_if(todo)} AS todo "
             f"FROM {rule.table} WHERE {self._past(rule, window)}"
         )
         row = found[0] if found else {}
-        return Census(int(row.get("scanned") or 0), int(row.get("kept") or 0), int(row.get("skipped") or 0))
+        return Census(*(int(row.get(name) or 0) for name in ("scanned", "kept", "skipped", "todo")))
 
     async def next_page(self, table: str, todo: str, after: object, size: int) -> Page | None:
         condition = todo if after is None else f"{todo} AND created_at > {self.at_position(int(str(after)))}"

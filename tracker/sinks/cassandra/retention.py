@@ -92,7 +92,7 @@ class CassandraRetention:
         self._expiries[text] = Expiry(cutoff, rule.keep_mask, max(rule.page_size, 1), skip_to)
         return text
 
-    async def census(self, rule: PruneRule, window: Window) -> Census:
+    async def census(self, rule: PruneRule, window: Window, todo: str) -> Census:
         return Census()
 
     async def next_page(self, table: str, todo: str, after: object, size: int) -> Page | None:
