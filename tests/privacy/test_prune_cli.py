@@ -7,12 +7,15 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
+import signal
 import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from tests.services.clickhouse import ClickHouseServer
@@ -112,3 +115,41 @@ def stamp_seconds(text: str) -> float:
     from datetime import UTC, datetime
 
     return datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC).timestamp()
+
+
+async def test_sigterm_stops_the_run_between_pages_and_the_next_run_finishes_it(tmp_path: Path) -> None:
+    database = tmp_path / "t.duckdb"
+    rules = [{**RULES[0], "PageSize": 10}]
+    raw = {"PruneLogsSkip": True, "Notify": [{"Service": "duckdb", "Path": str(database), "Prune": rules}]}
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(raw))
+    total = 3000  # 300 pages: the signal lands long before the last
+    await fill(config_path, [event(i % 250, created_at=stamp(EXPIRED + timedelta(seconds=i))) for i in range(total)])
+    controller, terminal = pty.openpty()
+    command = [sys.executable, "-m", "tracker", "--prune", str(config_path)]
+    running = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=terminal)
+    os.close(terminal)
+    shown, signalled = b"", False
+    try:
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+            if not signalled and re.search(rb"\| *[1-9]\d*/\d+ \[", shown):  # a page is done: stop it now
+                running.send_signal(signal.SIGTERM)
+                signalled = True
+    finally:
+        os.close(controller)
+    assert running.wait(timeout=120) == 130 and signalled
+    assert b"prune stopped between pages" in shown
+    with duckdb.connect(str(database), read_only=True) as db:
+        done = db.execute("SELECT count(*) FROM events WHERE ip = ''").fetchone()[0]
+    assert 0 < done < total and done % 10 == 0  # whole pages only
+    again = tracker("--prune", str(config_path))
+    assert again.returncode == 0 and table(again.stdout)[("duckdb", "events")][2] == total - done
+    with duckdb.connect(str(database), read_only=True) as db:
+        assert db.execute("SELECT count(*) FROM events WHERE ip <> ''").fetchone() == (0,)
