@@ -94,12 +94,11 @@ async def run_retention(
         if options.limit and report.rows_deleted + report.rows_scrubbed >= options.limit:
             report.limited = True
             break
-        await _apply(sink, statements, rule, window, options, report)
+        await _apply(statements, rule, window, options, report)
     return report
 
 
 async def _apply(
-    sink: str,
     statements: RetentionStatements,
     rule: PruneRule,
     window: Window,
