@@ -27,6 +27,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--init-schema", action="store_true", help="create the tables of every enabled sink and exit")
     p.add_argument("--prune", action="store_true", help="apply the Prune rules of every sink and exit")
     p.add_argument("--logs-only", action="store_true", help="with --prune: only prune logs")
+    p.add_argument(
+        "--erase",
+        metavar="VID|UID",
+        help="erase one person's rows in every sink and exit: a UUID (vid and uid columns), vid:UUID or uid:UUID",
+    )
     p.add_argument("--bind", metavar="HOST:PORT", help="override ProxyPort")
     p.add_argument("--port", type=int, help="override the port of ProxyPort")
     p.add_argument("--workers", type=int, help="override Workers")
@@ -57,8 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check_sinks(config)
     if args.init_schema:
         return asyncio.run(_init_schema(config))
-    if args.prune:
-        return asyncio.run(_prune(config, args.logs_only or config.prune_logs_only))
+    if args.prune or args.erase:
+        return _privacy(config, args)
     from tracker.server import serve
 
     return serve(config)
@@ -111,15 +116,12 @@ async def _init_schema(config: Config) -> int:
     return 0
 
 
-async def _prune(config: Config, logs_only: bool) -> int:
-    from tracker.sinks.registry import build_sinks
+def _privacy(config: Config, args: argparse.Namespace) -> int:
+    from tracker.privacy import erase_cli, prune_cli
 
-    settings = {s.sink_name: s for s in config.sinks}
-    for sink in build_sinks(config):
-        await sink.open()
-        try:
-            report = await sink.prune(settings[sink.name].prune, logs_only)
-        finally:
-            await sink.close()
-        print(f"{sink.name}: deleted {report.rows_deleted}, scrubbed {report.rows_scrubbed} {report.tables}")
-    return 0
+    try:
+        if args.erase:
+            return asyncio.run(erase_cli.run(config, args.erase))
+        return asyncio.run(prune_cli.run(config, args.logs_only or config.prune_logs_only))
+    except KeyboardInterrupt:
+        return prune_cli.INTERRUPTED

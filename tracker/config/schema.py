@@ -161,14 +161,14 @@ class Config:
     proxy_daily_limit: int = key("ProxyDailyLimit", 0)
     proxy_daily_limit_checker: str = key("ProxyDailyLimitChecker", "", **UNSUPPORTED)
     ops_allow: tuple[str, ...] = key("OpsAllow", ())
-    # prune
-    prune_logs_ttl: int = key("PruneLogsTTL", 2592000, unsupported=True)
+    # prune (tracker --prune; README "Privacy")
+    prune_logs_ttl: int = key("PruneLogsTTL", 2592000)  # logs older than this many seconds are deleted
     prune_logs_only: bool = key("PruneLogsOnly", False)
-    prune_logs_skip: bool = key("PruneLogsSkip", False, unsupported=True)
+    prune_logs_skip: bool = key("PruneLogsSkip", False)  # leave the logs alone
     prune_logs_page_size: int = key("PruneLogsPageSize", 10000)
-    prune_update_config: bool = key("PruneUpdateConfig", False, unsupported=True)
-    prune_limit: int = key("PruneLimit", 0)
-    prune_skip_to_timestamp: int = key("PruneSkipToTimestamp", 0, unsupported=True)
+    prune_update_config: bool = key("PruneUpdateConfig", False)  # write PruneSkipToTimestamp back after a run
+    prune_limit: int = key("PruneLimit", 0)  # stop once this many rows changed (0: no limit)
+    prune_skip_to_timestamp: int = key("PruneSkipToTimestamp", 0)  # Unix seconds: older rows are left as they are
     # accepted for compatibility with Go configs, not implemented yet (logged at start-up)
     debug: bool = key("Debug", False)
     use_geoip: bool = key("UseGeoIP", False, **UNSUPPORTED)

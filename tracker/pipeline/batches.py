@@ -54,7 +54,8 @@ async def deliver(
     by_table: dict[str, list[dict[str, Any]]] = {}
     for table, row in rows:
         by_table.setdefault(table, []).append(row)
-    for table, table_rows in by_table.items():
+    # an erase request goes last: the person's rows acknowledged before it, in this batch too, are erased with it
+    for table, table_rows in sorted(by_table.items(), key=lambda item: item[0] == "erasures"):
         pending = table_rows
         while pending:
             try:

@@ -25,6 +25,10 @@ from tracker.http.body import BodyTooLarge, read_body
 from tracker.http.context import context
 from tracker.http.cors import allow_origin, preflight
 from tracker.http.process import process
+from tracker.pipeline.spool import SpoolFull
+from tracker.privacy.erase import ERASURES, BadErasure, parse_subject
+from tracker.privacy.erase import request as erase_request
+from tracker.records import Record
 from tracker.redirects.errors import AuthFailed, ControlError
 from tracker.redirects.fields import admin_fields
 
@@ -48,6 +52,7 @@ def routes(api: str) -> list[BaseRoute]:
         Route(f"{rpi}/links/{{key:path}}", _bearer(_delete), methods=["DELETE"]),
         Route(f"{rpi}/stats/{{key:path}}", _bearer(_stats), methods=["GET"]),
         Route(f"{rpi}/qr/{{key:path}}", _bearer(_qr), methods=["GET"]),
+        Route(f"{rpi}/erase", _bearer(_erase), methods=["POST"]),
         Route(f"{rpi}/{{rest:path}}", _preflight, methods=["OPTIONS"]),
     ]
 
@@ -183,6 +188,25 @@ async def _delete(request: Request, control: Any, uid: str) -> Any:
 
 async def _stats(request: Request, control: Any, uid: str) -> Any:
     return await control.stats(key=request.path_params["key"].lower())
+
+
+async def _erase(request: Request, control: Any, uid: str) -> Any:
+    """One person's erasure (privacy/erase.py), queued in the spool behind every row acknowledged before it."""
+    body = await _json_body(request)
+    given = [name for name in ("vid", "uid", "id") if name in body]
+    if len(given) != 1 or not isinstance(body[given[0]], str):
+        raise ControlError('send one of "vid", "uid" or "id" (vid and uid columns) as a UUID string', field="body")
+    try:
+        kind, person = parse_subject(body[given[0]], "any" if given[0] == "id" else given[0])
+    except BadErasure as error:
+        raise ControlError(str(error), field=given[0]) from None
+    erasure = erase_request(kind, person, f"admin:{uid}")
+    try:
+        await process(request).intake.accept([Record(ERASURES, erasure)], family="privacy")
+    except SpoolFull:
+        headers = {**allow_origin(request, process(request).config.allow_origin), "retry-after": "5"}
+        return json_error(503, "spool is full; retry later", headers=headers)
+    return _answer(request, {"id": erasure["id"], "kind": kind, "status": "queued"}, 202)
 
 
 async def _qr(request: Request, control: Any, uid: str) -> Any:

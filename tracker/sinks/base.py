@@ -42,11 +42,47 @@ class PermanentSinkError(SinkError):
         self.others_stored = others_stored  # the sink already stored the batch's good rows: do not send them again
 
 
+Progress = Callable[[str, int, int], None]  # (table, rows done, rows to do) as a prune goes, page by page
+
+
+@dataclass(frozen=True, slots=True)
+class PruneOptions:
+    """The Go tracker's top-level Prune* keys, as one run of `tracker --prune` applies them."""
+
+    skip_to: int = 0  # PruneSkipToTimestamp, Unix seconds: rows created before it are left as they are
+    limit: int = 0  # PruneLimit: stop after the page that brings the rows changed to this many (0: no limit)
+    logs_ttl_seconds: int | None = None  # PruneLogsTTL; None (PruneLogsSkip) leaves the logs alone
+    logs_page_size: int = 10000  # PruneLogsPageSize
+    progress: Progress | None = None
+
+
+@dataclass(slots=True)
+class TableCounts:
+    """One table's prune: rows past the TTL (scanned), what happened to them, and why the others stayed."""
+
+    scanned: int = 0
+    deleted: int = 0
+    scrubbed: int = 0
+    kept: int = 0  # consent: cflags share a bit with CFlagsIgnore
+    skipped: int = 0  # older than PruneSkipToTimestamp
+
+
 @dataclass(slots=True)
 class PruneReport:
     sink: str
     rows_deleted: int = 0
     rows_scrubbed: int = 0
+    tables: dict[str, int] = field(default_factory=dict)  # rows changed per table
+    counts: dict[str, TableCounts] = field(default_factory=dict)
+    newest: int = 0  # Unix seconds of the newest row changed (PruneUpdateConfig writes it back)
+    limited: bool = False  # stopped by PruneLimit before every expired row was done
+
+
+@dataclass(slots=True)
+class EraseReport:
+    """One sink's erase of one person: rows deleted or anonymised per table."""
+
+    sink: str
     tables: dict[str, int] = field(default_factory=dict)
 
 
@@ -65,14 +101,15 @@ class Sink(Protocol):
     async def write(self, table: str, rows: Sequence[Row]) -> None:
         """Store every row or raise TransientSinkError / PermanentSinkError."""
 
-    async def prune(self, rules: Sequence[PruneRule], logs_only: bool) -> PruneReport:
-        """Apply retention rules (GDPR); see retention.py."""
+    async def prune(
+        self, rules: Sequence[PruneRule], logs_only: bool, options: PruneOptions | None = None
+    ) -> PruneReport:
+        """Apply retention rules (GDPR) page by page; see retention.py."""
 
 
 @runtime_checkable
 class PrimaryStore(Protocol):
-    """A sink that answers the server's reads, in its own query language; none of these take SQL.
-    Next: a visitor's rows for erase."""
+    """A sink that answers the server's reads, in its own query language; none of these take SQL."""
 
     async def load_links(self) -> list[dict[str, Any]]:
         """Every short link, one row per key in the `redirects` columns (deleted ones too: deleted=true)."""
@@ -91,6 +128,9 @@ class PrimaryStore(Protocol):
 
     async def jurisdictions(self) -> list[dict[str, Any]]:
         """Every `jurisdictions` row, ordered by regulation, compliance, seq."""
+
+    async def erase(self, erasure: Row) -> EraseReport:
+        """Delete or anonymise one person's rows (tracker/privacy/erase.py) and write the audit row."""
 
 
 @runtime_checkable

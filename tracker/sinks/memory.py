@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tracker.config import Config, PruneRule, SinkConfig
-from tracker.sinks.base import PermanentSinkError, PruneReport, Row, SinkPlugin, TransientSinkError
+from tracker.sinks.base import PermanentSinkError, PruneOptions, PruneReport, Row, SinkPlugin, TransientSinkError
 
 ID_COLUMNS = {"events": "eid", "redirects": "urlfrom", "accounts": "uid", "agreements": "vid"}
 
@@ -44,7 +44,9 @@ class MemorySink:
     def rows(self, table: str) -> list[dict[str, Any]]:
         return list(self.tables.get(table, {}).values())
 
-    async def prune(self, rules: Sequence[PruneRule], logs_only: bool) -> PruneReport:
+    async def prune(
+        self, rules: Sequence[PruneRule], logs_only: bool, options: PruneOptions | None = None
+    ) -> PruneReport:
         return PruneReport(self.name)
 
 

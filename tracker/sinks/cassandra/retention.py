@@ -1,8 +1,10 @@
 """The Cassandra sink's retention statements (the loop is sinks/retention.py), as the Go tracker pruned:
 CQL cannot select by age, so the events table is paged through (PageSize rows a page) and each expired row
 is deleted or scrubbed by its key. A row's age counts from the earlier of created_at and its eid's v1 time;
-rows whose cflags share a bit with CFlagsIgnore stay; a row already stamped `updated` is not scrubbed again.
-The rows' `events_by_link` twins are deleted or scrubbed with them.
+rows whose cflags share a bit with CFlagsIgnore stay, and so do rows created before PruneSkipToTimestamp; a row
+already stamped `updated` is not scrubbed again. The rows' `events_by_link` twins are deleted or scrubbed with them.
+The whole scan is the loop's one page: Cassandra cannot count or order by age, so its report has no census, and
+PruneLimit and the logs' TTL are not applied here.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from tracker.config import PruneRule
 from tracker.privacy.hashing import sha
 from tracker.sinks.cassandra import reads, statements
 from tracker.sinks.cassandra.types import to_cql
+from tracker.sinks.retention import Census, Page, Window
 
 if TYPE_CHECKING:
     from tracker.sinks.cassandra.sink import CassandraSink
@@ -31,6 +34,7 @@ class Expiry:
     cutoff: datetime  # naive UTC: rows created before it have expired
     keep_mask: int
     page_size: int = 5000
+    skip_to: datetime | None = None  # naive UTC: rows created before it are left as they are
 
 
 def created(row: Mapping[str, Any]) -> datetime | None:
@@ -46,7 +50,7 @@ def created(row: Mapping[str, Any]) -> datetime | None:
 
 def is_expired(row: Mapping[str, Any], expiry: Expiry) -> bool:
     moment = created(row)
-    if moment is None or moment >= expiry.cutoff:
+    if moment is None or moment >= expiry.cutoff or (expiry.skip_to is not None and moment < expiry.skip_to):
         return False
     return not (int(row.get("cflags") or 0) & expiry.keep_mask)
 
@@ -71,26 +75,38 @@ class CassandraRetention:
         self.sink = sink
         self._expiries: dict[str, Expiry] = {}
 
-    def expired(self, rule: PruneRule) -> str:
-        """A description of the condition (CQL cannot filter on it); the rows are tested here, page by page."""
-        cutoff = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=int(rule.ttl_seconds))
-        text = f"created_at < '{cutoff:%Y-%m-%d %H:%M:%S.%f}'"
+    def todo(self, rule: PruneRule, window: Window) -> str | None:
+        """A description of the condition (CQL cannot filter on it); the rows are tested here, as the scan goes."""
+        schema = self.sink.tables.get(rule.table)
+        if rule.table != "events" or schema is None:
+            return None
+        if not rule.clear_all and not rule.clear_params and not self._fields(rule):
+            return None
+        cutoff = datetime(1970, 1, 1) + timedelta(seconds=window.cutoff)
+        skip_to = datetime(1970, 1, 1) + timedelta(seconds=window.skip_to) if window.skip_to else None
+        text = f"created_at < '{cutoff:%Y-%m-%d %H:%M:%S}'"
+        if skip_to is not None:
+            text += f" AND created_at >= '{skip_to:%Y-%m-%d %H:%M:%S}'"
         if rule.keep_mask:
             text += f" AND cflags & {rule.keep_mask} = 0"
-        self._expiries[text] = Expiry(cutoff, rule.keep_mask, max(rule.page_size, 1))
+        self._expiries[text] = Expiry(cutoff, rule.keep_mask, max(rule.page_size, 1), skip_to)
         return text
 
-    async def delete(self, table: str, expired: str) -> int:
-        return await asyncio.to_thread(self._delete, table, self._expiries[expired])
+    async def census(self, rule: PruneRule, window: Window, todo: str) -> Census:
+        return Census()
 
-    async def scrub(self, rule: PruneRule, expired: str) -> int | None:
-        schema = self.sink.tables.get(rule.table)
-        if schema is None:
-            return 0
-        fields = [f.id for f in rule.fields if f.id in schema.columns and f.id not in schema.primary_key]
-        if not fields and not rule.clear_params:
-            return None
-        return await asyncio.to_thread(self._scrub, rule, fields, self._expiries[expired])
+    async def next_page(self, table: str, todo: str, after: object, size: int) -> Page | None:
+        return Page(todo, 0, True) if after is None else None
+
+    async def delete(self, table: str, page: Page) -> int:
+        return await asyncio.to_thread(self._delete, table, self._expiries[page.condition])
+
+    async def scrub(self, rule: PruneRule, page: Page) -> int:
+        return await asyncio.to_thread(self._scrub, rule, self._fields(rule), self._expiries[page.condition])
+
+    def _fields(self, rule: PruneRule) -> list[str]:
+        schema = self.sink.tables[rule.table]
+        return [f.id for f in rule.fields if f.id in schema.columns and f.id not in schema.primary_key]
 
     def _delete(self, table: str, expiry: Expiry) -> int:
         schema = self.sink.tables[table]

@@ -20,8 +20,18 @@ from cassandra.cluster import Cluster, ResponseFuture, Session
 from cassandra.query import PreparedStatement, SimpleStatement
 
 from tracker.config import Config, PruneRule
-from tracker.sinks.base import PermanentSinkError, PrimaryStore, PruneReport, Row, SchemaOwner, TransientSinkError
-from tracker.sinks.cassandra import reads, statements
+from tracker.privacy.erase import ERASURES
+from tracker.sinks.base import (
+    EraseReport,
+    PermanentSinkError,
+    PrimaryStore,
+    PruneOptions,
+    PruneReport,
+    Row,
+    SchemaOwner,
+    TransientSinkError,
+)
+from tracker.sinks.cassandra import erase, reads, statements
 from tracker.sinks.cassandra.batching import Group, by_partition
 from tracker.sinks.cassandra.binding import Bound, bind_rows, statement_for
 from tracker.sinks.cassandra.errors import classify, describe
@@ -31,6 +41,7 @@ from tracker.sinks.cassandra.settings import CassandraSettings
 from tracker.sinks.cassandra.tables import Table, from_metadata, schema_statements
 from tracker.sinks.cassandra.types import from_cql
 from tracker.sinks.retention import run_retention
+from tracker.sinks.sql_erase import erase_each
 from tracker.sinks.stats import LinkStats
 
 log = logging.getLogger("tracker.sinks.cassandra")
@@ -103,6 +114,9 @@ class CassandraSink(PrimaryStore, SchemaOwner):
     async def write(self, table: str, rows: Sequence[Row]) -> None:
         if self._session is None:
             raise TransientSinkError("cassandra sink is not open")
+        if table == ERASURES:
+            await erase_each(self, rows)
+            return
         schema = await self._table(table, rows)
         bound, refused = bind_rows(schema, await self._prepare_insert(schema), rows)
         if table == "events" and reads.LINK_TABLE in self.tables:
@@ -250,7 +264,18 @@ class CassandraSink(PrimaryStore, SchemaOwner):
         rows = await self._fetch(statements.count(reads.LINK_TABLE, ["link"]), [key])
         return int(rows[0]["n"]) if rows else 0
 
-    async def prune(self, rules: Sequence[PruneRule], logs_only: bool) -> PruneReport:
+    async def erase(self, erasure: Row) -> EraseReport:
         if self._session is None:
             await self.open()
-        return await run_retention(self.name, CassandraRetention(self), rules, logs_only)
+        counts = await asyncio.to_thread(erase.erase_rows, self, erasure)
+        audit = erase.audit(self, erasure, counts)
+        if audit is not None:  # a replayed request writes the same row again: one row per id
+            await self.write("logs", [audit])
+        return EraseReport(self.name, counts)
+
+    async def prune(
+        self, rules: Sequence[PruneRule], logs_only: bool, options: PruneOptions | None = None
+    ) -> PruneReport:
+        if self._session is None:
+            await self.open()
+        return await run_retention(self.name, CassandraRetention(self), rules, logs_only, options)

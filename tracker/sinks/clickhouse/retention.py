@@ -1,64 +1,80 @@
-"""The ClickHouse sink's retention statements (the loop is sinks/retention.py): mutations that delete or scrub.
-
-One mutation per rule (`ALTER TABLE … DELETE/UPDATE`), so every assignment sees the row as it was: a field's
-DestParamHash is computed from the value the same mutation empties. Each statement waits for its mutations to finish
-(up to MUTATION_WAIT seconds) and reports the rows that matched when they were issued.
+"""The ClickHouse sink's retention statements (the loop is sinks/retention.py, the shared SQL sql_retention.py):
+one mutation per page (`ALTER TABLE … DELETE/UPDATE`), so every assignment sees the row as it was: a field's
+DestParamHash is computed from the value the same mutation empties. A mutation does not say how many rows it
+changed, so the page's rows are counted first; each mutation is waited for (up to MUTATION_WAIT seconds), so a
+stopped run leaves whole pages behind it. Pages are bounded by whole seconds (DateTime).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tracker.config import PruneRule
 from tracker.sinks.clickhouse.cluster import local_name
+from tracker.sinks.retention import Page
+from tracker.sinks.sql_retention import NAME, SqlRetention
 
 if TYPE_CHECKING:
     from tracker.sinks.clickhouse.sink import ClickHouseSink
 
 log = logging.getLogger("tracker.sinks.clickhouse")
 KEY_COLUMNS = frozenset(("created_at", "eid"))
-NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # params keys and columns are spliced into SQL and JSON text
 BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 MUTATION_WAIT = 600.0
 
 
-class ClickHouseRetention:
-    """Counts the expired rows first (a mutation does not say how many it changed), then one mutation per rule,
-    and waits for it to finish."""
-
+class ClickHouseRetention(SqlRetention):
     def __init__(self, sink: ClickHouseSink) -> None:
         self.sink = sink
+        self.tables = {
+            table: {name: _empty(kind) for name, kind in columns.items()} for table, columns in sink.columns.items()
+        }
 
-    def expired(self, rule: PruneRule) -> str:
-        expired = f"created_at < now() - {int(rule.ttl_seconds)}"
-        if rule.keep_mask:
-            expired += f" AND bitAnd(cflags, {rule.keep_mask}) = 0"
-        return expired
+    def at_seconds(self, seconds: int) -> str:
+        return f"toDateTime({max(int(seconds), 0)})"
 
-    async def delete(self, table: str, expired: str) -> int:
-        count = await self._count(table, expired)
+    def at_position(self, position: int) -> str:
+        return self.at_seconds(position)
+
+    def position(self, expression: str) -> str:
+        return f"toUnixTimestamp({expression})"
+
+    def seconds(self, position: int) -> int:
+        return position
+
+    def bit_and(self, left: str, right: int) -> str:
+        return f"bitAnd({left}, {int(right)})"
+
+    def count_if(self, condition: str) -> str:
+        return f"countIf({condition})"
+
+    def hashes_only(self, keys: list[str]) -> str:
+        members = f'"({"|".join(keys)})":"[A-Za-z0-9_=-]*",?' if keys else ""
+        return f"(params IN ('', '{{}}') OR match(params, '^\\\\{{({members})*\\\\}}$'))"
+
+    async def rows(self, sql: str) -> list[dict[str, Any]]:
+        return await self.sink.query(sql)
+
+    async def delete(self, table: str, page: Page) -> int:
+        count = await self._count(table, page.condition)
         if count:
-            await self.sink.command(f"ALTER TABLE {table} DELETE WHERE {expired}")
-            await _wait_for_mutations(self.sink, table)
+            await self.sink.command(f"ALTER TABLE {table} DELETE WHERE {page.condition}")
+            await wait_for_mutations(self.sink, table)
         return count
 
-    async def scrub(self, rule: PruneRule, expired: str) -> int | None:
-        count = await self._count(rule.table, expired)
-        if count == 0:
-            return 0
+    async def scrub(self, rule: PruneRule, page: Page) -> int:
         assignments = scrub_assignments(rule, self.sink.columns.get(rule.table, {}))
-        if not assignments:
-            return None
-        await self.sink.command(f"ALTER TABLE {rule.table} UPDATE {', '.join(assignments)} WHERE {expired}")
-        await _wait_for_mutations(self.sink, rule.table)
+        count = await self._count(rule.table, page.condition) if assignments else 0
+        if count:
+            await self.sink.command(f"ALTER TABLE {rule.table} UPDATE {', '.join(assignments)} WHERE {page.condition}")
+            await wait_for_mutations(self.sink, rule.table)
         return count
 
-    async def _count(self, table: str, expired: str) -> int:
-        matched = await self.sink.query(f"SELECT count() AS n FROM {table} WHERE {expired}")
+    async def _count(self, table: str, condition: str) -> int:
+        matched = await self.sink.query(f"SELECT count() AS n FROM {table} WHERE {condition}")
         return int(matched[0]["n"]) if matched else 0
 
 
@@ -112,7 +128,7 @@ def sha_sql(column: str) -> str:
     return f"concat({', '.join(characters)}, '=')"
 
 
-async def _wait_for_mutations(sink: ClickHouseSink, table: str) -> None:
+async def wait_for_mutations(sink: ClickHouseSink, table: str) -> None:
     """Mutations run in the background: wait so a prune run ends with its rows really scrubbed."""
     deadline = time.monotonic() + MUTATION_WAIT
     table = local_name(table) if sink.cluster and local_name(table) in sink.columns else table  # where it ran

@@ -22,7 +22,18 @@ import httpx
 from aiochclient import ChClient, ChClientError
 
 from tracker.config import Config, PruneRule
-from tracker.sinks.base import PermanentSinkError, PrimaryStore, PruneReport, Row, SchemaOwner, TransientSinkError
+from tracker.privacy.erase import ERASURES
+from tracker.sinks.base import (
+    EraseReport,
+    PermanentSinkError,
+    PrimaryStore,
+    PruneOptions,
+    PruneReport,
+    Row,
+    SchemaOwner,
+    TransientSinkError,
+)
+from tracker.sinks.clickhouse import erase
 from tracker.sinks.clickhouse.cluster import local_name
 from tracker.sinks.clickhouse.encode import encode
 from tracker.sinks.clickhouse.retention import ClickHouseRetention
@@ -30,6 +41,7 @@ from tracker.sinks.clickhouse.schema import create_schema
 from tracker.sinks.clickhouse.settings import ClickHouseSettings
 from tracker.sinks.clickhouse.sql import bind
 from tracker.sinks.retention import run_retention
+from tracker.sinks.sql_erase import erase_each
 from tracker.sinks.sql_reads import Dialect, SqlPrimaryStore
 
 log = logging.getLogger("tracker.sinks.clickhouse")
@@ -165,6 +177,9 @@ class ClickHouseSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
     async def write(self, table: str, rows: Sequence[Row]) -> None:
         if self._http is None:
             raise TransientSinkError("clickhouse sink is not open")
+        if table == ERASURES:
+            await erase_each(self, rows)
+            return
         if table not in self.columns:
             await self.open()
             if table not in self.columns:
@@ -239,10 +254,17 @@ class ClickHouseSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
                 raise TransientSinkError(f"ClickHouse query failed: {_short(error)}") from error
             return [dict(record) for record in records]
 
-    async def prune(self, rules: Sequence[PruneRule], logs_only: bool) -> PruneReport:
+    async def erase(self, erasure: Row) -> EraseReport:
         if self._http is None:
             await self.open()
-        return await run_retention(self.name, ClickHouseRetention(self), rules, logs_only)
+        return EraseReport(self.name, await erase.erase_rows(self, erasure))
+
+    async def prune(
+        self, rules: Sequence[PruneRule], logs_only: bool, options: PruneOptions | None = None
+    ) -> PruneReport:
+        if self._http is None:
+            await self.open()
+        return await run_retention(self.name, ClickHouseRetention(self), rules, logs_only, options)
 
 
 def _tls(settings: ClickHouseSettings) -> ssl.SSLContext:

@@ -1,5 +1,7 @@
-"""The DuckDB sink's retention statements (the loop is sinks/retention.py): DELETE, or one UPDATE per scrubbed
-field in order, so a field's DestParamHash is taken from its value before the field is emptied."""
+"""The DuckDB sink's retention statements (the loop is sinks/retention.py, the shared SQL sql_retention.py): a page
+is one DELETE, or one UPDATE whose SET list reads the row as it was, so a field's DestParamHash is taken from the
+value the same statement empties. Times are naive UTC; a page's bounds are exact microseconds.
+"""
 
 from __future__ import annotations
 
@@ -11,34 +13,103 @@ import duckdb
 
 from tracker.config import PruneRule
 from tracker.privacy.hashing import sha
+from tracker.sinks.duckdb.arrow import Column
+from tracker.sinks.retention import Page
+from tracker.sinks.sql_retention import SqlRetention
 
 Run = Callable[..., Awaitable[Any]]
+HASH_VALUE = "[A-Za-z0-9_=-]*"
 
 
-class DuckDBRetention:
-    def __init__(self, connection: duckdb.DuckDBPyConnection, run: Run, before_write: Callable[[], None]) -> None:
+class DuckDBRetention(SqlRetention):
+    def __init__(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        run: Run,
+        before_write: Callable[[], None],
+        tables: dict[str, dict[str, Column]],
+    ) -> None:
         self.connection, self.run, self.before_write = connection, run, before_write
+        self.tables = {
+            table: {name: column.default or "NULL" for name, column in columns.items()}
+            for table, columns in tables.items()
+        }
         self._sha_registered = False
 
-    def expired(self, rule: PruneRule) -> str:
-        expired = f"created_at < now()::TIMESTAMP - INTERVAL ({int(rule.ttl_seconds)}) SECOND"
-        if rule.keep_mask:
-            expired += f" AND (cflags & {rule.keep_mask}) = 0"
-        return expired
+    def at_seconds(self, seconds: int) -> str:
+        return f"make_timestamp({int(seconds) * 1_000_000})"
 
-    async def delete(self, table: str, expired: str) -> int:
-        return int(await self.run(self._count, [f"DELETE FROM {table} WHERE {expired}"]))
+    def at_position(self, position: int) -> str:
+        return f"make_timestamp({int(position)})"
 
-    async def scrub(self, rule: PruneRule, expired: str) -> int | None:
-        assignments = scrub_assignments(rule)
+    def position(self, expression: str) -> str:
+        return f"epoch_us({expression})"
+
+    def seconds(self, position: int) -> int:
+        return position // 1_000_000
+
+    def bit_and(self, left: str, right: int) -> str:
+        return f"({left} & {int(right)})"
+
+    def count_if(self, condition: str) -> str:
+        return f"count_if({condition})"
+
+    def differs(self, column: str, empty: str) -> str:
+        return f'"{column}" IS DISTINCT FROM {empty}'
+
+    def hashes_only(self, keys: list[str]) -> str:
+        members = f'"({"|".join(keys)})":"{HASH_VALUE}",?' if keys else ""
+        pattern = rf"\{{({members})*\}}" if keys else r"\{\}"
+        return f"regexp_full_match(coalesce(CAST(params AS VARCHAR), '{{}}'), '{pattern}')"
+
+    async def rows(self, sql: str) -> list[dict[str, Any]]:
+        return list(await self.run(self._rows, sql))
+
+    async def delete(self, table: str, page: Page) -> int:
+        return int(await self.run(self._count, f"DELETE FROM {table} WHERE {page.condition}"))
+
+    async def scrub(self, rule: PruneRule, page: Page) -> int:
+        assignments = self.assignments(rule)
         if not assignments:
-            return None
-        # DuckDB applies one SET list per statement; keep them ordered
-        statements = [f"UPDATE {rule.table} SET {assignment} WHERE {expired}" for assignment in assignments]
-        return int(await self.run(self._count, statements))
+            return 0
+        return int(
+            await self.run(self._count, f"UPDATE {rule.table} SET {', '.join(assignments)} WHERE {page.condition}")
+        )
 
-    def _count(self, statements: list[str]) -> int:
-        """Run the statements on the database thread; the row count of the last."""
+    def assignments(self, rule: PruneRule) -> list[str]:
+        """Every emptied field, and params with the fields' hashes merged in (ClearParams: only the hashes)."""
+        columns = self.tables.get(rule.table, {})
+        fields = self.fields(rule, columns)
+        hashed = [(f.id, f.dest_param_hash) for f in rule.fields if f.id in fields and f.dest_param_hash]
+        params = "coalesce(params, '{}')"
+        for column, key in hashed:
+            value = f'"{column}"::VARCHAR'
+            params = (
+                f"json_merge_patch({params}, CASE WHEN coalesce({value}, '') <> '' "
+                f"THEN json_object('{key}', tracker_sha({value})) ELSE '{{}}' END)"
+            )
+        assignments = [f'"{column}" = DEFAULT' for column in fields]
+        if "params" not in columns:
+            return assignments
+        if rule.clear_params:
+            keys = [key for _, key in hashed]
+            kept = ", ".join(f"'{key}', ({params})->>'{key}'" for key in keys)
+            assignments.append("params = " + (f"json_merge_patch('{{}}', json_object({kept}))" if keys else "'{}'"))
+        elif hashed:
+            assignments.append(f"params = {params}")
+        return assignments
+
+    def _rows(self, sql: str) -> list[dict[str, Any]]:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql)
+            names = [d[0] for d in cursor.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    def _count(self, statement: str) -> int:
+        """Run one writing statement on the database thread; its row count."""
         self.before_write()
         if not self._sha_registered:
             varchar = getattr(duckdb, "sqltypes", None) or getattr(duckdb, "typing")  # noqa: B009 - moved in 2.0
@@ -46,28 +117,5 @@ class DuckDBRetention:
                 self.connection.remove_function("tracker_sha")
             self.connection.create_function("tracker_sha", sha, [varchar.VARCHAR], varchar.VARCHAR, side_effects=False)
             self._sha_registered = True
-        count = 0
-        for statement in statements:
-            row = self.connection.execute(statement).fetchone()
-            count = int(row[0]) if row else 0
-        return count
-
-
-def scrub_assignments(rule: PruneRule) -> list[str]:
-    """`SET` lists, in order: each field's hash into params (DestParamHash), the field emptied, then params."""
-    assignments = []
-    for field in rule.fields:
-        if field.dest_param_hash:
-            assignments.append(
-                f"params = json_merge_patch(coalesce(params, '{{}}'), json_object('{field.dest_param_hash}', "
-                f'CASE WHEN "{field.id}"::VARCHAR <> \'\' THEN tracker_sha("{field.id}"::VARCHAR) END))'
-            )
-        assignments.append(f'"{field.id}" = DEFAULT')
-    if rule.clear_params:
-        kept = [f.dest_param_hash for f in rule.fields if f.dest_param_hash]
-        assignments.append(
-            "params = '{}'"
-            if not kept
-            else "params = json_object(" + ", ".join(f"'{k}', params->>'{k}'" for k in kept) + ")"
-        )
-    return assignments
+        row = self.connection.execute(statement).fetchone()
+        return int(row[0]) if row else 0

@@ -22,13 +22,24 @@ import duckdb
 import pyarrow as pa
 
 from tracker.config import Config, PruneRule
-from tracker.sinks.base import PermanentSinkError, PrimaryStore, PruneReport, Row, SchemaOwner, TransientSinkError
-from tracker.sinks.duckdb import files
+from tracker.privacy.erase import ERASURES
+from tracker.sinks.base import (
+    EraseReport,
+    PermanentSinkError,
+    PrimaryStore,
+    PruneOptions,
+    PruneReport,
+    Row,
+    SchemaOwner,
+    TransientSinkError,
+)
+from tracker.sinks.duckdb import erase, files
 from tracker.sinks.duckdb.arrow import Column, arrow_column, dedupe
 from tracker.sinks.duckdb.retention import DuckDBRetention
 from tracker.sinks.duckdb.settings import DuckDBSettings
 from tracker.sinks.retention import run_retention
 from tracker.sinks.schema import schema_files
+from tracker.sinks.sql_erase import erase_each
 from tracker.sinks.sql_reads import Dialect, SqlPrimaryStore
 
 log = logging.getLogger("tracker.sinks.duckdb")
@@ -139,6 +150,9 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
     async def write(self, table: str, rows: Sequence[Row]) -> None:
         if self._connection is None:
             raise TransientSinkError("duckdb sink is not open")
+        if table == ERASURES:
+            await erase_each(self, rows)
+            return
         if table not in self.tables:
             raise PermanentSinkError(f'no table "{table}" in {self.path}', rows=rows)
         bad = await self._run(self._write_and_checkpoint, table, list(rows))
@@ -238,9 +252,20 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
         finally:
             cursor.close()
 
-    async def prune(self, rules: Sequence[PruneRule], logs_only: bool) -> PruneReport:
+    async def erase(self, erasure: Row) -> EraseReport:
         if self._connection is None:
             await self.open()
         assert self._connection is not None
-        statements = DuckDBRetention(self._connection, self._run, self._prepare_wal)
-        return await run_retention(self.name, statements, rules, logs_only)
+        self._prepare_wal()
+        counts = await self._run(erase.erase_rows, self._connection, self.tables, erasure)
+        await self._run(erase.audit, self.name, self.tables, erasure, counts, self._insert)
+        return EraseReport(self.name, counts)
+
+    async def prune(
+        self, rules: Sequence[PruneRule], logs_only: bool, options: PruneOptions | None = None
+    ) -> PruneReport:
+        if self._connection is None:
+            await self.open()
+        assert self._connection is not None
+        statements = DuckDBRetention(self._connection, self._run, self._prepare_wal, self.tables)
+        return await run_retention(self.name, statements, rules, logs_only, options)

@@ -23,7 +23,7 @@ import nats.js.errors
 import orjson
 
 from tracker.config import Config, PruneRule
-from tracker.sinks.base import PermanentSinkError, PruneReport, Row, TransientSinkError
+from tracker.sinks.base import PermanentSinkError, PruneOptions, PruneReport, Row, TransientSinkError
 from tracker.sinks.nats.connection import connect
 from tracker.sinks.nats.settings import NatsSettings
 
@@ -151,7 +151,9 @@ class NatsSink:
             for future in pending:  # a timed-out batch: free nats-py's slots; the shipper sends the rows again
                 future.cancel()
 
-    async def prune(self, rules: Sequence[PruneRule], logs_only: bool) -> PruneReport:
+    async def prune(
+        self, rules: Sequence[PruneRule], logs_only: bool, options: PruneOptions | None = None
+    ) -> PruneReport:
         return PruneReport(self.name)  # a subject keeps nothing to prune; a stream has its own limits
 
 
