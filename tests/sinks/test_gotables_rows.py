@@ -14,7 +14,7 @@ from tracker.events.derived import derived_records
 from tracker.events.go_columns import MESSAGING_TABLES
 from tracker.records import Record
 from tracker.sinks.cassandra.binding import bind_rows
-from tracker.sinks.duckdb import DuckDBSink
+from tracker.sinks.duckdb.sink import DuckDBSink
 
 GO_TABLES = {"mthreads", "mstore", "mtriage", "impression_daily", "visitor_interests", "outcomes", "hosts"}
 GO_TABLES |= {"usernames", "emails", "cells", "userhosts"}

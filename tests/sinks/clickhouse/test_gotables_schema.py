@@ -15,9 +15,9 @@ from tests.services.clickhouse import ClickHouseServer
 from tests.sinks.clickhouse.test_sink import STAMP, sink_for
 from tracker.config import PruneRule
 from tracker.events.derived import derived_records
-from tracker.sinks.clickhouse import ClickHouseSink
 from tracker.sinks.clickhouse.cluster import cluster_statements
 from tracker.sinks.clickhouse.schema import fix_columns
+from tracker.sinks.clickhouse.sink import ClickHouseSink
 from tracker.sinks.clickhouse.sql import statements
 from tracker.sinks.schema import schema_dir
 
