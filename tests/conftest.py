@@ -26,4 +26,4 @@ def tracker(tmp_path: Path) -> Iterator[TrackerProcess]:
     try:
         yield process
     finally:
-        process.stop()
+        process.kill9()

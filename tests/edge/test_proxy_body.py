@@ -43,7 +43,7 @@ def tracker(
         Upstreams=[{"Prefix": "/eager/", "Targets": [eager.url]}, {"Prefix": "/plain/", "Targets": [plain.url]}],
     )
     yield process
-    process.stop()
+    process.kill9()
 
 
 def request(tracker: TrackerProcess, head: str, body: bytes = b"") -> bytes:
@@ -159,7 +159,7 @@ def test_http2_content_lengths_are_checked_by_the_proxy(tmp_path: Path, test_cer
         assert once is not None and once.status == 200
         assert plain.requests[-1].body == b"hello" and plain.requests[-1].header("content-length") == ["5"]
     finally:
-        tracker.stop()
+        tracker.kill9()
 
 
 @pytest.mark.parametrize(

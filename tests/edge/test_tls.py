@@ -45,7 +45,7 @@ def tls_tracker(tmp_path: Path, test_certs: Path) -> Iterator[TLSTracker]:
         Acme={"CacheDirectory": str(tmp_path / "acme")},
     )
     yield TLSTracker(tracker, tls_port, except_port)
-    tracker.stop()
+    tracker.kill9()
 
 
 def served_serial(port: int, ca: Path) -> int:
@@ -182,7 +182,7 @@ def test_every_worker_serves_the_new_certificate(tmp_path: Path, test_certs: Pat
         # each worker process checks the files on its own: 20 new connections in a row all see the new one
         wait_until(lambda: all(served_serial(port, ca) == second for _ in range(20)), 20, what="the new certificate")
     finally:
-        tracker.stop()
+        tracker.kill9()
 
 
 def test_a_certificate_that_does_not_load_stops_the_start_with_one_line(tmp_path: Path, test_certs: Path) -> None:

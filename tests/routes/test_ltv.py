@@ -146,7 +146,7 @@ def tracker_on_clickhouse(
     try:
         yield process
     finally:
-        process.stop()
+        process.kill9()
 
 
 def test_clickhouse_takes_payments_with_exact_sums_and_go_columns(

@@ -80,7 +80,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, geoip_city_database: P
     try:
         yield Store(tracker, request.param, read)
     finally:
-        tracker.stop()
+        tracker.kill9()
 
 
 def _post(store: Store, path: str, body: Any, **headers: str) -> httpx.Response:
@@ -238,4 +238,4 @@ def test_agreements_are_read_through_the_control_plane_with_several_workers(tmp_
         assert found["vid"] == vid and found["cflags"] == 3072 and found["country"] == "GB"
         assert httpx.get(tracker.url("/tr/v1/ppi/jds"), timeout=10).json() == []
     finally:
-        tracker.stop()
+        tracker.kill9()

@@ -44,7 +44,7 @@ def test_idle_and_half_sent_connections_are_closed_after_the_idle_timeout(tmp_pa
             slow.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\n")  # and never the rest
             assert _closed_within(slow, 10)
     finally:
-        tracker.stop()
+        tracker.kill9()
 
 
 def test_a_connection_in_use_is_not_cut_by_the_idle_timeout(tmp_path: Path) -> None:
@@ -55,4 +55,4 @@ def test_a_connection_in_use_is_not_cut_by_the_idle_timeout(tmp_path: Path) -> N
                 assert _ping(busy).startswith(b"HTTP/1.1 200")
                 time.sleep(0.5)
     finally:
-        tracker.stop()
+        tracker.kill9()

@@ -75,7 +75,7 @@ async def test_a_subscriber_receives_every_event_the_tracker_acknowledged(
 
         await until(all_received, 60, "every acknowledged event at the subscriber")
     finally:
-        tracker.stop()
+        tracker.kill9()
         await listener.close()
     assert len(tally.acknowledged) == 1500 and len(received) == len(set(received)) == 1500
 
@@ -124,7 +124,7 @@ async def test_a_30_second_outage_under_load_loses_no_event_with_jetstream(tmp_p
         ids = await stream_ids(server, "TRACKER", "o1.events")
     finally:
         loading = False
-        tracker.stop()
+        tracker.kill9()
         server.stop()
     acknowledged = set(tally.acknowledged)
     stored = set(ids)
