@@ -48,8 +48,12 @@ def _seed_duckdb_jurisdiction(path: Path) -> None:
         db.execute("INSERT INTO jurisdictions VALUES (?, ?, ?, ?, ?, now(), now())", list(JURISDICTION))
 
 
-@pytest.fixture(params=["duckdb", "clickhouse"])
-def store(request: pytest.FixtureRequest, tmp_path: Path, geoip_city_database: Path) -> Iterator[Store]:
+@pytest.fixture(scope="module", params=["duckdb", "clickhouse"])
+def store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, geoip_city_database: Path
+) -> Iterator[Store]:
+    """One tracker per store for the module: the tests write under their own vids and event names."""
+    tmp_path = tmp_path_factory.mktemp(request.param)
     overrides: dict[str, Any] = {
         "GeoIP": {"Database": str(geoip_city_database)},
         "TrustedProxies": ["127.0.0.1/32"],
@@ -58,7 +62,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, geoip_city_database: P
     }
     if request.param == "clickhouse":
         server = request.getfixturevalue("clickhouse_server")
-        database = request.getfixturevalue("clickhouse_database")
+        database = request.getfixturevalue("clickhouse_module_database")
         overrides["Notify"] = [clickhouse_sink(server, database)]
     tracker = prepare_tracker(tmp_path / "tracker", **overrides)
     if request.param == "duckdb":
