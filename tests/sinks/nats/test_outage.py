@@ -19,21 +19,25 @@ from tests.services.nats import NatsServer, start_nats
 OUTAGE_SECONDS = 30.0
 
 
-async def stream_ids(server: NatsServer, stream: str, subject: str) -> list[str]:
-    """The Nats-Msg-Id of every message the stream holds, read back by a pull consumer."""
+async def stream_ids(server: NatsServer, stream: str, subject: str, timeout: float = 60.0) -> list[str]:
+    """The Nats-Msg-Id of every message the stream holds on `subject`, read back by a pull consumer: until as many
+    as the stream counts have been read (a fetch that times out on a busy machine is not the end)."""
     client = await nats.connect(server.url)
     try:
         js = client.jetstream()
+        held = (await js.stream_info(stream, subjects_filter=subject)).state.subjects or {}
         puller = await js.pull_subscribe(subject, stream=stream)
         ids: list[str] = []
-        while True:
+        deadline = time.monotonic() + timeout
+        while len(ids) < held.get(subject, 0) and time.monotonic() < deadline:
             try:
                 messages = await puller.fetch(1000, timeout=2)
-            except nats.errors.TimeoutError:
-                return ids
+            except TimeoutError:  # nats.errors.TimeoutError is one; so is the client's own asyncio timeout
+                continue
             ids += [message.headers["Nats-Msg-Id"] for message in messages if message.headers]
             for message in messages:
                 await message.ack()
+        return ids
     finally:
         await client.close()
 
