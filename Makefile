@@ -27,7 +27,7 @@ run: $(VENV)/.deps
 	$(BIN)/tracker $(CONFIG)
 
 test: test-deps
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 test-slow: test-deps
 	$(BIN)/pytest -q -m slow

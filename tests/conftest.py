@@ -26,4 +26,14 @@ def tracker(tmp_path: Path) -> Iterator[TrackerProcess]:
     try:
         yield process
     finally:
-        process.stop()
+        process.kill9()
+
+
+@pytest.fixture(scope="module")
+def module_tracker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrackerProcess]:
+    """The same tracker for every test of a module whose tests need no fresh state (each uses its own ids)."""
+    process = start_tracker(tmp_path_factory.mktemp("tracker"))
+    try:
+        yield process
+    finally:
+        process.kill9()

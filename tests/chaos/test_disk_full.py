@@ -95,7 +95,7 @@ def test_kill_9_during_a_disk_full_episode_loses_no_acknowledged_event(tmp_path:
                 killed = True
                 tracker.kill9()
 
-        tally = asyncio.run(post_events(tracker.base_url, 20_000, on_answer=kill_when_refusing))
+        tally = asyncio.run(post_events(tracker.base_url, 5_000, on_answer=kill_when_refusing))
         assert killed, f"never refused enough before the load ended: {tally.statuses}"
         ballast.unlink()
         finish(tracker)

@@ -71,7 +71,7 @@ def tracker_with_account(tmp_path: Path) -> Iterator[TrackerProcess]:
     try:
         yield process
     finally:
-        process.stop()
+        process.kill9()
 
 
 def test_marketer_creates_follows_and_sees_the_visit(tracker_with_account: TrackerProcess) -> None:

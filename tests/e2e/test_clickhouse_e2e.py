@@ -37,7 +37,7 @@ def tracker_on_clickhouse(
     try:
         yield process
     finally:
-        process.stop()
+        process.kill9()
 
 
 def test_every_route_writes_its_clickhouse_tables(
@@ -126,7 +126,7 @@ def test_outage_loses_nothing_and_does_not_slow_the_other_sink(
     finally:
         if clickhouse_server.process is not None and clickhouse_server.process.poll() is not None:
             clickhouse_server.start()  # the server is shared by the session
-        tracker.stop()
+        tracker.kill9()
 
 
 def test_init_schema_and_prune_from_the_command_line(
@@ -170,5 +170,5 @@ def test_a_tracker_started_while_clickhouse_is_down_serves_and_catches_up(tmp_pa
         wait_until(lambda: lag(tracker, "clickhouse", started) == 0, 120, interval=0.5, what="ClickHouse to catch up")
         assert late.scalar("SELECT uniqExact(eid) FROM late.events WHERE ename = 'early'") == 100
     finally:
-        tracker.stop()
+        tracker.kill9()
         late.stop()

@@ -59,15 +59,16 @@ def stored(process: TrackerProcess) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(path, read_only=True)
 
 
-def test_ten_thousand_events_are_in_duckdb_after_shutdown(tmp_path: Path) -> None:
+@pytest.mark.parametrize("events", [pytest.param(2_000, id="2000"), pytest.param(10_000, marks=pytest.mark.slow)])
+def test_every_event_under_load_is_in_duckdb_after_shutdown(tmp_path: Path, events: int) -> None:
     process = start_tracker(tmp_path / "t")
     try:
-        accepted = asyncio.run(send_events(process.base_url, 10_000))
-        assert len(accepted) == 10_000
+        accepted = asyncio.run(send_events(process.base_url, events))
+        assert len(accepted) == events
     finally:
         assert process.stop() == 0, process.log()[-3000:]
     with stored(process) as db:
-        assert db.execute("select count(*), count(distinct eid) from events").fetchone() == (10_000, 10_000)
+        assert db.execute("select count(*), count(distinct eid) from events").fetchone() == (events, events)
         ids = {str(r[0]) for r in db.execute("select eid from events").fetchall()}
         assert ids == set(accepted)
         row = db.execute(
@@ -77,20 +78,27 @@ def test_ten_thousand_events_are_in_duckdb_after_shutdown(tmp_path: Path) -> Non
         assert row == ("load", "//shop.example/p/7", "7", True, True)
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_kill_9_mid_load_loses_no_acknowledged_event(tmp_path: Path, workers: int) -> None:
+@pytest.mark.parametrize(
+    ("workers", "events", "kill_at"),
+    [  # one worker runs the same supervisor, spool and shipper as two: the default run keeps the two-worker case
+        pytest.param(2, 5_000, 1_500, id="2-workers-5000"),
+        pytest.param(1, 20_000, 6_000, id="1-worker-20000", marks=pytest.mark.slow),
+        pytest.param(2, 20_000, 6_000, id="2-workers-20000", marks=pytest.mark.slow),
+    ],
+)
+def test_kill_9_mid_load_loses_no_acknowledged_event(tmp_path: Path, workers: int, events: int, kill_at: int) -> None:
     process = start_tracker(tmp_path / "t", Workers=workers)
     killed = False
 
     def maybe_kill(acknowledged: int) -> None:
         nonlocal killed
-        if not killed and acknowledged >= 6_000:
+        if not killed and acknowledged >= kill_at:
             killed = True
             process.kill9()
 
-    accepted = asyncio.run(send_events(process.base_url, 20_000, on_progress=maybe_kill))
+    accepted = asyncio.run(send_events(process.base_url, events, on_progress=maybe_kill))
     assert killed, "the load finished before the kill"
-    assert 6_000 <= len(accepted) < 20_000
+    assert kill_at <= len(accepted) < events
 
     process.start()  # same config and spool: writers recover torn tails, the shipper replays from its cursors
     process.wait_shipped()

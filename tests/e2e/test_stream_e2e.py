@@ -76,7 +76,7 @@ def test_a_browser_streams_its_events_over_the_socket(tmp_path: Path, client: st
 
         rows = wait_until(lambda: len(stored()) == 3 and stored(), what="the three probes in DuckDB")
     finally:
-        tracker.stop()
+        tracker.kill9()
     assert sorted(probe for params, _ in rows for probe in probes if probe in params) == sorted(probes)
     if client == "wire-client":  # events that name no visitor carry the vid the handshake's cookie set
         assert {vid for _, vid in rows} == {_cookie(cookie, "vid")}
@@ -160,7 +160,7 @@ def test_many_idle_sockets_are_held_with_bounded_memory(tmp_path: Path, sockets:
 
         before, during = asyncio.run(hold())
     finally:
-        tracker.stop()
+        tracker.kill9()
     per_socket = (during - before) / sockets
     print(f"\nSTREAM | {sockets} idle sockets | RSS {before} KiB -> {during} KiB | {per_socket:.1f} KiB per socket")
     assert per_socket < 128, "an idle socket should cost tens of KiB, not more"

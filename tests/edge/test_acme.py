@@ -96,7 +96,7 @@ def test_a_certificate_is_obtained_by_http01_served_and_renewed(
         )
         assert tracker.process is not None and tracker.process.poll() is None
     finally:
-        tracker.stop()
+        tracker.kill9()
 
 
 def make_leaf(directory: Path, test_certs: Path, days: int, names: tuple[str, ...] = ("localhost",)) -> Path:

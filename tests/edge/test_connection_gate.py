@@ -33,7 +33,7 @@ def test_requests_past_the_limit_get_503_until_a_slot_frees(tmp_path: Path) -> N
         tracker.wait_shipped()
         assert tracker.status()["sinks"]["duckdb"]["written"]["events"] == 1  # refused requests record nothing
     finally:
-        tracker.stop()
+        tracker.kill9()
         upstream.process.terminate()
         upstream.process.wait(10)
 
@@ -79,4 +79,4 @@ def test_zero_means_no_limit(tmp_path: Path) -> None:
     try:
         assert httpx.get(tracker.url("/tr/v1/tr/ename/x")).status_code == 200
     finally:
-        tracker.stop()
+        tracker.kill9()

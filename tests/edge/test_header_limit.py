@@ -22,7 +22,7 @@ LIMIT = 4096
 def tracker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrackerProcess]:
     process = start_tracker(tmp_path_factory.mktemp("headers"), MaxHeaderBytes=LIMIT)
     yield process
-    process.stop()
+    process.kill9()
 
 
 def test_a_head_under_the_limit_is_served(tracker: TrackerProcess) -> None:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from tests.edge.test_tls import TLSTracker, tls_tracker  # noqa: F401 - the shared TLS tracker fixture
+from tests.edge.test_tls import TLSTracker, shared_tls_tracker  # noqa: F401 - the shared TLS tracker fixture
 from tests.raw_http import ask
 from tracker.edge.https_redirect import PlainToHttps
 
@@ -18,10 +18,10 @@ from tracker.edge.https_redirect import PlainToHttps
 @pytest.mark.parametrize(
     "target", ["@evil.example/x", "@evil.example:443/x", "http://evil.example/x", "evil.example:443"]
 )
-def test_a_target_not_in_origin_form_gets_no_redirect(tls_tracker: TLSTracker, target: str) -> None:  # noqa: F811
+def test_a_target_not_in_origin_form_gets_no_redirect(shared_tls_tracker: TLSTracker, target: str) -> None:  # noqa: F811
     """`https://localhost:PORT` + `@evil.example/x` was a Location naming evil.example."""
     request = f"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode()
-    answer, _ = ask(tls_tracker.process.port, request)
+    answer, _ = ask(shared_tls_tracker.process.port, request)
     assert answer is not None and answer.status == 400 and "location" not in answer.headers
     assert answer.body == b"the request target must be a path starting with / (origin form)"
 
@@ -31,15 +31,15 @@ def test_a_target_not_in_origin_form_gets_no_redirect(tls_tracker: TLSTracker, t
     [("//evil.example/x", "//evil.example/x"), ("/a%2F@evil.example/?q=@x", "/a%2F@evil.example/?q=@x")],
 )
 def test_paths_that_look_like_hosts_stay_paths_on_our_host(
-    tls_tracker: TLSTracker,  # noqa: F811
+    shared_tls_tracker: TLSTracker,  # noqa: F811
     target: str,
     path: str,
 ) -> None:
     request = f"GET {target} HTTP/1.1\r\nHost: localhost:1234\r\nConnection: close\r\n\r\n".encode()
-    answer, _ = ask(tls_tracker.process.port, request)
+    answer, _ = ask(shared_tls_tracker.process.port, request)
     assert answer is not None and answer.status == 308
     location = answer.headers["location"]
-    assert location == f"https://localhost:{tls_tracker.tls_port}{path}"
+    assert location == f"https://localhost:{shared_tls_tracker.tls_port}{path}"
     assert urlsplit(location).hostname == "localhost"
 
 

@@ -91,7 +91,7 @@ def proxy(upstreams: tuple[Upstream, Upstream], tmp_path_factory: pytest.TempPat
         Limits={"MaxWebSocketMessageBytes": WS_LIMIT},
     )
     yield tracker
-    tracker.stop()
+    tracker.kill9()
 
 
 def worker_memory_kib(tracker: TrackerProcess) -> dict[int, tuple[int, int]]:
@@ -144,7 +144,7 @@ def test_x_real_ip_through_a_trusted_proxy_is_the_client_it_forwarded(
         assert [v for n, v in seen if n == "x-real-ip"] == ["198.51.100.7"]
         assert dict(seen)["x-forwarded-for"] == "198.51.100.7, 127.0.0.1"
     finally:
-        tracker.stop()
+        tracker.kill9()
 
 
 @pytest.mark.parametrize("code", [201, 204, 301, 404, 418, 503])
@@ -388,7 +388,7 @@ def test_http2_clients_through_tls_stream_both_ways_and_are_told_https(
             api = client.get(base + "/api/echo")
             assert api.headers["strict-transport-security"] == "max-age=60"  # the configured HSTS, over https
     finally:
-        tracker.stop()
+        tracker.kill9()
 
 
 def test_tracked_upstreams_write_one_event_per_request(proxy: TrackerProcess) -> None:
@@ -429,7 +429,7 @@ def test_a_killed_upstream_gives_502(tmp_path: Path) -> None:
         assert response.status_code == 502 and response.headers["content-type"] == "application/json"
         assert "Traceback" not in tracker.log()
     finally:
-        tracker.stop()
+        tracker.kill9()
 
 
 def test_body_limits_per_route_family(upstreams: tuple[Upstream, Upstream], tmp_path: Path) -> None:
@@ -457,7 +457,7 @@ def test_body_limits_per_route_family(upstreams: tuple[Upstream, Upstream], tmp_
         assert event.status_code == 413 and event.json()["limit"] == 1000
         assert "Traceback" not in tracker.log()
     finally:
-        tracker.stop()
+        tracker.kill9()
 
 
 def test_https_upstreams_are_verified_unless_ignore_insecure_tls(tmp_path: Path, test_certs: Path) -> None:
@@ -479,7 +479,7 @@ def test_https_upstreams_are_verified_unless_ignore_insecure_tls(tmp_path: Path,
 
         assert asyncio.run(echo_over_wss()) in ("over wss", "echo:over wss")
     finally:
-        strict.stop()
-        trusting.stop()
+        strict.kill9()
+        trusting.kill9()
         upstream.process.terminate()
         upstream.process.wait(10)

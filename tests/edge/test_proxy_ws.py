@@ -33,4 +33,4 @@ def test_an_upstream_redirect_is_the_clients_answer_and_is_not_followed(tmp_path
             assert b"upstream refused the websocket" in refused.value.response.body
             assert upstream.connections == 1 and decoy.connections == 0
         finally:
-            tracker.stop()
+            tracker.kill9()

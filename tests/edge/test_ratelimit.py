@@ -34,7 +34,7 @@ def test_the_request_after_the_limit_gets_429_with_headers(tmp_path: Path) -> No
         tracker.wait_shipped()
         assert tracker.status()["sinks"]["duckdb"]["written"]["events"] == 5
     finally:
-        tracker.stop()
+        tracker.kill9()
 
 
 def test_limits_are_per_client_address_behind_a_trusted_proxy(tmp_path: Path) -> None:
@@ -46,7 +46,7 @@ def test_limits_are_per_client_address_behind_a_trusted_proxy(tmp_path: Path) ->
         other = httpx.get(tracker.url("/ping"), headers={"x-forwarded-for": "203.0.113.2"})
         assert [r.status_code for r in first] == [200, 200, 429] and other.status_code == 200
     finally:
-        tracker.stop()
+        tracker.kill9()
 
 
 def test_redis_storage_shares_counts_between_two_trackers(tmp_path: Path, redis_server: RedisServer) -> None:
@@ -61,8 +61,8 @@ def test_redis_storage_shares_counts_between_two_trackers(tmp_path: Path, redis_
         assert statuses == [200] * 6 + [429]
         assert httpx.get(two.url("/tr/v1/tr/ename/shared")).status_code == 429
     finally:
-        one.stop()
-        two.stop()
+        one.kill9()
+        two.kill9()
 
 
 def test_a_redis_outage_lets_requests_through(tmp_path: Path) -> None:
@@ -75,7 +75,7 @@ def test_a_redis_outage_lets_requests_through(tmp_path: Path) -> None:
         assert [httpx.get(tracker.url("/tr/v1/tr/ename/x")).status_code for _ in range(3)] == [200, 200, 200]
         assert "rate-limit storage failing" in tracker.log()
     finally:
-        tracker.stop()
+        tracker.kill9()
 
 
 def test_a_hung_redis_lets_requests_through_and_counting_resumes(tmp_path: Path) -> None:
@@ -93,7 +93,7 @@ def test_a_hung_redis_lets_requests_through_and_counting_resumes(tmp_path: Path)
         wait_until(lambda: httpx.get(url).status_code == 429, 30, interval=0.5, what="the limit to apply again")
         assert "rate-limit storage back" in tracker.log()
     finally:
-        tracker.stop()
+        tracker.kill9()
         redis.stop()
 
 
@@ -108,7 +108,7 @@ def test_a_limited_redirect_answers_a_small_html_page(tmp_path: Path) -> None:
         assert "Too many requests" in second.text and int(second.headers["retry-after"]) >= 1
         assert httpx.get(tracker.url("/tr/v1/tr/ename/x")).status_code == 200  # tracking is not limited
     finally:
-        tracker.stop()
+        tracker.kill9()
 
 
 def test_static_files_can_be_limited_as_their_own_family(tmp_path: Path) -> None:
@@ -125,4 +125,4 @@ def test_static_files_can_be_limited_as_their_own_family(tmp_path: Path) -> None
         assert statuses == [200, 200, 429]
         assert httpx.get(tracker.url("/ping")).status_code == 200
     finally:
-        tracker.stop()
+        tracker.kill9()

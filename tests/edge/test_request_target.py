@@ -40,7 +40,7 @@ def tracker(upstream: RawUpstream, tmp_path_factory: pytest.TempPathFactory) -> 
         ProxyUrl=upstream.url,
     )
     yield process
-    process.stop()
+    process.kill9()
 
 
 def get(tracker: TrackerProcess, target: str, *headers: str, method: str = "GET") -> tuple[int, dict[str, object]]:
@@ -187,4 +187,4 @@ def test_http2_paths_not_in_origin_form_connect_nowhere(
         assert decoy.connections == seen and len(upstream.requests) == requests
         assert h2_get(b"/app/fine") == 200 and upstream.requests[-1].line == "GET /app/fine HTTP/1.1"
     finally:
-        tracker.stop()
+        tracker.kill9()

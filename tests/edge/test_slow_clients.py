@@ -34,7 +34,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TrackerPro
         Upstreams=[{"Prefix": "/app/", "Targets": [upstream.url]}],
     )
     yield tracker, upstream
-    tracker.stop()
+    tracker.kill9()
     upstream.process.terminate()
     upstream.process.wait(10)
 

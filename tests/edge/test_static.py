@@ -54,7 +54,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrackerProcess]:
         ],
     )
     yield process
-    process.stop()
+    process.kill9()
 
 
 def raw_get(tracker: TrackerProcess, target: str, host: str = "localhost") -> tuple[int, dict[str, str]]:

@@ -18,6 +18,7 @@ from cryptography import x509
 from starlette.types import Receive, Scope, Send
 
 from tests.harness import TrackerProcess, free_port, prepare_tracker, start_tracker, wait_until
+from tests.raw_http import start_tls_tracker
 from tracker.edge.https_redirect import PlainToHttps
 
 
@@ -26,26 +27,31 @@ class TLSTracker:
     process: TrackerProcess
     tls_port: int
     except_port: int  # ProxyExceptHTTP: plain, every route
+    workdir: Path  # localhost.pem and localhost.key (read again on change), acme/ (the challenge files)
+
+
+def tls_tracker_in(workdir: Path, test_certs: Path) -> TLSTracker:
+    except_port = free_port()
+    tracker, tls_port = start_tls_tracker(
+        workdir, test_certs, ProxyExceptHTTP=f"127.0.0.1:{except_port}", HSTS="max-age=63072000; includeSubDomains"
+    )
+    return TLSTracker(tracker, tls_port, except_port, workdir)
 
 
 @pytest.fixture
 def tls_tracker(tmp_path: Path, test_certs: Path) -> Iterator[TLSTracker]:
-    cert, key = tmp_path / "server.pem", tmp_path / "server.key"
-    shutil.copy(test_certs / "localhost.pem", cert)
-    shutil.copy(test_certs / "localhost.key", key)
-    tls_port, except_port = free_port(), free_port()
-    tracker = start_tracker(
-        tmp_path / "t",
-        ProxyPortTLS=f"127.0.0.1:{tls_port}",
-        ProxyExceptHTTP=f"127.0.0.1:{except_port}",
-        UseLocalTLS=True,
-        TLSCert=str(cert),
-        TLSKey=str(key),
-        HSTS="max-age=63072000; includeSubDomains",
-        Acme={"CacheDirectory": str(tmp_path / "acme")},
-    )
-    yield TLSTracker(tracker, tls_port, except_port)
-    tracker.stop()
+    """A TLS tracker of its own, for a test that changes its certificate files."""
+    tracker = tls_tracker_in(tmp_path, test_certs)
+    yield tracker
+    tracker.process.kill9()
+
+
+@pytest.fixture(scope="module")
+def shared_tls_tracker(tmp_path_factory: pytest.TempPathFactory, test_certs: Path) -> Iterator[TLSTracker]:
+    """One TLS tracker for the tests of a module that only send requests to it."""
+    tracker = tls_tracker_in(tmp_path_factory.mktemp("tls"), test_certs)
+    yield tracker
+    tracker.process.kill9()
 
 
 def served_serial(port: int, ca: Path) -> int:
@@ -59,8 +65,8 @@ def served_serial(port: int, ca: Path) -> int:
     return x509.load_der_x509_certificate(der).serial_number
 
 
-def test_http1_and_http2_over_tls_with_hsts(tls_tracker: TLSTracker, test_certs: Path) -> None:
-    port = tls_tracker.tls_port
+def test_http1_and_http2_over_tls_with_hsts(shared_tls_tracker: TLSTracker, test_certs: Path) -> None:
+    port = shared_tls_tracker.tls_port
     ca = ssl.create_default_context(cafile=str(test_certs / "ca.pem"))
     with httpx.Client(verify=ca) as client:
         one = client.get(f"https://localhost:{port}/health")
@@ -71,8 +77,8 @@ def test_http1_and_http2_over_tls_with_hsts(tls_tracker: TLSTracker, test_certs:
     assert two.status_code == 200 and two.http_version == "HTTP/2"
 
 
-def test_the_plain_port_redirects_to_https(tls_tracker: TLSTracker) -> None:
-    tracker, port = tls_tracker.process, tls_tracker.tls_port
+def test_the_plain_port_redirects_to_https(shared_tls_tracker: TLSTracker) -> None:
+    tracker, port = shared_tls_tracker.process, shared_tls_tracker.tls_port
     response = httpx.get(tracker.url("/tr/v1/tr/ename/x?a=1&b=%20"), headers={"host": "localhost:1234"})
     assert response.status_code == 308
     assert response.headers["location"] == f"https://localhost:{port}/tr/v1/tr/ename/x?a=1&b=%20"
@@ -83,14 +89,14 @@ def test_the_plain_port_redirects_to_https(tls_tracker: TLSTracker) -> None:
         assert httpx.get(tracker.url("/x"), headers={"host": forged}).status_code == 400
 
 
-def test_the_except_http_listener_serves_everything_in_plain(tls_tracker: TLSTracker) -> None:
-    response = httpx.get(f"http://127.0.0.1:{tls_tracker.except_port}/health")
+def test_the_except_http_listener_serves_everything_in_plain(shared_tls_tracker: TLSTracker) -> None:
+    response = httpx.get(f"http://127.0.0.1:{shared_tls_tracker.except_port}/health")
     assert response.status_code == 200 and "strict-transport-security" not in response.headers
 
 
-def test_acme_challenges_are_answered_on_the_plain_port(tls_tracker: TLSTracker, tmp_path: Path) -> None:
-    tracker = tls_tracker.process
-    challenges = tmp_path / "acme" / "challenges"
+def test_acme_challenges_are_answered_on_the_plain_port(shared_tls_tracker: TLSTracker) -> None:
+    tracker = shared_tls_tracker.process
+    challenges = shared_tls_tracker.workdir / "acme" / "challenges"
     challenges.mkdir(parents=True)
     (challenges / "tok-EN_1").write_text("tok-EN_1.thumbprint")
     response = httpx.get(tracker.url("/.well-known/acme-challenge/tok-EN_1"))
@@ -109,8 +115,8 @@ def test_a_new_certificate_is_served_without_a_restart(
     assert first != second
     with httpx.Client(verify=ssl.create_default_context(cafile=str(ca)), http2=True) as kept:
         assert kept.get(f"https://localhost:{port}/health").http_version == "HTTP/2"
-        shutil.copy(test_certs / "localhost-2.key", tmp_path / "server.key")
-        shutil.copy(test_certs / "localhost-2.pem", tmp_path / "server.pem")
+        shutil.copy(test_certs / "localhost-2.key", tls_tracker.workdir / "localhost.key")
+        shutil.copy(test_certs / "localhost-2.pem", tls_tracker.workdir / "localhost.pem")
         wait_until(lambda: served_serial(port, ca) == second, 15, what="the new certificate on new connections")
         assert kept.get(f"https://localhost:{port}/health").status_code == 200  # the open connection goes on
     with httpx.Client(verify=ssl.create_default_context(cafile=str(ca)), http2=True) as client:
@@ -126,11 +132,13 @@ def test_a_broken_certificate_on_disk_keeps_the_last_good_one(
     tracker, port = tls_tracker.process, tls_tracker.tls_port
     ca = test_certs / "ca.pem"
     first = served_serial(port, ca)
-    (tmp_path / "server.pem").write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    (tls_tracker.workdir / "localhost.pem").write_text(
+        "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"
+    )
     wait_until(lambda: served_serial(port, ca) and "not loadable" in tracker.log(), 15, what="the failed reload")
     assert served_serial(port, ca) == first
-    shutil.copy(test_certs / "localhost-2.key", tmp_path / "server.key")  # then a good pair again
-    shutil.copy(test_certs / "localhost-2.pem", tmp_path / "server.pem")
+    shutil.copy(test_certs / "localhost-2.key", tls_tracker.workdir / "localhost.key")  # then a good pair again
+    shutil.copy(test_certs / "localhost-2.pem", tls_tracker.workdir / "localhost.pem")
     second = x509.load_pem_x509_certificate((test_certs / "localhost-2.pem").read_bytes()).serial_number
     wait_until(lambda: served_serial(port, ca) == second, 15, what="the repaired certificate")
 
@@ -182,7 +190,7 @@ def test_every_worker_serves_the_new_certificate(tmp_path: Path, test_certs: Pat
         # each worker process checks the files on its own: 20 new connections in a row all see the new one
         wait_until(lambda: all(served_serial(port, ca) == second for _ in range(20)), 20, what="the new certificate")
     finally:
-        tracker.stop()
+        tracker.kill9()
 
 
 def test_a_certificate_that_does_not_load_stops_the_start_with_one_line(tmp_path: Path, test_certs: Path) -> None:

@@ -201,13 +201,16 @@ async def test_status_is_written_for_other_processes(tmp_path: Path) -> None:
     shipper = Shipper(tmp_path, [(Recorder("r"), SinkSettings(100, 0.01))], status_interval=0.05)
     await shipper.start()
     assert await shipper.wait_idle(5)
-    await asyncio.sleep(0.2)
-    await shipper.stop()
-    await spool.close()
     import orjson
 
-    status = orjson.loads((tmp_path / "shipper-status.json").read_bytes())
-    assert status["sinks"]["r"]["written"] == {"events": 5} and status["sinks"]["r"]["lag_bytes"] == 0
+    def shipped_status() -> dict[str, Any]:  # a status written after the shipper went idle
+        sink = orjson.loads((tmp_path / "shipper-status.json").read_bytes())["sinks"]["r"]
+        return sink if sink["written"] == {"events": 5} and sink["lag_bytes"] == 0 else {}
+
+    status = await asyncio.to_thread(wait_until, shipped_status, 10, what="a status saying all 5 events were written")
+    await shipper.stop()
+    await spool.close()
+    assert status["written"] == {"events": 5} and status["lag_bytes"] == 0
 
 
 def sink_state(shipper: Shipper, name: str) -> dict[str, Any]:

@@ -125,7 +125,7 @@ def admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Admin]:
     try:
         yield Admin(process, "alice", "alice-password-1", creds["token"])
     finally:
-        process.stop()
+        process.kill9()
 
 
 @pytest.fixture(scope="module")

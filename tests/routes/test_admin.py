@@ -367,4 +367,4 @@ def test_links_at_the_edges_of_every_bound_still_load_after_a_restart(tmp_path: 
         assert all(not s.get("dead_lettered") for s in tracker.status()["sinks"].values())
         assert not list((tracker.workdir / "spool").glob("dead-letter/*"))
     finally:
-        tracker.stop()
+        tracker.kill9()

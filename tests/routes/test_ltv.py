@@ -60,6 +60,12 @@ def duck(tracker: TrackerProcess, sql: str, params: list[Any] | None = None) -> 
     return snapshot_query(tracker.workdir / "tracker.duckdb", sql, params)
 
 
+@pytest.fixture(scope="module")
+def tracker(module_tracker: TrackerProcess) -> TrackerProcess:
+    """Each test writes under its own ids (or the Go bodies' own, once), so one tracker serves them all."""
+    return module_tracker
+
+
 def test_spec_example_writes_two_payments_and_three_ltv_rows_of_75(tracker: TrackerProcess) -> None:
     uid, vid, invid = ids()
     body = {"uid": uid, "vid": vid, "invid": invid, "payments": [{"amt": 50}, {"revenue": "25"}]}
@@ -145,7 +151,7 @@ def tracker_on_clickhouse(
     try:
         yield process
     finally:
-        process.stop()
+        process.kill9()
 
 
 def test_clickhouse_takes_payments_with_exact_sums_and_go_columns(

@@ -47,8 +47,12 @@ def _seed_duckdb_jurisdiction(path: Path) -> None:
         db.execute("INSERT INTO jurisdictions VALUES (?, ?, ?, ?, ?, now(), now())", list(JURISDICTION))
 
 
-@pytest.fixture(params=["duckdb", "clickhouse"])
-def store(request: pytest.FixtureRequest, tmp_path: Path, geoip_city_database: Path) -> Iterator[Store]:
+@pytest.fixture(scope="module", params=["duckdb", "clickhouse"])
+def store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, geoip_city_database: Path
+) -> Iterator[Store]:
+    """One tracker per store for the module: the tests write under their own vids and event names."""
+    tmp_path = tmp_path_factory.mktemp(request.param)
     overrides: dict[str, Any] = {
         "GeoIP": {"Database": str(geoip_city_database)},
         "TrustedProxies": ["127.0.0.1/32"],
@@ -57,7 +61,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, geoip_city_database: P
     }
     if request.param == "clickhouse":
         server = request.getfixturevalue("clickhouse_server")
-        database = request.getfixturevalue("clickhouse_database")
+        database = request.getfixturevalue("clickhouse_module_database")
         overrides["Notify"] = [server.notify_entry(database)]
     tracker = prepare_tracker(tmp_path / "tracker", **overrides)
     if request.param == "duckdb":
@@ -79,7 +83,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, geoip_city_database: P
     try:
         yield Store(tracker, request.param, read)
     finally:
-        tracker.stop()
+        tracker.kill9()
 
 
 def _post(store: Store, path: str, body: Any, **headers: str) -> httpx.Response:
@@ -237,4 +241,4 @@ def test_agreements_are_read_through_the_control_plane_with_several_workers(tmp_
         assert found["vid"] == vid and found["cflags"] == 3072 and found["country"] == "GB"
         assert httpx.get(tracker.url("/tr/v1/ppi/jds"), timeout=10).json() == []
     finally:
-        tracker.stop()
+        tracker.kill9()

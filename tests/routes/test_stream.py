@@ -37,7 +37,7 @@ def tracker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrackerProcess
     try:
         yield process
     finally:
-        process.stop()
+        process.kill9()
 
 
 def events_table(tracker: TrackerProcess, eids: list[str]) -> dict[str, dict[str, Any]]:
@@ -244,7 +244,7 @@ def test_the_handshake_is_rate_limited(tmp_path: Path) -> None:
     try:
         assert [asyncio.run(handshake()) for _ in range(4)] == [101, 101, 101, 429]
     finally:
-        limited.stop()
+        limited.kill9()
 
 
 def test_a_full_spool_closes_1013_and_every_acked_event_is_stored_once(tmp_path: Path) -> None:
@@ -310,4 +310,4 @@ def test_a_handshake_needs_a_free_connection_slot_but_an_open_socket_holds_none(
 
         assert asyncio.run(open_then_handshake()) == (101, 101)
     finally:
-        gated.stop()
+        gated.kill9()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -103,11 +104,27 @@ def clickhouse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clic
         server.stop()
 
 
+@contextlib.contextmanager
+def fresh_database(server: ClickHouseServer, prefix: str, node: str) -> Iterator[str]:
+    """A database created empty for `node` (a test or a module) and dropped afterwards."""
+    name = prefix + "".join(c if c.isalnum() else "_" for c in node)[:60]
+    server.query(f"DROP DATABASE IF EXISTS {name}")
+    server.query(f"CREATE DATABASE {name}")
+    try:
+        yield name
+    finally:
+        server.query(f"DROP DATABASE IF EXISTS {name}")
+
+
 @pytest.fixture
 def clickhouse_database(clickhouse_server: ClickHouseServer, request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh database per test, dropped afterwards."""
-    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name)[:60]
-    clickhouse_server.query(f"DROP DATABASE IF EXISTS {name}")
-    clickhouse_server.query(f"CREATE DATABASE {name}")
-    yield name
-    clickhouse_server.query(f"DROP DATABASE IF EXISTS {name}")
+    with fresh_database(clickhouse_server, "t_", request.node.name) as name:
+        yield name
+
+
+@pytest.fixture(scope="module")
+def clickhouse_module_database(clickhouse_server: ClickHouseServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    """One fresh database for a module whose tests share a tracker (each test uses its own ids)."""
+    with fresh_database(clickhouse_server, "m_", request.module.__name__) as name:
+        yield name

@@ -76,7 +76,7 @@ def test_log_and_update_messages_become_duckdb_rows_and_malformed_ones_dead_lett
         assert entries[1]["error"] == 'malformed message: level: expected a number, got "loud"'
         assert all(e["table"] == "logs" for e in entries)
     finally:
-        tracker.stop()
+        tracker.kill9()
 
 
 def test_two_instances_share_the_subject_and_store_each_message_once(tmp_path: Path, nats_server: NatsServer) -> None:
@@ -96,8 +96,8 @@ def test_two_instances_share_the_subject_and_store_each_message_once(tmp_path: P
         assert a and b  # the queue group spread the messages
         assert sorted(m for (m,) in a + b) == sorted(f"m{i}" for i in range(400))
     finally:
-        first.stop()
-        second.stop()
+        first.kill9()
+        second.kill9()
 
 
 @pytest.mark.parametrize(

@@ -51,5 +51,5 @@ def test_a_link_saved_on_one_instance_works_on_the_other_at_once(tmp_path: Path,
         print(f"\nshort-link change reached the other instance in {arrived * 1000:.0f} ms")
         assert "short-link change from NATS ignored" not in second.log()
     finally:
-        first.stop()
-        second.stop()
+        first.kill9()
+        second.kill9()
