@@ -45,7 +45,8 @@ def test_a_persons_rows_are_deleted_by_key_and_payments_anonymised() -> None:
         }
     )
     counts = erase_rows(cluster, request("vid", str(vid), "cli:root"))  # type: ignore[arg-type]
-    assert counts == {"events": 1, "agreements": 0, "agreed": 1, "ltv": 1, "payments": 1}
+    held = {table: count for table, count in counts.items() if count}  # the Go tables hold nothing of them here
+    assert held == {"events": 1, "agreed": 1, "ltv": 1, "payments": 1} and counts["agreements"] == 0
     assert cluster.executed == [
         ("DELETE FROM events WHERE eid = ?", [hit["eid"]]),
         ("DELETE FROM events_by_link WHERE link = ? AND created_at = ? AND eid = ?", ["go.example/a", NOW, hit["eid"]]),
