@@ -82,6 +82,9 @@ class ControlServer:
         settings = HypercornConfig()
         settings.bind = [f"fd://{listener.detach()}"]  # Hypercorn owns (and closes) it from here
         settings.accesslog = settings.errorlog = None
+        # The server stops after the workers have exited: a long poll (changes) they left behind has no reader,
+        # so there is nothing to wait the default 3 s for.
+        settings.graceful_timeout = 0.2
         app = Starlette(routes=[Route("/{method}", self._call, methods=["POST"])])
         self._task = asyncio.create_task(serve(app, settings, shutdown_trigger=self._stop.wait))  # type: ignore[arg-type]
 
