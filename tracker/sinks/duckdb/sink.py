@@ -1,9 +1,10 @@
 """The embedded default sink: one DuckDB file, written by one dedicated thread in one process.
 
 Rows go in as one Arrow table per batch (`INSERT ... SELECT FROM arrow`), never row by row. Replays are
-harmless: append-only tables (events, histories, payments, ltv lines) use INSERT OR IGNORE on their key; state
-tables (redirects, accounts, agreements, jurisdictions) use INSERT OR REPLACE. A batch the database refuses for
-its content is bisected: the good rows are stored and the bad ones raised as PermanentSinkError.
+harmless: events are stored only if their id is new to event_ids (the newest ids only: event_ids.py), other
+append-only tables (histories, payments, ltv lines) use INSERT OR IGNORE on their key; state tables (redirects,
+accounts, agreements, jurisdictions) use INSERT OR REPLACE. A batch the database refuses for its content is
+bisected: the good rows are stored and the bad ones raised as PermanentSinkError.
 DuckDB takes one writing process per file: only the shipping process opens this sink. Its memory is bounded
 (MemoryLimit, Threads, CheckpointThreshold: settings.py) and its files are private to this user (files.py).
 """
@@ -11,6 +12,7 @@ DuckDB takes one writing process per file: only the shipping process opens this 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -19,12 +21,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
-import pyarrow as pa
 
 from tracker.config import Config, PruneRule
 from tracker.sinks.base import PermanentSinkError, PrimaryStore, PruneReport, Row, SchemaOwner, TransientSinkError
-from tracker.sinks.duckdb import files
-from tracker.sinks.duckdb.arrow import Column, arrow_column, dedupe
+from tracker.sinks.duckdb import event_ids, files, migrate
+from tracker.sinks.duckdb.arrow import Column, dedupe, register_batch
+from tracker.sinks.duckdb.event_ids import EventIdWindow
 from tracker.sinks.duckdb.retention import DuckDBRetention
 from tracker.sinks.duckdb.settings import DuckDBSettings
 from tracker.sinks.retention import run_retention
@@ -67,6 +69,8 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
         self.keys: dict[str, list[str]] = {}
         self._warned: set[tuple[str, str]] = set()
         self._checkpointed = time.monotonic()
+        self._event_ids = EventIdWindow(settings.dedupe_events)
+        self._dedupes_events = False  # event_ids exists (a manual schema may lack it)
 
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
@@ -96,11 +100,20 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
             settings["temp_directory"] = str(files.private_directory(files.temp_directory(self.path)))
         connection = duckdb.connect(str(self.path), config=settings)
         self._connection = connection
-        self._prepare_wal()
-        if self.create_schema:
-            for file in schema_files("duckdb"):
-                connection.execute(file.read_text())
-        self._load_catalog()
+        try:
+            self._prepare_wal()
+            if self.create_schema:
+                migrate.drop_events_key(connection, self.settings.dedupe_events)
+                for file in schema_files("duckdb"):
+                    connection.execute(file.read_text())
+            self._load_catalog()
+            self._dedupes_events = event_ids.TABLE in self.tables and migrate.UNKEYED_TABLE in self.tables
+            if self._dedupes_events:
+                self._event_ids.load(connection)
+        except BaseException:  # the next open() starts over: never a sink half set up
+            self._connection = None
+            connection.close()
+            raise
 
     def _prepare_wal(self) -> None:
         if not self.in_memory:
@@ -158,6 +171,8 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
         assert self._connection is not None
         self._checkpointed = time.monotonic()
         try:
+            if self._dedupes_events:
+                self._event_ids.trim(self._connection)
             self._connection.execute("CHECKPOINT")
         except duckdb.Error as error:  # the rows are safe in the WAL; the next checkpoint takes them
             log.warning("checkpoint failed", extra={"sink": self.name, "error": str(error)})
@@ -196,15 +211,14 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
             if (table, unknown) not in self._warned:
                 self._warned.add((table, unknown))
                 log.warning("column not in table; dropped", extra={"table": table, "column": unknown})
-        rows = dedupe(rows, self.keys.get(table))
-        values = {name: [row.get(name) for row in rows] for name in present}
-        batch = pa.table({name: arrow_column(values[name], columns[name].type) for name in present})
         names = ", ".join(f'"{n}"' for n in present)
-        selects = ", ".join(columns[n].select(None in values[n]) for n in present)
-        statement = f'INTO "{table}" ({names}) SELECT {selects} FROM incoming_batch'
         cursor = self._connection.cursor()
         try:
-            cursor.register("incoming_batch", batch)
+            if table == migrate.UNKEYED_TABLE and self._dedupes_events and event_ids.KEY in present:
+                self._insert_new_events(cursor, columns, present, event_ids.unique_ids(rows))
+                return
+            rows = dedupe(rows, self.keys.get(table))
+            statement = f'INTO "{table}" ({names}) ' + register_batch(cursor, columns, present, rows)
             if table in REPLACE_TABLES:
                 cursor.execute("INSERT OR REPLACE " + statement)
                 return
@@ -216,6 +230,25 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
                 cursor.execute("INSERT OR IGNORE " + statement)
         finally:
             cursor.close()
+
+    def _insert_new_events(
+        self, cursor: duckdb.DuckDBPyConnection, columns: dict[str, Column], present: list[str], rows: list[Row]
+    ) -> None:
+        """The events whose id event_ids does not hold yet, and their ids, in one transaction."""
+        names = ", ".join(f'"{n}"' for n in present)
+        cursor.execute("BEGIN TRANSACTION")
+        try:
+            select = register_batch(cursor, columns, present, rows)
+            fresh = self._event_ids.claim(cursor, "incoming_batch", rows)
+            if len(fresh) < len(rows):
+                select = register_batch(cursor, columns, present, fresh) if fresh else ""
+            if select:
+                cursor.execute(f'INSERT INTO "{migrate.UNKEYED_TABLE}" ({names}) {select}')
+            cursor.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):  # the error that got us here is the one to tell
+                cursor.execute("ROLLBACK")
+            raise
 
     # ---- reads (PrimaryStore) and retention ----------------------------------------------------------------
 

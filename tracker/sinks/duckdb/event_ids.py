@@ -1,0 +1,68 @@
+"""Exactly-once for events without a key on events: the ids of the newest events, in a small keyed table.
+
+An event arrives twice when the spool replays a batch (a crash after the write, before the cursor was saved) or a
+client resends what it saw no answer for. A key on events would catch both, but its index holds every id ever
+stored, in memory. event_ids holds only the newest `window` ids (a seq numbers them in the order they were
+stored; older ones are deleted at each checkpoint), so its index stays bounded, about 100 bytes an id. An event is
+stored only if its id could be added to event_ids, in the same transaction as the rows: both or neither.
+A duplicate older than the window (more than `window` events later) is stored again; DedupeEvents sets it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import duckdb
+
+from tracker.sinks.duckdb.arrow import Row
+
+TABLE = "event_ids"
+KEY = "eid"
+
+
+class EventIdWindow:
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self.next_seq = 1
+
+    def load(self, connection: duckdb.DuckDBPyConnection) -> None:
+        # fetchall, not fetchone: a result left unfinished blocks the next statement on this connection
+        ((highest,),) = connection.execute(f"SELECT coalesce(max(seq), 0) FROM {TABLE}").fetchall()
+        self.next_seq = int(highest) + 1
+
+    def claim(self, cursor: duckdb.DuckDBPyConnection, batch: str, rows: list[Row]) -> list[Row]:
+        """Inside the caller's transaction: record the ids of `rows` (registered as `batch`) and return the rows
+        whose id was not there yet, the ones to store."""
+        fresh = cursor.execute(
+            f'INSERT OR IGNORE INTO {TABLE} SELECT CAST("{KEY}" AS UUID), ? + row_number() OVER () FROM {batch} '
+            f"RETURNING {KEY}",
+            [self.next_seq - 1],
+        ).fetchall()
+        self.next_seq += len(rows)  # gaps after a rollback are harmless: seq only orders
+        if len(fresh) == len(rows):
+            return rows
+        new = {found for (found,) in fresh}
+        return [row for row in rows if _as_uuid(row.get(KEY)) in new]
+
+    def trim(self, connection: duckdb.DuckDBPyConnection) -> None:
+        """Forget all but the newest `window` ids (called before a checkpoint)."""
+        connection.execute(f"DELETE FROM {TABLE} WHERE seq < ?", [self.next_seq - self.window]).fetchall()
+
+
+def unique_ids(rows: list[Row]) -> list[Row]:
+    """One row per id within a batch (the first one: a later copy is the duplicate)."""
+    seen: set[object] = set()
+    kept: list[Row] = []
+    for row in rows:
+        key = row.get(KEY)
+        if key not in seen:
+            seen.add(key)
+            kept.append(row)
+    return kept if len(kept) < len(rows) else rows
+
+
+def _as_uuid(value: object) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return None
