@@ -71,6 +71,8 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
         self._checkpointed = time.monotonic()
         self._event_ids = EventIdWindow(settings.dedupe_events)
         self._dedupes_events = False  # event_ids exists (a manual schema may lack it)
+        self._opened = False  # open() succeeded once: from then on a lost connection is made again on use
+        self._pruning = 0  # retention holds the connection: no recycling meanwhile
 
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
@@ -87,7 +89,7 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
         self.create_schema = True
         await self.open()
 
-    def _open(self) -> None:
+    def _open(self, schema: bool = True) -> None:
         if self._connection is not None:
             return
         settings: dict[str, str | bool | int | float | list[str]] = {
@@ -102,7 +104,7 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
         self._connection = connection
         try:
             self._prepare_wal()
-            if self.create_schema:
+            if self.create_schema and schema:
                 migrate.drop_events_key(connection, self.settings.dedupe_events)
                 for file in schema_files("duckdb"):
                     connection.execute(file.read_text())
@@ -114,6 +116,17 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
             self._connection = None
             connection.close()
             raise
+        self._opened = True
+
+    def _live(self) -> duckdb.DuckDBPyConnection:
+        """The connection, made again if recycling it failed (on the database thread)."""
+        if self._connection is None:
+            try:
+                self._open(schema=False)
+            except (duckdb.IOException, OSError) as error:
+                raise TransientSinkError(f"cannot open {self.path}: {error}") from error
+        assert self._connection is not None
+        return self._connection
 
     def _prepare_wal(self) -> None:
         if not self.in_memory:
@@ -150,7 +163,7 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
     # ---- writes ------------------------------------------------------------------------------------
 
     async def write(self, table: str, rows: Sequence[Row]) -> None:
-        if self._connection is None:
+        if not self._opened:
             raise TransientSinkError("duckdb sink is not open")
         if table not in self.tables:
             raise PermanentSinkError(f'no table "{table}" in {self.path}', rows=rows)
@@ -160,21 +173,29 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
             raise PermanentSinkError(error, rows=bad_rows, others_stored=True)
 
     def _write_and_checkpoint(self, table: str, rows: list[Row]) -> tuple[str, list[Row]] | None:
+        self._live()
         bad = self._write_bisecting(table, rows)
         if time.monotonic() - self._checkpointed >= self.settings.checkpoint_seconds:
             self._checkpoint()
         return bad
 
     def _checkpoint(self) -> None:
-        """Move the rows written since the last checkpoint from memory and WAL into the file. DuckDB does it by
-        itself only once the WAL reaches CheckpointThreshold, a sawtooth of memory under a steady load."""
+        """Move the rows written since the last checkpoint from memory and WAL into the file, and start a new
+        connection. DuckDB checkpoints by itself only once the WAL reaches CheckpointThreshold (a sawtooth of
+        memory under a steady load), and a connection keeps state for every row it appended in small batches
+        (version info, the blocks it wrote): about 70 bytes an event, never released while it stays open."""
         assert self._connection is not None
         self._checkpointed = time.monotonic()
         try:
             if self._dedupes_events:
                 self._event_ids.trim(self._connection)
-            self._connection.execute("CHECKPOINT")
-        except duckdb.Error as error:  # the rows are safe in the WAL; the next checkpoint takes them
+            if self._pruning or self.in_memory:
+                self._prepare_wal()
+                self._connection.execute("CHECKPOINT")
+            else:
+                self._close()  # a checkpoint, then closed
+                self._open(schema=False)
+        except (duckdb.Error, OSError) as error:  # the rows are safe in the WAL; the next write connects again
             log.warning("checkpoint failed", extra={"sink": self.name, "error": str(error)})
         self._prepare_wal()
 
@@ -254,14 +275,14 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
 
     async def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows of any SQL, as dicts: for this sink's reads, the tests and the benchmarks."""
-        if self._connection is None:
+        if not self._opened:
             raise TransientSinkError("duckdb sink is not open")
         return await self._run(self._query, sql, list(params))
 
     def _query(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-        assert self._connection is not None
+        connection = self._live()
         self._prepare_wal()  # a statement may write
-        cursor = self._connection.cursor()
+        cursor = connection.cursor()
         try:
             cursor.execute(sql, params)
             if cursor.description is None:
@@ -274,6 +295,10 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
     async def prune(self, rules: Sequence[PruneRule], logs_only: bool) -> PruneReport:
         if self._connection is None:
             await self.open()
-        assert self._connection is not None
-        statements = DuckDBRetention(self._connection, self._run, self._prepare_wal)
-        return await run_retention(self.name, statements, rules, logs_only)
+        self._pruning += 1
+        try:
+            connection = await self._run(self._live)
+            statements = DuckDBRetention(connection, self._run, self._prepare_wal)
+            return await run_retention(self.name, statements, rules, logs_only)
+        finally:
+            self._pruning -= 1
