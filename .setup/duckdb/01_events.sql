@@ -1,5 +1,6 @@
 -- Events: one row per tracked event (SPEC.md §3). No key: a key's index on a table that grows forever stays in
--- memory forever (about 80 bytes an event). A replayed or resent event is recognised by event_ids instead.
+-- memory forever (about 80 bytes an event). The DuckDB sink recognises a replayed or resent event by the newest
+-- ids it keeps in a table of its own, event_ids (tracker/sinks/duckdb/event_ids.py).
 CREATE TABLE IF NOT EXISTS events (
     eid UUID NOT NULL,
     oid UUID DEFAULT '00000000-0000-0000-0000-000000000000',
@@ -68,13 +69,6 @@ CREATE TABLE IF NOT EXISTS events (
     link VARCHAR DEFAULT ''              -- the short link (redirects.urlfrom) a short_rdr hit came through
 );
 ALTER TABLE events ADD COLUMN IF NOT EXISTS link VARCHAR DEFAULT '';
-
--- The ids of the most recent events stored (DedupeEvents of them, by seq): an event whose eid is here is a spool
--- replay or a client's resend and is not stored again. Written in the same transaction as the events.
-CREATE TABLE IF NOT EXISTS event_ids (
-    eid UUID PRIMARY KEY,
-    seq BIGINT NOT NULL
-);
 
 -- Visitors and sessions are views over events, as in the Go schema (never written).
 CREATE OR REPLACE VIEW visitors AS

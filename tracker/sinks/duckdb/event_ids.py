@@ -18,6 +18,8 @@ from tracker.sinks.duckdb.arrow import Row
 
 TABLE = "event_ids"
 KEY = "eid"
+# The sink's own bookkeeping, not a table of the data schema (.setup/): made whatever the Schema setting.
+CREATE = f"CREATE TABLE IF NOT EXISTS {TABLE} ({KEY} UUID PRIMARY KEY, seq BIGINT NOT NULL)"
 
 
 class EventIdWindow:
@@ -26,6 +28,7 @@ class EventIdWindow:
         self.next_seq = 1
 
     def load(self, connection: duckdb.DuckDBPyConnection) -> None:
+        connection.execute(CREATE)
         # fetchall, not fetchone: a result left unfinished blocks the next statement on this connection
         ((highest,),) = connection.execute(f"SELECT coalesce(max(seq), 0) FROM {TABLE}").fetchall()
         self.next_seq = int(highest) + 1

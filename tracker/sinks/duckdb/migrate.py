@@ -13,6 +13,8 @@ import time
 
 import duckdb
 
+from tracker.sinks.duckdb import event_ids
+
 log = logging.getLogger("tracker.sinks.duckdb")
 UNKEYED_TABLE = "events"
 STAGING_TABLE = "events__without_key"
@@ -49,9 +51,9 @@ def drop_events_key(connection: duckdb.DuckDBPyConnection, seed_ids: int) -> boo
         connection.execute(f"INSERT INTO {STAGING_TABLE} SELECT * FROM {UNKEYED_TABLE}")
         connection.execute(f"DROP TABLE {UNKEYED_TABLE}")
         connection.execute(f"ALTER TABLE {STAGING_TABLE} RENAME TO {UNKEYED_TABLE}")
-        connection.execute("CREATE TABLE IF NOT EXISTS event_ids (eid UUID PRIMARY KEY, seq BIGINT NOT NULL)")
+        connection.execute(event_ids.CREATE)
         connection.execute(
-            "INSERT OR IGNORE INTO event_ids SELECT eid, row_number() OVER (ORDER BY created_at, eid) "
+            f"INSERT OR IGNORE INTO {event_ids.TABLE} SELECT eid, row_number() OVER (ORDER BY created_at, eid) "
             f"FROM (SELECT eid, created_at FROM {UNKEYED_TABLE} ORDER BY created_at DESC LIMIT ?)",
             [seed_ids],
         )

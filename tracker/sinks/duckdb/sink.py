@@ -70,7 +70,7 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
         self._warned: set[tuple[str, str]] = set()
         self._checkpointed = time.monotonic()
         self._event_ids = EventIdWindow(settings.dedupe_events)
-        self._dedupes_events = False  # event_ids exists (a manual schema may lack it)
+        self._dedupes_events = False  # an events table without a key: event_ids recognises replays
         self._opened = False  # open() succeeded once: from then on a lost connection is made again on use
         self._pruning = 0  # retention holds the connection: no recycling meanwhile
 
@@ -109,7 +109,7 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
                 for file in schema_files("duckdb"):
                     connection.execute(file.read_text())
             self._load_catalog()
-            self._dedupes_events = event_ids.TABLE in self.tables and migrate.UNKEYED_TABLE in self.tables
+            self._dedupes_events = migrate.UNKEYED_TABLE in self.tables and migrate.UNKEYED_TABLE not in self.keys
             if self._dedupes_events:
                 self._event_ids.load(connection)
         except BaseException:  # the next open() starts over: never a sink half set up
