@@ -10,14 +10,14 @@ A duplicate older than the window (more than `window` events later) is stored ag
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 import duckdb
 
-from tracker.sinks.duckdb.arrow import Row
+from tracker.sinks.duckdb.arrow import Column, Row, register_batch
 
-TABLE = "event_ids"
-KEY = "eid"
+EVENTS, TABLE, KEY = "events", "event_ids", "eid"
 # The sink's own bookkeeping, not a table of the data schema (.setup/): made whatever the Schema setting.
 CREATE = f"CREATE TABLE IF NOT EXISTS {TABLE} ({KEY} UUID PRIMARY KEY, seq BIGINT NOT NULL)"
 
@@ -46,6 +46,25 @@ class EventIdWindow:
             return rows
         new = {found for (found,) in fresh}
         return [row for row in rows if _as_uuid(row.get(KEY)) in new]
+
+    def store(
+        self, cursor: duckdb.DuckDBPyConnection, columns: dict[str, Column], present: list[str], rows: list[Row]
+    ) -> None:
+        """Insert the events whose id is new, and their ids, in one transaction on `cursor`."""
+        names = ", ".join(f'"{n}"' for n in present)
+        cursor.execute("BEGIN TRANSACTION")
+        try:
+            select = register_batch(cursor, columns, present, rows)
+            fresh = self.claim(cursor, "incoming_batch", rows)
+            if len(fresh) < len(rows):
+                select = register_batch(cursor, columns, present, fresh) if fresh else ""
+            if select:
+                cursor.execute(f'INSERT INTO "{EVENTS}" ({names}) {select}')
+            cursor.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):  # the error that got us here is the one to tell
+                cursor.execute("ROLLBACK")
+            raise
 
     def trim(self, connection: duckdb.DuckDBPyConnection) -> None:
         """Forget all but the newest `window` ids (called before a checkpoint)."""

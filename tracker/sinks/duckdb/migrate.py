@@ -16,7 +16,7 @@ import duckdb
 from tracker.sinks.duckdb import event_ids
 
 log = logging.getLogger("tracker.sinks.duckdb")
-UNKEYED_TABLE = "events"
+UNKEYED_TABLE = event_ids.EVENTS
 STAGING_TABLE = "events__without_key"
 
 

@@ -12,7 +12,6 @@ DuckDB takes one writing process per file: only the shipping process opens this 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -24,7 +23,7 @@ import duckdb
 
 from tracker.config import Config, PruneRule
 from tracker.sinks.base import PermanentSinkError, PrimaryStore, PruneReport, Row, SchemaOwner, TransientSinkError
-from tracker.sinks.duckdb import event_ids, files, migrate
+from tracker.sinks.duckdb import catalog, event_ids, files, migrate
 from tracker.sinks.duckdb.arrow import Column, dedupe, register_batch
 from tracker.sinks.duckdb.event_ids import EventIdWindow
 from tracker.sinks.duckdb.retention import DuckDBRetention
@@ -92,15 +91,7 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
     def _open(self, schema: bool = True) -> None:
         if self._connection is not None:
             return
-        settings: dict[str, str | bool | int | float | list[str]] = {
-            "memory_limit": self.settings.memory_limit,
-            "threads": str(self.settings.threads),
-            "checkpoint_threshold": self.settings.checkpoint_threshold,
-        }
-        if not self.in_memory:
-            files.create_private(self.path)
-            settings["temp_directory"] = str(files.private_directory(files.temp_directory(self.path)))
-        connection = duckdb.connect(str(self.path), config=settings)
+        connection = catalog.connect(self.path, self.settings)
         self._connection = connection
         try:
             self._prepare_wal()
@@ -134,19 +125,8 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
 
     def _load_catalog(self) -> None:
         assert self._connection is not None
-        columns = self._connection.execute(
-            "SELECT table_name, column_name, data_type, column_default FROM duckdb_columns() "
-            "WHERE schema_name = 'main' AND NOT internal ORDER BY table_name, column_index"
-        ).fetchall()
-        views = {r[0] for r in self._connection.execute("SELECT view_name FROM duckdb_views()").fetchall()}
-        self.tables = {}
-        for table, column, data_type, default in columns:
-            if table not in views:
-                self.tables.setdefault(table, {})[column] = Column(column, data_type, default)
-        keys = self._connection.execute(
-            "SELECT table_name, constraint_column_names FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'"
-        ).fetchall()
-        self.keys = {table: list(names) for table, names in keys}
+        found = catalog.read_catalog(self._connection)
+        self.tables, self.keys = found.tables, found.keys
 
     async def close(self) -> None:
         if self._connection is not None:
@@ -236,7 +216,7 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
         cursor = self._connection.cursor()
         try:
             if table == migrate.UNKEYED_TABLE and self._dedupes_events and event_ids.KEY in present:
-                self._insert_new_events(cursor, columns, present, event_ids.unique_ids(rows))
+                self._event_ids.store(cursor, columns, present, event_ids.unique_ids(rows))
                 return
             rows = dedupe(rows, self.keys.get(table))
             statement = f'INTO "{table}" ({names}) ' + register_batch(cursor, columns, present, rows)
@@ -251,25 +231,6 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
                 cursor.execute("INSERT OR IGNORE " + statement)
         finally:
             cursor.close()
-
-    def _insert_new_events(
-        self, cursor: duckdb.DuckDBPyConnection, columns: dict[str, Column], present: list[str], rows: list[Row]
-    ) -> None:
-        """The events whose id event_ids does not hold yet, and their ids, in one transaction."""
-        names = ", ".join(f'"{n}"' for n in present)
-        cursor.execute("BEGIN TRANSACTION")
-        try:
-            select = register_batch(cursor, columns, present, rows)
-            fresh = self._event_ids.claim(cursor, "incoming_batch", rows)
-            if len(fresh) < len(rows):
-                select = register_batch(cursor, columns, present, fresh) if fresh else ""
-            if select:
-                cursor.execute(f'INSERT INTO "{migrate.UNKEYED_TABLE}" ({names}) {select}')
-            cursor.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):  # the error that got us here is the one to tell
-                cursor.execute("ROLLBACK")
-            raise
 
     # ---- reads (PrimaryStore) and retention ----------------------------------------------------------------
 
