@@ -33,31 +33,42 @@ class EventIdWindow:
         ((highest,),) = connection.execute(f"SELECT coalesce(max(seq), 0) FROM {TABLE}").fetchall()
         self.next_seq = int(highest) + 1
 
-    def claim(self, cursor: duckdb.DuckDBPyConnection, batch: str, rows: list[Row]) -> list[Row]:
-        """Inside the caller's transaction: record the ids of `rows` (registered as `batch`) and return the rows
-        whose id was not there yet, the ones to store."""
-        fresh = cursor.execute(
-            f'INSERT OR IGNORE INTO {TABLE} SELECT CAST("{KEY}" AS UUID), ? + row_number() OVER () FROM {batch} '
-            f"RETURNING {KEY}",
-            [self.next_seq - 1],
-        ).fetchall()
-        self.next_seq += len(rows)  # gaps after a rollback are harmless: seq only orders
-        if len(fresh) == len(rows):
-            return rows
-        new = {found for (found,) in fresh}
-        return [row for row in rows if _as_uuid(row.get(KEY)) in new]
-
     def store(
         self, cursor: duckdb.DuckDBPyConnection, columns: dict[str, Column], present: list[str], rows: list[Row]
     ) -> None:
         """Insert the events whose id is new, and their ids, in one transaction on `cursor`."""
+        try:  # a plain insert of the ids is much cheaper than OR IGNORE ... RETURNING; replays are the rare case
+            self._store(cursor, columns, present, rows, replay=False)
+        except duckdb.ConstraintException as error:
+            if "duplicate key" not in str(error).lower():
+                raise
+            self._store(cursor, columns, present, rows, replay=True)
+
+    def _store(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        columns: dict[str, Column],
+        present: list[str],
+        rows: list[Row],
+        *,
+        replay: bool,
+    ) -> None:
         names = ", ".join(f'"{n}"' for n in present)
+        # One seq a batch, its last row's number: trim() keeps a batch while any of its rows is among the newest
+        # `window`. Gaps after a rollback are harmless: seq only orders.
+        self.next_seq += len(rows)
+        seq = self.next_seq - 1
         cursor.execute("BEGIN TRANSACTION")
         try:
             select = register_batch(cursor, columns, present, rows)
-            fresh = self.claim(cursor, "incoming_batch", rows)
-            if len(fresh) < len(rows):
-                select = register_batch(cursor, columns, present, fresh) if fresh else ""
+            ids = f'INTO {TABLE} SELECT CAST("{KEY}" AS UUID), {seq}::BIGINT FROM incoming_batch'
+            if replay:
+                fresh = {found for (found,) in cursor.execute(f"INSERT OR IGNORE {ids} RETURNING {KEY}").fetchall()}
+                if len(fresh) < len(rows):
+                    kept = [row for row in rows if _as_uuid(row.get(KEY)) in fresh]
+                    select = register_batch(cursor, columns, present, kept) if kept else ""
+            else:
+                cursor.execute("INSERT " + ids)
             if select:
                 cursor.execute(f'INSERT INTO "{EVENTS}" ({names}) {select}')
             cursor.execute("COMMIT")
