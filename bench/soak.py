@@ -78,6 +78,7 @@ class Memory:
     last: dict[str, int] = field(default_factory=dict)
     timeline: list[tuple[float, dict[str, int]]] = field(default_factory=list)
     minute_peaks: dict[str, list[int]] = field(default_factory=dict)  # the highest sample of each minute
+    minute_lows: dict[str, list[int]] = field(default_factory=dict)  # the lowest: a floor that rises is growth
 
     def sample(self, elapsed: float) -> None:
         now: dict[str, int] = {}
@@ -96,6 +97,9 @@ class Memory:
             highs = self.minute_peaks.setdefault(name, [])
             highs.extend([0] * (minute + 1 - len(highs)))
             highs[minute] = max(highs[minute], rss)
+            lows = self.minute_lows.setdefault(name, [])
+            lows.extend([rss] * (minute + 1 - len(lows)))
+            lows[minute] = min(lows[minute], rss)
 
 
 def events(batch: int) -> list[dict[str, object]]:
@@ -160,6 +164,8 @@ def report(memory: Memory, seconds: float, rate: int, acked: int, failed: int, s
     )
     for name, highs in memory.minute_peaks.items():
         print(f"{name}, highest sample of each minute (MiB):", " ".join(f"{rss / MIB:.0f}" for rss in highs))
+        lows = memory.minute_lows.get(name, [])
+        print(f"{name}, lowest sample of each minute (MiB): ", " ".join(f"{rss / MIB:.0f}" for rss in lows))
 
 
 def main() -> int:

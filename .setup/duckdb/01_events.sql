@@ -1,6 +1,8 @@
--- Events: one row per tracked event (SPEC.md §3). Keyed by eid so spool replays are ignored.
+-- Events: one row per tracked event (SPEC.md §3). No key: a key's index on a table that grows forever stays in
+-- memory forever (about 80 bytes an event). The DuckDB sink recognises a replayed or resent event by the newest
+-- ids it keeps in a table of its own, event_ids (tracker/sinks/duckdb/event_ids.py).
 CREATE TABLE IF NOT EXISTS events (
-    eid UUID PRIMARY KEY,
+    eid UUID NOT NULL,
     oid UUID DEFAULT '00000000-0000-0000-0000-000000000000',
     org VARCHAR DEFAULT '',
     vid UUID DEFAULT '00000000-0000-0000-0000-000000000000',

@@ -3,12 +3,14 @@ in memory with it) from growing under a steady load."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from tests.sinks.duckdb.test_sink import make_sink
-from tests.sinks.rows import event
+from tests.sinks.rows import EXPIRED, event, stamp
+from tracker.config import PruneRule
 from tracker.sinks.base import TransientSinkError
 
 
@@ -38,13 +40,45 @@ async def test_writes_are_checkpointed_once_checkpoint_seconds_have_passed(tmp_p
     await sink.close()
 
 
+async def test_a_timed_checkpoint_starts_a_new_connection_and_writes_reads_and_replays_go_on(tmp_path: Path) -> None:
+    sink = make_sink(tmp_path / "t.duckdb", CheckpointSeconds=0.001)  # due at every write
+    await sink.open()
+    connections = []  # kept alive, so no two share an id()
+    rows = [event(i) for i in range(300)]
+    for start in range(0, 300, 100):
+        await sink.write("events", rows[start : start + 100])
+        connections.append(sink._connection)
+    await sink.write("events", rows[:200])  # replayed across two recycles: still recognised
+    assert (
+        len({id(c) for c in connections}) == 3
+    )  # a new connection after each write: what the old one held is released
+    assert await sink.query("SELECT count(*) AS n, count(DISTINCT eid) AS d FROM events") == [{"n": 300, "d": 300}]
+    await sink.close()
+
+
+async def test_retention_keeps_its_connection_while_writes_come_due_for_a_checkpoint(tmp_path: Path) -> None:
+    sink = make_sink(tmp_path / "t.duckdb", CheckpointSeconds=0.001)
+    await sink.open()
+    await sink.write("events", [event(i, created_at=stamp(EXPIRED)) for i in range(200)])
+
+    async def writes() -> None:
+        for batch in range(10):
+            await sink.write("events", [event(1000 + batch * 10 + i) for i in range(10)])
+
+    rule = PruneRule(ttl_seconds=86400, clear_all=True)
+    report, _ = await asyncio.gather(sink.prune([rule], logs_only=False), writes())
+    assert report.rows_deleted == 200
+    assert await sink.query("SELECT count(*) AS n FROM events") == [{"n": 100}]
+    await sink.close()
+
+
 def _fields(settings: object) -> dict[str, object]:
     import dataclasses
 
     return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}  # type: ignore[arg-type]
 
 
-async def test_a_memory_limit_too_small_for_the_key_index_is_a_transient_error_that_names_the_key(
+async def test_a_memory_limit_too_small_for_a_write_is_a_transient_error_that_names_the_setting(
     tmp_path: Path,
 ) -> None:
     filled = make_sink(tmp_path / "t.duckdb")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import duckdb
 import orjson
 import pyarrow as pa
 
@@ -46,3 +47,14 @@ def arrow_column(values: list[Any], column_type: str) -> pa.Array:
             [None if v is None else (v if isinstance(v, str) else orjson.dumps(v).decode()) for v in values],
             pa.string(),
         )
+
+
+def register_batch(
+    cursor: duckdb.DuckDBPyConnection, columns: dict[str, Column], present: list[str], rows: list[Row]
+) -> str:
+    """Register `rows` as the Arrow table incoming_batch on `cursor`; returns the typed SELECT that reads it."""
+    values = {name: [row.get(name) for row in rows] for name in present}
+    batch = pa.table({name: arrow_column(values[name], columns[name].type) for name in present})
+    cursor.register("incoming_batch", batch)
+    selects = ", ".join(columns[n].select(None in values[n]) for n in present)
+    return f"SELECT {selects} FROM incoming_batch"

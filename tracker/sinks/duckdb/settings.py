@@ -26,6 +26,9 @@ class DuckDBSettings(SinkConfig):
     # (DuckDB's default) halved the rows/s of 10,000-row batches.
     checkpoint_seconds: float = key("CheckpointSeconds", 30.0)
     checkpoint_threshold: str = key("CheckpointThreshold", "256MB")
+    # How many of the newest event ids are kept to recognise a replayed or resent event (event_ids.py): about
+    # 100 bytes each in memory. 100,000 covers a crash's replay and a client's resend minutes later at 500 events/s.
+    dedupe_events: int = key("DedupeEvents", 100_000)
 
     def problems(self) -> Iterator[tuple[str, str]]:
         yield from SinkConfig.problems(self)
@@ -34,5 +37,7 @@ class DuckDBSettings(SinkConfig):
                 yield name, f'"{value}" is not a size like "256MB" or "1GiB"'
         if self.checkpoint_seconds <= 0:
             yield "CheckpointSeconds", f"must be more than 0, got {self.checkpoint_seconds}"
+        if self.dedupe_events < 1:
+            yield "DedupeEvents", f"must be at least 1, got {self.dedupe_events}"
         if self.threads < 1:
             yield "Threads", f"must be at least 1, got {self.threads}"

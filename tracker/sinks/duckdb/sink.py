@@ -1,9 +1,10 @@
 """The embedded default sink: one DuckDB file, written by one dedicated thread in one process.
 
 Rows go in as one Arrow table per batch (`INSERT ... SELECT FROM arrow`), never row by row. Replays are
-harmless: append-only tables (events, histories, payments, ltv lines) use INSERT OR IGNORE on their key; state
-tables (redirects, accounts, agreements, jurisdictions) use INSERT OR REPLACE. A batch the database refuses for
-its content is bisected: the good rows are stored and the bad ones raised as PermanentSinkError.
+harmless: events are stored only if their id is new to event_ids (the newest ids only: event_ids.py), other
+append-only tables (histories, payments, ltv lines) use INSERT OR IGNORE on their key; state tables (redirects,
+accounts, agreements, jurisdictions) use INSERT OR REPLACE. A batch the database refuses for its content is
+bisected: the good rows are stored and the bad ones raised as PermanentSinkError.
 DuckDB takes one writing process per file: only the shipping process opens this sink. Its memory is bounded
 (MemoryLimit, Threads, CheckpointThreshold: settings.py) and its files are private to this user (files.py).
 """
@@ -19,7 +20,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
-import pyarrow as pa
 
 from tracker.config import Config, PruneRule
 from tracker.privacy.erase import ERASURES
@@ -33,8 +33,9 @@ from tracker.sinks.base import (
     SchemaOwner,
     TransientSinkError,
 )
-from tracker.sinks.duckdb import erase, files
-from tracker.sinks.duckdb.arrow import Column, arrow_column, dedupe
+from tracker.sinks.duckdb import catalog, erase, event_ids, files, migrate
+from tracker.sinks.duckdb.arrow import Column, dedupe, register_batch
+from tracker.sinks.duckdb.event_ids import EventIdWindow
 from tracker.sinks.duckdb.retention import DuckDBRetention
 from tracker.sinks.duckdb.settings import DuckDBSettings
 from tracker.sinks.retention import run_retention
@@ -78,6 +79,10 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
         self.keys: dict[str, list[str]] = {}
         self._warned: set[tuple[str, str]] = set()
         self._checkpointed = time.monotonic()
+        self._event_ids = EventIdWindow(settings.dedupe_events)
+        self._dedupes_events = False  # an events table without a key: event_ids recognises replays
+        self._opened = False  # open() succeeded once: from then on a lost connection is made again on use
+        self._pruning = 0  # retention holds the connection: no recycling meanwhile
 
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
@@ -94,24 +99,36 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
         self.create_schema = True
         await self.open()
 
-    def _open(self) -> None:
+    def _open(self, schema: bool = True) -> None:
         if self._connection is not None:
             return
-        settings: dict[str, str | bool | int | float | list[str]] = {
-            "memory_limit": self.settings.memory_limit,
-            "threads": str(self.settings.threads),
-            "checkpoint_threshold": self.settings.checkpoint_threshold,
-        }
-        if not self.in_memory:
-            files.create_private(self.path)
-            settings["temp_directory"] = str(files.private_directory(files.temp_directory(self.path)))
-        connection = duckdb.connect(str(self.path), config=settings)
+        connection = catalog.connect(self.path, self.settings)
         self._connection = connection
-        self._prepare_wal()
-        if self.create_schema:
-            for file in schema_files("duckdb"):
-                connection.execute(file.read_text())
-        self._load_catalog()
+        try:
+            self._prepare_wal()
+            if self.create_schema and schema:
+                migrate.drop_events_key(connection, self.settings.dedupe_events)
+                for file in schema_files("duckdb"):
+                    connection.execute(file.read_text())
+            self._load_catalog()
+            self._dedupes_events = migrate.UNKEYED_TABLE in self.tables and migrate.UNKEYED_TABLE not in self.keys
+            if self._dedupes_events:
+                self._event_ids.load(connection)
+        except BaseException:  # the next open() starts over: never a sink half set up
+            self._connection = None
+            connection.close()
+            raise
+        self._opened = True
+
+    def _live(self) -> duckdb.DuckDBPyConnection:
+        """The connection, made again if recycling it failed (on the database thread)."""
+        if self._connection is None:
+            try:
+                self._open(schema=False)
+            except (duckdb.IOException, OSError) as error:
+                raise TransientSinkError(f"cannot open {self.path}: {error}") from error
+        assert self._connection is not None
+        return self._connection
 
     def _prepare_wal(self) -> None:
         if not self.in_memory:
@@ -119,19 +136,8 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
 
     def _load_catalog(self) -> None:
         assert self._connection is not None
-        columns = self._connection.execute(
-            "SELECT table_name, column_name, data_type, column_default FROM duckdb_columns() "
-            "WHERE schema_name = 'main' AND NOT internal ORDER BY table_name, column_index"
-        ).fetchall()
-        views = {r[0] for r in self._connection.execute("SELECT view_name FROM duckdb_views()").fetchall()}
-        self.tables = {}
-        for table, column, data_type, default in columns:
-            if table not in views:
-                self.tables.setdefault(table, {})[column] = Column(column, data_type, default)
-        keys = self._connection.execute(
-            "SELECT table_name, constraint_column_names FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'"
-        ).fetchall()
-        self.keys = {table: list(names) for table, names in keys}
+        found = catalog.read_catalog(self._connection)
+        self.tables, self.keys = found.tables, found.keys
 
     async def close(self) -> None:
         if self._connection is not None:
@@ -148,7 +154,7 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
     # ---- writes ------------------------------------------------------------------------------------
 
     async def write(self, table: str, rows: Sequence[Row]) -> None:
-        if self._connection is None:
+        if not self._opened:
             raise TransientSinkError("duckdb sink is not open")
         if table == ERASURES:
             await erase_each(self, rows)
@@ -161,19 +167,29 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
             raise PermanentSinkError(error, rows=bad_rows, others_stored=True)
 
     def _write_and_checkpoint(self, table: str, rows: list[Row]) -> tuple[str, list[Row]] | None:
+        self._live()
         bad = self._write_bisecting(table, rows)
         if time.monotonic() - self._checkpointed >= self.settings.checkpoint_seconds:
             self._checkpoint()
         return bad
 
     def _checkpoint(self) -> None:
-        """Move the rows written since the last checkpoint from memory and WAL into the file. DuckDB does it by
-        itself only once the WAL reaches CheckpointThreshold, a sawtooth of memory under a steady load."""
+        """Move the rows written since the last checkpoint from memory and WAL into the file, and start a new
+        connection. DuckDB checkpoints by itself only once the WAL reaches CheckpointThreshold (a sawtooth of
+        memory under a steady load), and a connection keeps state for every row it appended in small batches
+        (version info, the blocks it wrote): about 70 bytes an event, never released while it stays open."""
         assert self._connection is not None
         self._checkpointed = time.monotonic()
         try:
-            self._connection.execute("CHECKPOINT")
-        except duckdb.Error as error:  # the rows are safe in the WAL; the next checkpoint takes them
+            if self._dedupes_events:
+                self._event_ids.trim(self._connection)
+            if self._pruning or self.in_memory:
+                self._prepare_wal()
+                self._connection.execute("CHECKPOINT")
+            else:
+                self._close()  # a checkpoint, then closed
+                self._open(schema=False)
+        except (duckdb.Error, OSError) as error:  # the rows are safe in the WAL; the next write connects again
             log.warning("checkpoint failed", extra={"sink": self.name, "error": str(error)})
         self._prepare_wal()
 
@@ -210,15 +226,14 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
             if (table, unknown) not in self._warned:
                 self._warned.add((table, unknown))
                 log.warning("column not in table; dropped", extra={"table": table, "column": unknown})
-        rows = dedupe(rows, self.keys.get(table))
-        values = {name: [row.get(name) for row in rows] for name in present}
-        batch = pa.table({name: arrow_column(values[name], columns[name].type) for name in present})
         names = ", ".join(f'"{n}"' for n in present)
-        selects = ", ".join(columns[n].select(None in values[n]) for n in present)
-        statement = f'INTO "{table}" ({names}) SELECT {selects} FROM incoming_batch'
         cursor = self._connection.cursor()
         try:
-            cursor.register("incoming_batch", batch)
+            if table == migrate.UNKEYED_TABLE and self._dedupes_events and event_ids.KEY in present:
+                self._event_ids.store(cursor, columns, present, event_ids.unique_ids(rows))
+                return
+            rows = dedupe(rows, self.keys.get(table))
+            statement = f'INTO "{table}" ({names}) ' + register_batch(cursor, columns, present, rows)
             if table in REPLACE_TABLES:
                 cursor.execute("INSERT OR REPLACE " + statement)
                 return
@@ -235,14 +250,14 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
 
     async def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows of any SQL, as dicts: for this sink's reads, the tests and the benchmarks."""
-        if self._connection is None:
+        if not self._opened:
             raise TransientSinkError("duckdb sink is not open")
         return await self._run(self._query, sql, list(params))
 
     def _query(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-        assert self._connection is not None
+        connection = self._live()
         self._prepare_wal()  # a statement may write
-        cursor = self._connection.cursor()
+        cursor = connection.cursor()
         try:
             cursor.execute(sql, params)
             if cursor.description is None:
@@ -253,19 +268,27 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
             cursor.close()
 
     async def erase(self, erasure: Row) -> EraseReport:
-        if self._connection is None:
+        if not self._opened:
             await self.open()
-        assert self._connection is not None
-        self._prepare_wal()
-        counts = await self._run(erase.erase_rows, self._connection, self.tables, erasure)
-        await self._run(erase.audit, self.name, self.tables, erasure, counts, self._insert)
+        self._pruning += 1
+        try:
+            connection = await self._run(self._live)
+            self._prepare_wal()
+            counts = await self._run(erase.erase_rows, connection, self.tables, erasure)
+            await self._run(erase.audit, self.name, self.tables, erasure, counts, self._insert)
+        finally:
+            self._pruning -= 1
         return EraseReport(self.name, counts)
 
     async def prune(
         self, rules: Sequence[PruneRule], logs_only: bool, options: PruneOptions | None = None
     ) -> PruneReport:
-        if self._connection is None:
+        if not self._opened:
             await self.open()
-        assert self._connection is not None
-        statements = DuckDBRetention(self._connection, self._run, self._prepare_wal, self.tables)
-        return await run_retention(self.name, statements, rules, logs_only, options)
+        self._pruning += 1  # retention holds the connection: no recycling meanwhile
+        try:
+            connection = await self._run(self._live)
+            statements = DuckDBRetention(connection, self._run, self._prepare_wal, self.tables)
+            return await run_retention(self.name, statements, rules, logs_only, options)
+        finally:
+            self._pruning -= 1

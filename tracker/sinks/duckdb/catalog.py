@@ -1,0 +1,50 @@
+"""Connecting to the DuckDB file with the sink's bounds, and what the sink reads of its catalog: each table's
+columns (name, type, default) and primary keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from tracker.sinks.duckdb import files
+from tracker.sinks.duckdb.arrow import Column
+from tracker.sinks.duckdb.settings import DuckDBSettings
+
+
+def connect(path: Path, settings: DuckDBSettings) -> duckdb.DuckDBPyConnection:
+    """A connection whose memory, threads and checkpoint threshold are bounded by `settings`; a file database is
+    made private first, and spills to a private directory."""
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "memory_limit": settings.memory_limit,
+        "threads": str(settings.threads),
+        "checkpoint_threshold": settings.checkpoint_threshold,
+    }
+    if settings.path != ":memory:":
+        files.create_private(path)
+        config["temp_directory"] = str(files.private_directory(files.temp_directory(path)))
+    return duckdb.connect(str(path), config=config)
+
+
+@dataclass(slots=True)
+class Catalog:
+    tables: dict[str, dict[str, Column]] = field(default_factory=dict)  # views left out
+    keys: dict[str, list[str]] = field(default_factory=dict)  # primary key columns by table
+
+
+def read_catalog(connection: duckdb.DuckDBPyConnection) -> Catalog:
+    columns = connection.execute(
+        "SELECT table_name, column_name, data_type, column_default FROM duckdb_columns() "
+        "WHERE schema_name = 'main' AND NOT internal ORDER BY table_name, column_index"
+    ).fetchall()
+    views = {r[0] for r in connection.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+    catalog = Catalog()
+    for table, column, data_type, default in columns:
+        if table not in views:
+            catalog.tables.setdefault(table, {})[column] = Column(column, data_type, default)
+    keys = connection.execute(
+        "SELECT table_name, constraint_column_names FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'"
+    ).fetchall()
+    catalog.keys = {table: list(names) for table, names in keys}
+    return catalog
