@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import signal
 import sys
+import time
 from collections.abc import Callable
 from multiprocessing.synchronize import Event as ProcessEvent
 from typing import Any
@@ -24,8 +25,10 @@ from tracker.config import Config, ConfigError, split_bind
 from tracker.edge.acme import AcmeManager
 from tracker.edge.tls import acme_settings, tls_enabled
 from tracker.server.engine import GRACEFUL_SECONDS, Engine, engine_for
+from tracker.server.heap import release_free_memory
 
 log = logging.getLogger("tracker.server")
+TRIM_SECONDS = 30.0  # how often the supervisor hands freed C-heap pages back (tracker/server/heap.py)
 
 
 def serve(config: Config) -> int:
@@ -135,7 +138,11 @@ async def _ship_and_watch(
     certificates = acme_manager(config)
     if certificates is not None:
         await certificates.start()
+    trimmed_at = time.monotonic()
     while not stop.is_set():
+        if time.monotonic() - trimmed_at >= TRIM_SECONDS:
+            trimmed_at = time.monotonic()
+            await asyncio.to_thread(release_free_memory)
         for index, process in list(workers.items()):
             if not process.is_alive():
                 log.warning("worker exited; restarting", extra={"worker": index, "exitcode": process.exitcode})
