@@ -29,8 +29,8 @@ log = logging.getLogger("tracker.server")
 
 
 def serve(config: Config) -> int:
-    engine = engine_for(config)
     try:
+        engine = engine_for(config)
         engine.check(config)  # before any worker starts
     except ConfigError as error:
         print(error, file=sys.stderr)

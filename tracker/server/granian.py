@@ -1,0 +1,157 @@
+"""Granian, the second engine: its Rust HTTP/1.1 and HTTP/2 server (hyper, tokio) serving our ASGI app inside
+our own worker process and event loop, on the sockets the supervisor bound.
+
+Granian's embeddable server binds its own socket and runs one app per server, so we drive its worker directly
+(granian_glue.py): one Granian worker per listener (plain, TLS, ProxyExceptHTTP), all on the inherited
+sockets, the app's lifespan run once for all of them. Granian loads a certificate when a worker starts and
+cannot swap it, so a renewed certificate starts a new TLS worker on the same socket and then stops the old one,
+which finishes the connections it holds (the listener is rolled inside the process; nothing is dropped).
+
+What it cannot do as Hypercorn does is listed by limitations() and printed by `tracker --check-config`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp
+
+from tracker.config import Config, split_bind
+from tracker.edge.acme import ensure_bootstrap_certificate
+from tracker.edge.tls import CHECK_SECONDS, ReloadingCertificate, acme_settings, certificate_files, tls_enabled
+from tracker.server.engine import GRACEFUL_SECONDS
+from tracker.server.granian_glue import GranianListener, Lifespan, ListenerSettings, WebSocketMessageLimit
+
+log = logging.getLogger("tracker.server.granian")
+BACKLOG = 2048
+
+
+@dataclass(frozen=True)
+class Listener:
+    sock: socket.socket  # pickled to the workers by multiprocessing (the fd is duplicated into them)
+    tls: bool
+
+
+def _binds(config: Config) -> list[tuple[str, bool]]:
+    plain = [p for p in (config.proxy_port, config.proxy_except_http) if p]
+    if tls_enabled(config):
+        return [(config.proxy_port_tls, True), *((p, False) for p in plain)]
+    return [(p, False) for p in plain]
+
+
+def _listen(bind: str) -> socket.socket:
+    host, port = split_bind(bind)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(BACKLOG)
+    sock.setblocking(False)
+    return sock
+
+
+class GranianEngine:
+    name = "granian"
+
+    def check(self, config: Config) -> None:
+        if tls_enabled(config):
+            self._certificate(config)
+
+    def _certificate(self, config: Config) -> ReloadingCertificate:
+        cert, key = certificate_files(config)
+        if acme_settings(config).domains:
+            ensure_bootstrap_certificate(acme_settings(config), cert, key)
+        reloading = ReloadingCertificate(cert, key)
+        reloading.require(config, "TLSCert" if config.use_local_tls else "Acme.CacheDirectory")
+        return reloading
+
+    def bind(self, config: Config) -> list[Listener]:
+        return [Listener(_listen(bind), tls) for bind, tls in _binds(config)]
+
+    def describe(self, config: Config) -> list[str]:
+        return [f"{'https' if tls else 'http'}://{bind}" for bind, tls in _binds(config)]
+
+    def close(self, sockets: list[Listener]) -> None:
+        for listener in sockets:
+            listener.sock.close()
+
+    def limitations(self, config: Config) -> list[str]:
+        """What Granian does differently from Hypercorn with this config, one line each."""
+        lines = [
+            f"granian: MaxHeaderBytes is enforced by the app's HeaderLimit (431); the engine itself reads heads of up "
+            f"to {_head_buffer(config)} bytes and answers a larger one with its own 431 (plain text, not JSON)",
+            "granian: IdleTimeoutSeconds bounds the wait for a request's head (hyper header_read_timeout); there is no "
+            "separate keep-alive idle timeout",
+            "granian: Limits.MaxWebSocketMessageBytes is checked after the engine has read the message (it buffers up "
+            "to 64 MiB per message) and closes with 1009",
+            "granian: WebSocketPingSeconds not supported: the engine sends no WebSocket pings",
+            "granian: WebSockets over HTTP/2 (RFC 8441) not supported; they work over HTTP/1.1",
+        ]
+        if not config.limits.websocket_ping_seconds:
+            lines.remove("granian: WebSocketPingSeconds not supported: the engine sends no WebSocket pings")
+        return lines
+
+    async def serve(
+        self, app: ASGIApp, config: Config, *, sockets: list[Listener] | None, shutdown: Callable[[], Awaitable[object]]
+    ) -> None:
+        listeners = sockets if sockets is not None else self.bind(config)
+        served = WebSocketMessageLimit(app, config.limits.max_websocket_message_bytes)
+        lifespan = Lifespan(app)
+        await lifespan.startup()
+        reloading = self._certificate(config) if tls_enabled(config) else None
+        running = [self._start(served, lifespan, listener, config, reloading) for listener in listeners]
+        watcher = asyncio.create_task(self._roll_on_renewal(running, reloading)) if reloading else None
+        try:
+            await shutdown()
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+            await asyncio.gather(*(server.stop(GRACEFUL_SECONDS) for server in running))
+            await lifespan.shutdown()
+            if sockets is None:
+                self.close(listeners)
+
+    def _start(
+        self,
+        app: ASGIApp,
+        lifespan: Lifespan,
+        listener: Listener,
+        config: Config,
+        reloading: ReloadingCertificate | None,
+    ) -> GranianListener:
+        settings = ListenerSettings(
+            tls_files=(str(reloading.cert), str(reloading.key)) if listener.tls and reloading else None,
+            header_read_ms=1000 * (config.idle_timeout_seconds or 3600),
+            head_buffer=_head_buffer(config),
+            max_header_list=config.max_header_bytes,
+        )
+        return GranianListener(app, lifespan.state, listener.sock, settings)
+
+    async def _roll_on_renewal(self, running: list[GranianListener], reloading: ReloadingCertificate | None) -> None:
+        """A new loadable certificate: a new TLS worker on the same socket first, then the old one drains."""
+        assert reloading is not None
+        loaded = reloading.current()
+        while True:
+            await asyncio.sleep(CHECK_SECONDS)
+            fresh = await asyncio.to_thread(reloading.current)
+            if fresh is None or fresh is loaded:
+                continue
+            loaded = fresh
+            for index, server in enumerate(running):
+                if server.settings.tls_files is not None:
+                    running[index] = server.restarted()
+                    asyncio.get_running_loop().create_task(server.stop(GRACEFUL_SECONDS))
+            log.info("certificate renewed: TLS listener rolled", extra={"cert": str(reloading.cert)})
+
+
+def _head_buffer(config: Config) -> int:
+    """hyper's read buffer bounds a request head; it must be at least 8 KiB. Twice MaxHeaderBytes leaves room
+    for a pipelined request behind the head, so the app's HeaderLimit answers the usual oversize head."""
+    return max(8192, 2 * config.max_header_bytes)
