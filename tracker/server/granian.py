@@ -25,7 +25,7 @@ from tracker.config import Config, split_bind
 from tracker.edge.acme import ensure_bootstrap_certificate
 from tracker.edge.tls import CHECK_SECONDS, ReloadingCertificate, acme_settings, certificate_files, tls_enabled
 from tracker.server.engine import GRACEFUL_SECONDS
-from tracker.server.granian_glue import GranianListener, Lifespan, ListenerSettings, WebSocketMessageLimit
+from tracker.server.granian_glue import GranianAdapter, GranianListener, Lifespan, ListenerSettings
 
 log = logging.getLogger("tracker.server.granian")
 BACKLOG = 2048
@@ -83,25 +83,36 @@ class GranianEngine:
     def limitations(self, config: Config) -> list[str]:
         """What Granian does differently from Hypercorn with this config, one line each."""
         lines = [
-            f"granian: MaxHeaderBytes is enforced by the app's HeaderLimit (431); the engine itself reads heads of up "
-            f"to {_head_buffer(config)} bytes and answers a larger one with its own 431 (plain text, not JSON)",
-            "granian: IdleTimeoutSeconds bounds the wait for a request's head (hyper header_read_timeout); there is no "
-            "separate keep-alive idle timeout",
+            "granian: IdleTimeoutSeconds closes idle HTTP/1.1 connections and slow heads (hyper header_read_timeout); "
+            "idle HTTP/2 connections are not closed (the engine has no HTTP/2 idle timeout)",
+            f"granian: MaxHeaderBytes is enforced by the app (431); a head over {_head_buffer(config)} bytes gets the "
+            "engine's own 431 without a JSON body",
+            "granian: WebSocket handshake answers carry no headers from the app: /tr/v1/ws sets no vid/sid cookies "
+            "on the upgrade, and a proxied upstream's handshake headers (Set-Cookie) do not reach the client",
             "granian: Limits.MaxWebSocketMessageBytes is checked after the engine has read the message (it buffers up "
             "to 64 MiB per message) and closes with 1009",
-            "granian: WebSocketPingSeconds not supported: the engine sends no WebSocket pings",
+            "granian: WriteTimeoutSeconds does not cut a client that stops reading a static file (the engine takes "
+            "the file's parts without waiting for the socket); proxied responses are still cut",
+            "granian: a request target not in origin form (`http://host/x`, `@host/x`) reaches the app as its path "
+            "(`/x`), so the plain port redirects it to our own host instead of answering 400",
+            "granian: a renewed certificate rolls the TLS listener: requests in flight finish, idle keep-alive "
+            "connections are closed gracefully (HTTP/2 GOAWAY) and clients reconnect",
             "granian: WebSockets over HTTP/2 (RFC 8441) not supported; they work over HTTP/1.1",
         ]
-        if not config.limits.websocket_ping_seconds:
-            lines.remove("granian: WebSocketPingSeconds not supported: the engine sends no WebSocket pings")
+        if config.limits.websocket_ping_seconds:
+            lines.append("granian: Limits.WebSocketPingSeconds not supported: the engine sends no WebSocket pings")
+        if not config.static_directory and not config.static:
+            lines = [line for line in lines if "WriteTimeoutSeconds" not in line]
+        if not tls_enabled(config):
+            lines = [line for line in lines if "certificate" not in line and "plain port" not in line]
         return lines
 
     async def serve(
         self, app: ASGIApp, config: Config, *, sockets: list[Listener] | None, shutdown: Callable[[], Awaitable[object]]
     ) -> None:
         listeners = sockets if sockets is not None else self.bind(config)
-        served = WebSocketMessageLimit(app, config.limits.max_websocket_message_bytes)
-        lifespan = Lifespan(app)
+        served = GranianAdapter(app, config.limits.max_websocket_message_bytes)
+        lifespan = Lifespan(served)
         await lifespan.startup()
         reloading = self._certificate(config) if tls_enabled(config) else None
         running = [self._start(served, lifespan, listener, config, reloading) for listener in listeners]
@@ -152,6 +163,6 @@ class GranianEngine:
 
 
 def _head_buffer(config: Config) -> int:
-    """hyper's read buffer bounds a request head; it must be at least 8 KiB. Twice MaxHeaderBytes leaves room
-    for a pipelined request behind the head, so the app's HeaderLimit answers the usual oversize head."""
-    return max(8192, 2 * config.max_header_bytes)
+    """hyper's read buffer (a cap: it grows only as needed) bounds a request head. As Hypercorn's 64 KiB read,
+    and at least twice MaxHeaderBytes, so the app's HeaderLimit answers an oversize head as on Hypercorn."""
+    return max(65536, 2 * config.max_header_bytes)

@@ -112,14 +112,23 @@ class GranianListener:
             await asyncio.wait_for(asyncio.shield(self._stopped), graceful_seconds)
 
 
-class WebSocketMessageLimit:
-    """Limits.MaxWebSocketMessageBytes on the client leg (Hypercorn enforces it itself; Granian does not):
-    a larger message closes the socket with 1009 and the app sees that disconnect."""
+class GranianAdapter:
+    """What Granian hands the app differently from the ASGI spec and from Hypercorn, set right in one place:
+    the ports of `server` and `client` come as strings (the edge compares them with ints), and
+    Limits.MaxWebSocketMessageBytes on the client leg, which Hypercorn enforces and Granian does not: a larger
+    message closes the socket with 1009 and the app sees that disconnect."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_websocket_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_websocket_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, send)
+            return
+        for name in ("server", "client"):
+            address = scope.get(name)
+            if address is not None:
+                scope[name] = (address[0], int(address[1]))
         if scope["type"] != "websocket" or not self.max_bytes:
             await self.app(scope, receive, send)
             return

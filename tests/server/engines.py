@@ -1,0 +1,65 @@
+"""The engine-specific test modules run on both engines (Hypercorn, Granian); the rest on the default only, so
+the suite's time does not double. A module listed here gets every test twice, `[hypercorn]` and `[granian]`:
+the module-scoped `server_engine` sets the Server of every tracker tests/harness.py starts in that module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import harness
+
+ENGINE_MODULES = frozenset(
+    {
+        "tests/server/test_engines.py",
+        "tests/server/test_idle_timeout.py",
+        "tests/server/test_supervisor.py",
+        "tests/edge/test_tls.py",
+        "tests/edge/test_https_redirect.py",
+        "tests/edge/test_proxy_ws.py",
+        "tests/edge/test_header_limit.py",
+        "tests/edge/test_slow_clients.py",
+        "tests/edge/test_connection_gate.py",
+        "tests/routes/test_stream.py",
+    }
+)
+
+# Tests of a behaviour one engine does not have, kept on Hypercorn; what Granian does instead is tested in
+# tests/server/test_granian.py.
+# Each is one line of GranianEngine.limitations() (printed by --check-config).
+HYPERCORN_ONLY = {
+    # Granian cannot swap a certificate in place: the TLS listener is rolled, and the old worker closes its idle
+    # keep-alive connections gracefully (HTTP/2 GOAWAY) instead of keeping them (test_granian.py::test_a_renewal_*)
+    "test_a_new_certificate_is_served_without_a_restart",
+    # hyper hands the app `/x` for `http://evil.example/x` or `@evil.example/x`: the redirect stays on our host
+    # instead of a 400 (test_granian.py::test_a_target_not_in_origin_form_is_redirected_to_our_own_host)
+    "test_a_target_not_in_origin_form_gets_no_redirect",
+    # Granian sends no headers of the app's websocket.accept: no cookies on the /tr/v1/ws upgrade
+    "test_go_text_frames_are_one_event_each_take_the_cookie_ids_and_get_no_reply",
+    "test_a_returning_visitor_keeps_the_cookie_ids",
+    # Granian takes a static file's parts without waiting for a client that stopped reading (WriteTimeoutSeconds)
+    "test_a_client_that_stops_reading_is_cut_off",
+}
+
+
+def _module_path(module: object) -> str:
+    return Path(getattr(module, "__file__", "")).resolve().relative_to(harness.ROOT).as_posix()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def server_engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    chosen: str = getattr(request, "param", "hypercorn")
+    harness.engine = chosen
+    try:
+        yield chosen
+    finally:
+        harness.engine = "hypercorn"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.originalname in HYPERCORN_ONLY:
+        return
+    if "server_engine" in metafunc.fixturenames and _module_path(metafunc.module) in ENGINE_MODULES:
+        metafunc.parametrize("server_engine", harness.ENGINES, indirect=True, scope="module")
