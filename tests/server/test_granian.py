@@ -35,7 +35,7 @@ def test_check_config_prints_one_line_per_feature_granian_does_differently(tmp_p
     assert lines[-1].endswith(": ok")
     said = [line for line in lines if line.startswith("granian: ")]
     named = {line.split()[1] for line in said}
-    assert named >= {"MaxHeaderBytes", "IdleTimeoutSeconds", "Limits.WebSocketPingSeconds", "WebSocket"}
+    assert named >= {"MaxHeaderBytes", "Limits.WebSocketPingSeconds", "WebSocket"}
     assert any("Limits.MaxWebSocketMessageBytes" in line for line in said)
     assert not any("certificate" in line for line in said)  # no TLS in this config: nothing to say about it
     without_pings = check_config(tmp_path, Server="granian", Limits={"WebSocketPingSeconds": 0})

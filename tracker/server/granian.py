@@ -83,16 +83,15 @@ class GranianEngine:
     def limitations(self, config: Config) -> list[str]:
         """What Granian does differently from Hypercorn with this config, one line each."""
         lines = [
-            "granian: IdleTimeoutSeconds closes idle HTTP/1.1 connections and slow heads (hyper header_read_timeout); "
-            "idle HTTP/2 connections are not closed (the engine has no HTTP/2 idle timeout)",
             f"granian: MaxHeaderBytes is enforced by the app (431); a head over {_head_buffer(config)} bytes gets the "
             "engine's own 431 without a JSON body",
             "granian: WebSocket handshake answers carry no headers from the app: /tr/v1/ws sets no vid/sid cookies "
             "on the upgrade, and a proxied upstream's handshake headers (Set-Cookie) do not reach the client",
             "granian: Limits.MaxWebSocketMessageBytes is checked after the engine has read the message (it buffers up "
             "to 64 MiB per message) and closes with 1009",
-            "granian: WriteTimeoutSeconds does not cut a client that stops reading a static file (the engine takes "
-            "the file's parts without waiting for the socket); proxied responses are still cut",
+            "granian: WriteTimeoutSeconds does not cut a client that stops reading a static file: the engine takes the "
+            "file's parts without waiting for the socket and holds them in the worker's memory until the client goes "
+            "(proxied responses are still cut)",
             "granian: a request target not in origin form (`http://host/x`, `@host/x`) reaches the app as its path "
             "(`/x`), so the plain port redirects it to our own host instead of answering 400",
             "granian: a renewed certificate rolls the TLS listener: requests in flight finish, idle keep-alive "
