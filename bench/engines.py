@@ -77,7 +77,7 @@ class Row:
         return "| " + " | ".join(cells) + " |"
 
 
-def label(pid: int) -> str:
+def process_kind(pid: int) -> str:
     command = Path(f"/proc/{pid}/cmdline").read_bytes() if Path(f"/proc/{pid}/cmdline").exists() else b""
     return "resource tracker" if b"resource_tracker" in command else "worker"
 
@@ -166,7 +166,7 @@ def measure(work: Path, engine: str, workers: int, seconds: int, nginx_rps: dict
         ws = asyncio.run(stream(served.ws_url(), CONNECTIONS, seconds))
         rows.append(Row("WebSocket LZ4 batches of 100", ws, float("nan"), bare_result.rps, 0, "events/s"))
         rss = {pid: rss_bytes(pid) or 0 for pid in process_tree(served.process.pid)}
-        names = {pid: label(pid) for pid in rss}
+        names = {pid: process_kind(pid) for pid in rss}
     finally:
         served.stop(60)
     lines = [row.markdown(engine, workers) for row in rows]

@@ -4,8 +4,9 @@ our own worker process and event loop, on the sockets the supervisor bound.
 Granian's embeddable server binds its own socket and runs one app per server, so we drive its worker directly
 (granian_glue.py): one Granian worker per listener (plain, TLS, ProxyExceptHTTP), all on the inherited
 sockets, the app's lifespan run once for all of them. Granian loads a certificate when a worker starts and
-cannot swap it, so a renewed certificate starts a new TLS worker on the same socket and then stops the old one,
-which finishes the connections it holds (the listener is rolled inside the process; nothing is dropped).
+cannot swap it, so a renewed certificate starts a new TLS worker on the same socket and then stops the old one:
+its requests in flight finish, its idle keep-alive connections are closed gracefully (the listener is rolled
+inside each process, no process restarts, no connection is cut mid-request).
 
 What it cannot do as Hypercorn does is listed by limitations() and printed by `tracker --check-config`.
 """
@@ -25,10 +26,9 @@ from tracker.config import Config, split_bind
 from tracker.edge.acme import ensure_bootstrap_certificate
 from tracker.edge.tls import CHECK_SECONDS, ReloadingCertificate, acme_settings, certificate_files, tls_enabled
 from tracker.server.engine import GRACEFUL_SECONDS
-from tracker.server.granian_glue import GranianAdapter, GranianListener, Lifespan, ListenerSettings
+from tracker.server.granian_glue import BACKLOG, GranianAdapter, GranianListener, Lifespan, ListenerSettings
 
 log = logging.getLogger("tracker.server.granian")
-BACKLOG = 2048
 
 
 @dataclass(frozen=True)
@@ -148,6 +148,7 @@ class GranianEngine:
         """A new loadable certificate: a new TLS worker on the same socket first, then the old one drains."""
         assert reloading is not None
         loaded = reloading.current()
+        draining: set[asyncio.Task[None]] = set()
         while True:
             await asyncio.sleep(CHECK_SECONDS)
             fresh = await asyncio.to_thread(reloading.current)
@@ -157,7 +158,9 @@ class GranianEngine:
             for index, server in enumerate(running):
                 if server.settings.tls_files is not None:
                     running[index] = server.restarted()
-                    asyncio.get_running_loop().create_task(server.stop(GRACEFUL_SECONDS))
+                    task = asyncio.get_running_loop().create_task(server.stop(GRACEFUL_SECONDS))
+                    draining.add(task)
+                    task.add_done_callback(draining.discard)
             log.info("certificate renewed: TLS listener rolled", extra={"cert": str(reloading.cert)})
 
 
