@@ -17,6 +17,7 @@ ENGINE_MODULES = frozenset(
         "tests/server/test_idle_timeout.py",
         "tests/server/test_supervisor.py",
         "tests/edge/test_tls.py",
+        "tests/edge/test_acme.py",
         "tests/edge/test_https_redirect.py",
         "tests/edge/test_proxy_ws.py",
         "tests/edge/test_header_limit.py",
