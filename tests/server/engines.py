@@ -15,6 +15,7 @@ ENGINE_MODULES = frozenset(
     {
         "tests/server/test_engines.py",
         "tests/server/test_idle_timeout.py",
+        "tests/server/test_graceful.py",
         "tests/server/test_supervisor.py",
         "tests/edge/test_tls.py",
         "tests/edge/test_acme.py",
