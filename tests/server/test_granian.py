@@ -4,19 +4,23 @@ TLS listener inside each worker without cutting a request in flight. Real tracke
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import socket
 import ssl
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from cryptography import x509
+from websockets.asyncio.client import connect
 
+from tests.edge.test_proxy import start_upstream
 from tests.harness import ROOT, TrackerProcess, base_config, free_port, start_tracker, wait_until
 from tracker.server.granian_glue import GranianAdapter
 
@@ -156,3 +160,27 @@ def test_a_renewal_rolls_the_tls_listener_without_cutting_a_request_in_flight(
         assert "TLS listener rolled" in tracker.log()
     finally:
         assert tracker.stop() == 0
+
+
+def test_a_websocket_client_close_reaches_the_upstream_through_the_proxy_as_1006(tmp_path: Path) -> None:
+    """Granian reports every client close to the app as 1006 (Hypercorn did too, before hypercorn_ws_close.py),
+    so the upstream learns the socket closed, not the client's code: a --check-config line says so."""
+    upstream = start_upstream()
+    routes = [{"Prefix": "/app/", "Targets": [upstream.url]}]
+    tracker = start_tracker(tmp_path / "t", Server="granian", Upstreams=routes)
+    socket_id = uuid.uuid4().hex
+
+    async def session() -> None:
+        async with connect(f"ws://127.0.0.1:{tracker.port}/app/ws?id={socket_id}") as ws:
+            await ws.send("hi")
+            assert await ws.recv() in ("hi", "echo:hi")
+            await ws.close(code=4002, reason="client bye")
+
+    try:
+        asyncio.run(session())
+        closed = f"{upstream.url}/app/ws-closed"
+        assert wait_until(lambda: httpx.get(closed).json().get(socket_id), 10, what="the upstream's close") == 1006
+    finally:
+        assert tracker.stop() == 0
+        upstream.process.terminate()
+        upstream.process.wait(10)
