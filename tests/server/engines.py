@@ -77,6 +77,26 @@ def server_engine(request: pytest.FixtureRequest) -> Iterator[str]:
         harness.engine = "hypercorn"
 
 
+_built_for: dict[str, str] = {}  # module → the engine its module-scoped fixtures (trackers) were started on
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A module-scoped fixture that does not ask for `server_engine` (a shared tracker) would outlive the switch
+    to the next engine: pytest only re-creates what depends on a parameter. End those at the switch, so the
+    `[granian]` tests get a tracker started on Granian."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if "server_engine" not in params:
+        return
+    module, engine = item.nodeid.split("::", 1)[0], params["server_engine"]
+    if _built_for.get(module, engine) != engine:
+        for fixturedefs in item._fixtureinfo.name2fixturedefs.values():  # type: ignore[attr-defined]
+            for fixturedef in fixturedefs:
+                if fixturedef.scope == "module" and fixturedef.argname != "server_engine":
+                    fixturedef.finish(item._request)  # type: ignore[attr-defined]
+    _built_for[module] = engine
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if metafunc.definition.originalname in HYPERCORN_ONLY:
         return
