@@ -86,9 +86,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     to the next engine: pytest only re-creates what depends on a parameter. End those at the switch, so the
     `[granian]` tests get a tracker started on Granian."""
     params = getattr(getattr(item, "callspec", None), "params", {})
-    if "server_engine" not in params:
-        return
-    module, engine = item.nodeid.split("::", 1)[0], params["server_engine"]
+    module, engine = item.nodeid.split("::", 1)[0], params.get("server_engine", "hypercorn")  # HYPERCORN_ONLY too
     if _built_for.get(module, engine) != engine:
         for fixturedefs in item._fixtureinfo.name2fixturedefs.values():  # type: ignore[attr-defined]
             for fixturedef in fixturedefs:
