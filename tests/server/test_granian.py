@@ -135,7 +135,7 @@ def test_a_target_not_in_origin_form_is_redirected_to_our_own_host(tmp_path: Pat
 def test_a_renewal_rolls_the_tls_listener_without_cutting_a_request_in_flight(
     tmp_path: Path, test_certs: Path, workers: int
 ) -> None:
-    tracker, port = tls_tracker(tmp_path / "tls", test_certs, Workers=workers)
+    tracker, port = tls_tracker(tmp_path / "tls", test_certs, Workers=workers, ReadTimeoutSeconds=120)
     cert, key, ca = tmp_path / "tls" / "server.pem", tmp_path / "tls" / "server.key", test_certs / "ca.pem"
     try:
         second = x509.load_pem_x509_certificate((test_certs / "localhost-2.pem").read_bytes()).serial_number
@@ -143,7 +143,7 @@ def test_a_renewal_rolls_the_tls_listener_without_cutting_a_request_in_flight(
         body = b'{"ename": "in_flight_across_a_renewal"}'
         with (
             httpx.Client(verify=context) as kept,
-            socket.create_connection(("127.0.0.1", port), timeout=20) as raw,
+            socket.create_connection(("127.0.0.1", port), timeout=60) as raw,
             context.wrap_socket(raw, server_hostname="localhost") as in_flight,
         ):
             assert kept.get(f"https://localhost:{port}/health").status_code == 200
@@ -152,7 +152,7 @@ def test_a_renewal_rolls_the_tls_listener_without_cutting_a_request_in_flight(
             shutil.copy(test_certs / "localhost-2.key", key)
             shutil.copy(test_certs / "localhost-2.pem", cert)
             every_worker_rolled = lambda: all(served_serial(port, ca) == second for _ in range(8))  # noqa: E731
-            wait_until(every_worker_rolled, 20, what="the new certificate on every new connection")
+            wait_until(every_worker_rolled, 60, what="the new certificate on every new connection")
             in_flight.sendall(body[5:])
             answer = in_flight.recv(4096)
             assert answer.startswith(b"HTTP/1.1 200"), answer
