@@ -13,7 +13,6 @@ from tests import harness
 
 ENGINE_MODULES = frozenset(
     {
-        "tests/server/test_engines.py",
         "tests/server/test_idle_timeout.py",
         "tests/server/test_graceful.py",
         "tests/server/test_supervisor.py",
