@@ -35,6 +35,7 @@ test-slow: test-deps
 bench: test-deps
 	.setup/services/install.sh bench
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/engines.py
 
 soak: test-deps
 	$(BIN)/python bench/soak.py --seconds $(or $(SOAK_SECONDS),600)

@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.services.pebble",
     "tests.services.nats",
     "tests.services.geoip",
+    "tests.server.engines",
 ]
 
 

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+ENGINES = ("hypercorn", "granian")
+engine = "hypercorn"  # the Server of trackers started from here; tests/server/engines.py sets it per module
 
 
 def free_port() -> int:
@@ -41,6 +43,8 @@ def base_config(workdir: Path, port: int, **overrides: Any) -> dict[str, Any]:
             }
         ],
     }
+    if engine != "hypercorn":
+        config["Server"] = engine
     config.update(overrides)
     return config
 

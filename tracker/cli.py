@@ -35,6 +35,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--bind", metavar="HOST:PORT", help="override ProxyPort")
     p.add_argument("--port", type=int, help="override the port of ProxyPort")
     p.add_argument("--workers", type=int, help="override Workers")
+    p.add_argument("--server", choices=("hypercorn", "granian"), help="override Server (the HTTP engine)")
     p.add_argument("--spool", metavar="DIR", help="override SpoolDirectory")
     return p
 
@@ -59,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in config.unsupported:
         log.warning("config key accepted but not supported yet", extra={"key": path, "source": config.source})
     if args.check_config:
-        return _check_sinks(config)
+        return _check_engine(config) or _check_sinks(config)
     if args.init_schema:
         return asyncio.run(_init_schema(config))
     if args.prune or args.erase:
@@ -78,6 +79,8 @@ def _with_overrides(config: Config, args: argparse.Namespace) -> Config:
         changes["proxy_port"] = f"{host}:{args.port}"
     if args.workers is not None:
         changes["workers"] = args.workers
+    if args.server:
+        changes["server"] = args.server
     if args.spool:
         changes["spool_directory"] = args.spool
     if not changes:
@@ -87,6 +90,20 @@ def _with_overrides(config: Config, args: argparse.Namespace) -> Config:
     updated = replace(config, **changes)
     validate(updated)
     return updated
+
+
+def _check_engine(config: Config) -> int:
+    """The engine is installed; print one line per feature it cannot do as configured (never silently)."""
+    from tracker.server.engine import engine_for
+
+    try:
+        engine = engine_for(config)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    for line in engine.limitations(config):
+        print(line)
+    return 0
 
 
 def _check_sinks(config: Config) -> int:

@@ -113,7 +113,7 @@ class Config:
     domains: tuple[str, ...] = key("Domains", ())
     ignore_insecure_tls: bool = key("IgnoreInsecureTLS", False)
     workers: int = key("Workers", 1)
-    server: Literal["hypercorn"] = key("Server", "hypercorn")
+    server: Literal["hypercorn", "granian"] = key("Server", "hypercorn")
     read_timeout_seconds: int = key("ReadTimeoutSeconds", 20)
     read_header_timeout_seconds: int = key("ReadHeaderTimeoutSeconds", 0, unsupported=True)  # see IdleTimeoutSeconds
     write_timeout_seconds: int = key("WriteTimeoutSeconds", 60)  # nginx send_timeout

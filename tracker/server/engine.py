@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from starlette.types import ASGIApp
 
-from tracker.config import Config
+from tracker.config import Config, ConfigError
 
 GRACEFUL_SECONDS = 10.0  # requests in progress at SIGTERM get this long to finish
 
@@ -28,6 +28,9 @@ class Engine(Protocol):
 
     def close(self, sockets: Any) -> None: ...
 
+    def limitations(self, config: Config) -> list[str]:
+        """One line per feature this engine cannot do as configured (printed by `tracker --check-config`)."""
+
     async def serve(
         self, app: ASGIApp, config: Config, *, sockets: Any | None, shutdown: Callable[[], Awaitable[object]]
     ) -> None:
@@ -35,6 +38,16 @@ class Engine(Protocol):
 
 
 def engine_for(config: Config) -> Engine:
+    """The engine `Server` names (each imported only when chosen: Granian is an optional extra)."""
+    if config.server == "granian":
+        from tracker.server.granian_glue import available
+
+        if not available():
+            message = 'is "granian" but the granian package (2.8) is missing: pip install "tracker[granian]"'
+            raise ConfigError("Server", message, config.source)
+        from tracker.server.granian import GranianEngine
+
+        return GranianEngine()
     from tracker.server.hypercorn import HypercornEngine
 
     return HypercornEngine()

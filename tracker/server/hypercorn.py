@@ -93,6 +93,9 @@ class HypercornEngine:
         for sock in sockets.insecure_sockets + sockets.secure_sockets:
             sock.close()
 
+    def limitations(self, config: Config) -> list[str]:
+        return []  # the reference engine: every feature is built for it
+
     async def serve(
         self, app: ASGIApp, config: Config, *, sockets: Any | None, shutdown: Callable[[], Awaitable[object]]
     ) -> None:

@@ -32,8 +32,8 @@ TRIM_SECONDS = 30.0  # how often the supervisor hands freed C-heap pages back (t
 
 
 def serve(config: Config) -> int:
-    engine = engine_for(config)
     try:
+        engine = engine_for(config)
         engine.check(config)  # before any worker starts
     except ConfigError as error:
         print(error, file=sys.stderr)

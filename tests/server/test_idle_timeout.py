@@ -1,5 +1,5 @@
-"""Hypercorn settings from Config (tracker/server/hypercorn.py), seen from a client of a real tracker: idle keep-alive
-connections and half-sent heads (slowloris) are closed after IdleTimeoutSeconds."""
+"""IdleTimeoutSeconds on both engines (tracker/server/hypercorn.py, granian.py), seen from a client of a real
+tracker: idle keep-alive connections and half-sent heads (slowloris) are closed after it."""
 
 from __future__ import annotations
 
