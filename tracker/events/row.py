@@ -1,159 +1,45 @@
 """The value map of one event → an `events` row (SPEC.md §3), plus the visitor ids the cookies must carry.
 
 Typed columns are checked here: a value that cannot be stored raises BadEvent naming the field. Keys that are
-not columns become `params` (values typed by coerce.param_value), except the Go exclude list.
+not columns become `params` (values typed by coerce.param_value), except the Go exclude list. EventRows builds
+the rows of one request (or one socket): what its events share (the request's columns, the time, the injected
+params, what consent allows) is worked out once, not once per event.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from tracker.errors import BadEvent
 from tracker.events import coerce
-from tracker.events.ids import ZERO_UUID, new_id, parse_uuid
+from tracker.events.columns import (
+    EXCLUDED_FROM_PARAMS,
+    LOWERCASE,
+    TEXT_COLUMN_SET,
+    UUID_ALIASES,
+    UUID_COLUMN_SET,
+)
+from tracker.events.ids import ZERO_UUID, IdBlock, parse_uuid
 from tracker.events.inputs import RequestInfo
 from tracker.privacy import hashing
+from tracker.privacy.consent import Allowed, cflags_of, scrub
 from tracker.privacy.rules import PrivacyRules
 from tracker.privacy.storage import IPPolicy
 from tracker.timestamps import now_text
 
-UUID_COLUMNS = ("oid", "uid", "tid", "auth_id", "rid", "invoice_id", "device_id", "ref")
-UUID_ALIASES = {"did": "device_id", "auth": "auth_id", "invid": "invoice_id"}
-TEXT_COLUMNS = [
-    "org",
-    "app",
-    "rel",
-    "ptyp",
-    "xid",
-    "split",
-    "ename",
-    "etyp",
-    "sink",
-    "source",
-    "medium",
-    "campaign",
-    "content",
-    "term",
-    "aff",
-    "arm_id",
-    "mcid",
-    "device",
-    "os",
-    "relation",
-    "gaid",
-    "idfa",
-    "msid",
-    "fbid",
-    "culture",
-    "rcode",
-    "browser",
-    "tz",
-    "zip",
-    "country",
-    "region",
-    "city",
-    "ja4h",
-]
-UUID_COLUMN_SET = frozenset(UUID_COLUMNS)
-TEXT_COLUMN_SET = frozenset(TEXT_COLUMNS)
-LOWERCASE = frozenset(
-    ["ename", "etyp", "ptyp", "source", "medium", "campaign", "term", "device", "os", "browser", "relation", "sink"]
-)
 MAX_TEXT = 8192
-# Go's excludeFields: keys that never land in params (they are columns or private).
-EXCLUDED_FROM_PARAMS = frozenset(
-    [
-        "uri",
-        "hhash",
-        "iphash",
-        "cell",
-        "chash",
-        "email",
-        "ehash",
-        "uname",
-        "acct",
-        "first",
-        "lat",
-        "lon",
-        "w",
-        "h",
-        "params",
-        "eid",
-        "tr",
-        "time",
-        "vid",
-        "did",
-        "sid",
-        "app",
-        "rel",
-        "cflags",
-        "created",
-        "uid",
-        "last",
-        "url",
-        "ip",
-        "latlon",
-        "ptyp",
-        "bhash",
-        "auth_id",
-        "duration",
-        "xid",
-        "split",
-        "etyp",
-        "ver",
-        "sink",
-        "score",
-        "gaid",
-        "idfa",
-        "msid",
-        "fbid",
-        "country",
-        "region",
-        "city",
-        "zip",
-        "culture",
-        "ref",
-        "aff",
-        "arm_id",
-        "mcid",
-        "browser",
-        "device",
-        "os",
-        "tz",
-        "vp",
-        "targets",
-        "rid",
-        "relation",
-        "rcode",
-        "ename",
-        "source",
-        "medium",
-        "campaign",
-        "term",
-        "content",
-        "v1",
-        "oid",
-        "org",
-        "tid",
-        "auth",
-        "invid",
-        "invoice_id",
-        "ja4h",
-        "uhash",
-        "vp_w",
-        "vp_h",
-        "user",
-    ]
-)
+MAX_ENCODED = 64 * MAX_TEXT
 INTERNAL_PATH = re.compile(r"^/tr/v\d+/(tr|img|pub|str|rdr|xrdr|ws)\b")
+NUMBER_KEYS = frozenset(("cflags", "duration", "ver", "score", "lat", "lon", "w", "h", "vp_w", "vp_h"))
+PRIVATE_HASHES = (("email", "ehash"), ("cell", "chash"), ("uname", "uhash"))
+PRIVATE_SOURCES = frozenset(source for source, _ in PRIVATE_HASHES)
+EVERYTHING = Allowed()
 
 
-@dataclass(slots=True, frozen=True)
-class Visitor:
+class Visitor(NamedTuple):
     vid: str
     sid: str
     new_visitor: bool
@@ -173,69 +59,138 @@ def build(
     injected_params: dict[str, Any] | None = None,
     privacy: PrivacyRules | None = None,
 ) -> tuple[dict[str, Any], Visitor]:
-    row: dict[str, Any] = {}
-    row["eid"] = parse_uuid(values.get("eid")) or new_id()
-    row["created_at"] = now_text()
-
-    visitor = _visitor(values)
-    row["vid"], row["sid"] = visitor.vid, visitor.sid
-    present = values.keys()
-    for alias in UUID_ALIASES.keys() & present:
-        values.setdefault(UUID_ALIASES[alias], values[alias])
-    for column in UUID_COLUMN_SET & values.keys():
-        row[column] = parse_uuid(values[column]) or ZERO_UUID
-
-    if "ename" not in values and isinstance(values.get("content"), str):
-        values["ename"] = values.pop("content")
-    for column in TEXT_COLUMN_SET & values.keys():
-        value = values[column]
-        if value is None or isinstance(value, (dict, list)):
-            continue
-        text = _text(column, value)
-        row[column] = text.lower() if column in LOWERCASE else text
-    if "country" in row:
-        row["country"] = row["country"].upper()
-
-    _numbers(values, row)
-    for column in ("url", "last"):
-        if isinstance(values.get(column), str):
-            row[column] = _clean_url(_text(column, values[column]), url_filter, url_filter_group)
-    if "url" not in row and not is_server and not INTERNAL_PATH.match(info.path):
-        row["url"] = _clean_url(f"//{info.host}{info.path}", url_filter, url_filter_group)
-
-    for source, target in (("email", "ehash"), ("cell", "chash"), ("uname", "uhash")):
-        if isinstance(values.get(source), str) and values[source].strip():
-            values[target] = hashing.private_hash(private_prefix, values[source])
-    row["params"] = _params(values, injected_params)
-    if isinstance(values.get("targets"), dict):
-        if len(_encoded("targets", values["targets"])) > 64 * MAX_TEXT:
-            raise BadEvent("targets", "larger than 512 KiB")
-        row["targets"] = values["targets"]
-
-    row["host"] = info.host
-    row["hhash"] = hashing.short_hash(info.host) if info.host else ""
-    if not is_server:
-        row["ua"] = info.user_agent[:MAX_TEXT]
-        row["bhash"] = hashing.short_hash(info.user_agent) if info.user_agent else ""
-        row["referer"] = info.referer[:MAX_TEXT]
-    row["ip"], row["iphash"] = ip_policy.apply(info.client_ip)
-    if privacy is not None:
-        allowed = privacy.apply(row, values, host=info.host, client_ip=info.client_ip, gpc=info.gpc, dnt=info.dnt)
-        if not allowed.analytics:
-            visitor = replace(visitor, cookies=False)
-    return row, visitor
+    """One event's row; `values` is consumed (aliases and hashes are added to it)."""
+    rows = EventRows(
+        info,
+        ip_policy,
+        is_server=is_server,
+        url_filter=url_filter,
+        url_filter_group=url_filter_group,
+        private_prefix=private_prefix,
+        injected_params=injected_params,
+        privacy=privacy,
+    )
+    return rows.build(values)
 
 
-def _visitor(values: dict[str, Any]) -> Visitor:
-    vid = parse_uuid(values.get("vid"))
-    sid = parse_uuid(values.get("sid"))
-    new_visitor = vid is None
-    if vid is None:
-        vid = new_id()
-    new_session = sid is None
-    if sid is None:
-        sid = vid if new_visitor else new_id()
-    return Visitor(vid, sid, new_visitor, new_session)
+class EventRows:
+    """The rows of one request's events (or one socket's): `build` one value map at a time."""
+
+    def __init__(
+        self,
+        info: RequestInfo,
+        ip_policy: IPPolicy,
+        *,
+        is_server: bool,
+        url_filter: re.Pattern[str] | None = None,
+        url_filter_group: int = 0,
+        private_prefix: str = "",
+        injected_params: dict[str, Any] | None = None,
+        privacy: PrivacyRules | None = None,
+    ) -> None:
+        self.info = info
+        self.url_filter = url_filter
+        self.url_filter_group = url_filter_group
+        self.private_prefix = private_prefix
+        self.privacy = privacy
+        self.ids = IdBlock(1)
+        self.created_at = now_text()
+        shared: dict[str, Any] = {"host": info.host, "hhash": hashing.short_hash(info.host) if info.host else ""}
+        if not is_server:
+            shared["ua"] = info.user_agent[:MAX_TEXT]
+            shared["bhash"] = hashing.short_hash(info.user_agent) if info.user_agent else ""
+            shared["referer"] = info.referer[:MAX_TEXT]
+        shared["ip"], shared["iphash"] = ip_policy.apply(info.client_ip)
+        self.shared = shared  # the request's own columns, the same in every row
+        self.default_url: str | None = None
+        if not is_server and not INTERNAL_PATH.match(info.path):
+            self.default_url = _clean_url(f"//{info.host}{info.path}", url_filter, url_filter_group)
+        self.injected = {k: v for k, v in (injected_params or {}).items() if k not in EXCLUDED_FROM_PARAMS}
+        self._injected_typed: dict[str, Any] | None = None
+        self._allowed: dict[int | None, Allowed] = {}
+
+    def new_batch(self, events: int) -> None:
+        """The next `events` events (a request's, or a socket message's): one time, their ids made together."""
+        self.created_at = now_text()
+        self.ids = IdBlock(2 * events)  # an eid and a session id each, for events that name their visitor
+
+    def build(self, values: dict[str, Any]) -> tuple[dict[str, Any], Visitor]:
+        """One event's row; `values` is consumed (aliases and hashes are added to it)."""
+        row: dict[str, Any] = {"eid": parse_uuid(values.get("eid")) or self.ids.take(), "created_at": self.created_at}
+        visitor = self._visitor(values)
+        row["vid"], row["sid"] = visitor.vid, visitor.sid
+        for alias in UUID_ALIASES.keys() & values.keys():
+            values.setdefault(UUID_ALIASES[alias], values[alias])
+        for column in UUID_COLUMN_SET & values.keys():
+            row[column] = parse_uuid(values[column]) or ZERO_UUID
+
+        if "ename" not in values and isinstance(values.get("content"), str):
+            values["ename"] = values.pop("content")
+        for column in TEXT_COLUMN_SET & values.keys():
+            value = values[column]
+            if value is None or isinstance(value, (dict, list)):
+                continue
+            text = _text(column, value)
+            row[column] = text.lower() if column in LOWERCASE else text
+        if "country" in row:
+            row["country"] = row["country"].upper()
+
+        if not NUMBER_KEYS.isdisjoint(values):
+            _numbers(values, row)
+        for column in ("url", "last"):
+            if isinstance(values.get(column), str):
+                row[column] = _clean_url(_text(column, values[column]), self.url_filter, self.url_filter_group)
+        if "url" not in row and self.default_url is not None:
+            row["url"] = self.default_url
+
+        if not PRIVATE_SOURCES.isdisjoint(values):
+            for source, target in PRIVATE_HASHES:
+                if isinstance(values.get(source), str) and values[source].strip():
+                    values[target] = hashing.private_hash(self.private_prefix, values[source])
+        row["params"] = self._params(values.get("params"))
+        if isinstance(values.get("targets"), dict):
+            if len(_encoded("targets", values["targets"])) > MAX_ENCODED:
+                raise BadEvent("targets", "larger than 512 KiB")
+            row["targets"] = values["targets"]
+        row.update(self.shared)
+        if self.privacy is not None:
+            allowed = self._apply_privacy(self.privacy, row, values)
+            if not allowed.analytics:
+                visitor = visitor._replace(cookies=False)
+        return row, visitor
+
+    def _visitor(self, values: dict[str, Any]) -> Visitor:
+        vid = parse_uuid(values.get("vid"))
+        sid = parse_uuid(values.get("sid"))
+        new_visitor = vid is None
+        if vid is None:
+            vid = self.ids.take()
+        new_session = sid is None
+        if sid is None:
+            sid = vid if new_visitor else self.ids.take()
+        return Visitor(vid, sid, new_visitor, new_session)
+
+    def _params(self, own: Any) -> dict[str, Any]:
+        params = _own_params(own)
+        if params is not None:
+            return _typed_params(params)
+        if self._injected_typed is None:  # the request's query and path pairs: typed once, copied per row
+            self._injected_typed = _typed_params(self.injected)
+        return dict(self._injected_typed)
+
+    def _apply_privacy(self, privacy: PrivacyRules, row: dict[str, Any], values: dict[str, Any]) -> Allowed:
+        """PrivacyRules.apply, with what consent allows worked out once per cflags value of the request."""
+        info = self.info
+        privacy.consent.check_account(values, info.host)
+        if privacy.geo is not None or "tz" in row:
+            privacy.locate(row, info.client_ip)
+        cflags = cflags_of(values)
+        allowed = self._allowed.get(cflags)
+        if allowed is None:
+            allowed = self._allowed[cflags] = privacy.consent.allowed(cflags, gpc=info.gpc, dnt=info.dnt)
+        if not allowed.everything:
+            scrub(row, allowed)
+        return allowed
 
 
 def _numbers(values: dict[str, Any], row: dict[str, Any]) -> None:
@@ -264,20 +219,23 @@ def _numbers(values: dict[str, Any], row: dict[str, Any]) -> None:
             row[column] = coerce.to_int(source, values[source])
 
 
-def _params(values: dict[str, Any], injected: dict[str, Any] | None) -> dict[str, Any]:
-    params = {k: v for k, v in (injected or {}).items() if k not in EXCLUDED_FROM_PARAMS}
-    own = values.get("params")
+def _own_params(own: Any) -> dict[str, Any] | None:
+    """The event's own `params` (a JSON object, or its text), or None when it names none."""
     if isinstance(own, str) and own.strip():
         try:
             own = orjson.loads(own)
         except orjson.JSONDecodeError:
             raise BadEvent("params", "expected a JSON object") from None
-    if own is not None and own != "":
-        if not isinstance(own, dict):
-            raise BadEvent("params", "expected a JSON object")
-        params = dict(own)
+    if own is None or own == "":
+        return None
+    if not isinstance(own, dict):
+        raise BadEvent("params", "expected a JSON object")
+    return own
+
+
+def _typed_params(params: dict[Any, Any]) -> dict[str, Any]:
     typed = {str(k): coerce.param_value(v) for k, v in params.items() if k not in EXCLUDED_FROM_PARAMS}
-    if len(_encoded("params", typed)) > 64 * MAX_TEXT:
+    if len(_encoded("params", typed)) > MAX_ENCODED:
         raise BadEvent("params", "larger than 512 KiB")
     return typed
 

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from tracker.errors import BadEvent
 from tracker.events import inputs, row
+from tracker.events.batch import build_batch
 from tracker.events.cookies import set_visitor_cookies
 from tracker.events.ids import parse_uuid
 from tracker.http.answers import json_error, pixel
@@ -82,23 +83,13 @@ async def _parse(request: Request, rest: str, runtime: Process, is_server: bool)
     if request.method == "POST":
         body = await read_body(request, config.limits.body_limit("tracking"))
         items = _body_items(request, body, config.limits.max_events_per_batch)
-    outcome = Outcome([], [], [])
-    for index, item in enumerate(items):
-        try:
-            if not isinstance(item, dict):
-                raise BadEvent("body", "each event must be a JSON object")
-            values = {**base, **inputs.lower_keys(item)}
-            event, visitor = runtime.intake.build_event(values, info, is_server=is_server, injected_params=injected)
-        except BadEvent as error:
-            if len(items) == 1:
-                raise
-            outcome.rejected.append({"index": index, "field": error.field, "error": error.message})
-            continue
-        outcome.records.append(Record("events", event))
-        outcome.visitors.append(visitor)
-    if not outcome.records and outcome.rejected:
-        raise BatchRejected(outcome.rejected)
-    return outcome
+    rows = runtime.intake.event_rows(info, is_server=is_server, injected_params=injected)
+    batch = build_batch(items, base, rows, item_field="body")
+    if batch.first_error is not None and len(items) == 1:
+        raise batch.first_error
+    if not batch.records and batch.rejected:
+        raise BatchRejected(batch.rejected)
+    return Outcome(batch.records, batch.visitors, batch.rejected)
 
 
 def _body_items(request: Request, body: bytes, max_events: int) -> list[Any]:
