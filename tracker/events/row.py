@@ -37,6 +37,7 @@ NUMBER_KEYS = frozenset(("cflags", "duration", "ver", "score", "lat", "lon", "w"
 PRIVATE_HASHES = (("email", "ehash"), ("cell", "chash"), ("uname", "uhash"))
 PRIVATE_SOURCES = frozenset(source for source, _ in PRIVATE_HASHES)
 EVERYTHING = Allowed()
+UUID_KEYS = UUID_COLUMN_SET | UUID_ALIASES.keys()
 
 
 class Visitor(NamedTuple):
@@ -107,7 +108,13 @@ class EventRows:
             self.default_url = _clean_url(f"//{info.host}{info.path}", url_filter, url_filter_group)
         self.injected = {k: v for k, v in (injected_params or {}).items() if k not in EXCLUDED_FROM_PARAMS}
         self._injected_typed: dict[str, Any] | None = None
+        self._vid_text: Any = None
+        self._vid: str | None = None
         self._allowed: dict[int | None, Allowed] = {}
+        self._check_account = privacy is not None and bool(privacy.consent.account_mixer)
+        self._fixed: Allowed | None = None  # consent mode "off": the same for every event of the request
+        if privacy is not None and privacy.consent.mode == "off":
+            self._fixed = privacy.consent.allowed(None, gpc=info.gpc, dnt=info.dnt)
 
     def new_batch(self, events: int) -> None:
         """The next `events` events (a request's, or a socket message's): one time, their ids made together."""
@@ -116,21 +123,28 @@ class EventRows:
 
     def build(self, values: dict[str, Any]) -> tuple[dict[str, Any], Visitor]:
         """One event's row; `values` is consumed (aliases and hashes are added to it)."""
-        row: dict[str, Any] = {"eid": parse_uuid(values.get("eid")) or self.ids.take(), "created_at": self.created_at}
+        eid = values.get("eid")
+        row: dict[str, Any] = {"eid": (eid and parse_uuid(eid)) or self.ids.take(), "created_at": self.created_at}
         visitor = self._visitor(values)
         row["vid"], row["sid"] = visitor.vid, visitor.sid
-        for alias in UUID_ALIASES.keys() & values.keys():
-            values.setdefault(UUID_ALIASES[alias], values[alias])
-        for column in UUID_COLUMN_SET & values.keys():
-            row[column] = parse_uuid(values[column]) or ZERO_UUID
+        if not UUID_KEYS.isdisjoint(values):
+            for alias in UUID_ALIASES.keys() & values.keys():
+                values.setdefault(UUID_ALIASES[alias], values[alias])
+            for column in UUID_COLUMN_SET & values.keys():
+                row[column] = parse_uuid(values[column]) or ZERO_UUID
 
         if "ename" not in values and isinstance(values.get("content"), str):
             values["ename"] = values.pop("content")
         for column in TEXT_COLUMN_SET & values.keys():
             value = values[column]
-            if value is None or isinstance(value, (dict, list)):
+            if type(value) is str:
+                if len(value) > MAX_TEXT:
+                    raise BadEvent(column, f"longer than {MAX_TEXT} characters")
+                text = value
+            elif value is None or isinstance(value, (dict, list)):
                 continue
-            text = _text(column, value)
+            else:
+                text = _text(column, value)
             row[column] = text.lower() if column in LOWERCASE else text
         if "country" in row:
             row["country"] = row["country"].upper()
@@ -138,8 +152,11 @@ class EventRows:
         if not NUMBER_KEYS.isdisjoint(values):
             _numbers(values, row)
         for column in ("url", "last"):
-            if isinstance(values.get(column), str):
-                row[column] = _clean_url(_text(column, values[column]), self.url_filter, self.url_filter_group)
+            value = values.get(column)
+            if isinstance(value, str):
+                if len(value) > MAX_TEXT:
+                    raise BadEvent(column, f"longer than {MAX_TEXT} characters")
+                row[column] = _clean_url(value, self.url_filter, self.url_filter_group)
         if "url" not in row and self.default_url is not None:
             row["url"] = self.default_url
 
@@ -160,7 +177,10 @@ class EventRows:
         return row, visitor
 
     def _visitor(self, values: dict[str, Any]) -> Visitor:
-        vid = parse_uuid(values.get("vid"))
+        text = values.get("vid")
+        if text != self._vid_text:  # the events of a request nearly always name one visitor
+            self._vid_text, self._vid = text, parse_uuid(text)
+        vid = self._vid
         sid = parse_uuid(values.get("sid"))
         new_visitor = vid is None
         if vid is None:
@@ -181,14 +201,17 @@ class EventRows:
     def _apply_privacy(self, privacy: PrivacyRules, row: dict[str, Any], values: dict[str, Any]) -> Allowed:
         """PrivacyRules.apply, with what consent allows worked out once per cflags value of the request."""
         info = self.info
-        privacy.consent.check_account(values, info.host)
+        if self._check_account:
+            privacy.consent.check_account(values, info.host)
         if privacy.geo is not None or "tz" in row:
             privacy.locate(row, info.client_ip)
-        cflags = cflags_of(values)
-        allowed = self._allowed.get(cflags)
+        allowed = self._fixed
         if allowed is None:
-            allowed = self._allowed[cflags] = privacy.consent.allowed(cflags, gpc=info.gpc, dnt=info.dnt)
-        if not allowed.everything:
+            cflags = cflags_of(values)
+            allowed = self._allowed.get(cflags)
+            if allowed is None:
+                allowed = self._allowed[cflags] = privacy.consent.allowed(cflags, gpc=info.gpc, dnt=info.dnt)
+        if allowed is not EVERYTHING and not allowed.everything:
             scrub(row, allowed)
         return allowed
 
@@ -263,8 +286,9 @@ def _clean_url(url: str, url_filter: re.Pattern[str] | None, group: int) -> str:
             index = group if group > 0 else (match.re.groups or 0)
             kept = match.group(index) or ""
             return kept
-    for scheme in ("https:", "http:"):
-        if url[: len(scheme)].lower() == scheme:
-            url = url[len(scheme) :]
-            break
-    return url.split("?", 1)[0].split("#", 1)[0]
+    scheme = url[:6].lower()
+    if scheme == "https:":
+        url = url[6:]
+    elif scheme[:5] == "http:":
+        url = url[5:]
+    return url.partition("?")[0].partition("#")[0]
