@@ -36,7 +36,6 @@ INTERNAL_PATH = re.compile(r"^/tr/v\d+/(tr|img|pub|str|rdr|xrdr|ws)\b")
 NUMBER_KEYS = frozenset(("cflags", "duration", "ver", "score", "lat", "lon", "w", "h", "vp_w", "vp_h"))
 PRIVATE_HASHES = (("email", "ehash"), ("cell", "chash"), ("uname", "uhash"))
 PRIVATE_SOURCES = frozenset(source for source, _ in PRIVATE_HASHES)
-EVERYTHING = Allowed()
 UUID_KEYS = UUID_COLUMN_SET | UUID_ALIASES.keys()
 
 
@@ -115,6 +114,9 @@ class EventRows:
         self._fixed: Allowed | None = None  # consent mode "off": the same for every event of the request
         if privacy is not None and privacy.consent.mode == "off":
             self._fixed = privacy.consent.allowed(None, gpc=info.gpc, dnt=info.dnt)
+        self._consent_per_event = privacy is not None and (
+            self._check_account or privacy.geo is not None or self._fixed is None or not self._fixed.everything
+        )
 
     def new_batch(self, events: int) -> None:
         """The next `events` events (a request's, or a socket message's): one time, their ids made together."""
@@ -123,10 +125,21 @@ class EventRows:
 
     def build(self, values: dict[str, Any]) -> tuple[dict[str, Any], Visitor]:
         """One event's row; `values` is consumed (aliases and hashes are added to it)."""
+        take = self.ids.take
         eid = values.get("eid")
-        row: dict[str, Any] = {"eid": (eid and parse_uuid(eid)) or self.ids.take(), "created_at": self.created_at}
-        visitor = self._visitor(values)
-        row["vid"], row["sid"] = visitor.vid, visitor.sid
+        row: dict[str, Any] = {"eid": (eid and parse_uuid(eid)) or take(), "created_at": self.created_at}
+        text = values.get("vid")
+        if text != self._vid_text:  # the events of a request nearly always name one visitor: parse it once
+            self._vid_text, self._vid = text, parse_uuid(text)
+        vid, sid = self._vid, values.get("sid")
+        if sid is not None:
+            sid = parse_uuid(sid)
+        new_visitor, new_session = vid is None, sid is None
+        if vid is None:
+            vid = take()
+        if sid is None:
+            sid = vid if new_visitor else take()
+        row["vid"], row["sid"] = vid, sid
         if not UUID_KEYS.isdisjoint(values):
             for alias in UUID_ALIASES.keys() & values.keys():
                 values.setdefault(UUID_ALIASES[alias], values[alias])
@@ -164,31 +177,21 @@ class EventRows:
             for source, target in PRIVATE_HASHES:
                 if isinstance(values.get(source), str) and values[source].strip():
                     values[target] = hashing.private_hash(self.private_prefix, values[source])
-        row["params"] = self._params(values.get("params"))
+        own = values.get("params")
+        row["params"] = _typed_params(own) if type(own) is dict else self._params(own)
         if isinstance(values.get("targets"), dict):
             if len(_encoded("targets", values["targets"])) > MAX_ENCODED:
                 raise BadEvent("targets", "larger than 512 KiB")
             row["targets"] = values["targets"]
         row.update(self.shared)
-        if self.privacy is not None:
-            allowed = self._apply_privacy(self.privacy, row, values)
-            if not allowed.analytics:
-                visitor = visitor._replace(cookies=False)
-        return row, visitor
-
-    def _visitor(self, values: dict[str, Any]) -> Visitor:
-        text = values.get("vid")
-        if text != self._vid_text:  # the events of a request nearly always name one visitor
-            self._vid_text, self._vid = text, parse_uuid(text)
-        vid = self._vid
-        sid = parse_uuid(values.get("sid"))
-        new_visitor = vid is None
-        if vid is None:
-            vid = self.ids.take()
-        new_session = sid is None
-        if sid is None:
-            sid = vid if new_visitor else self.ids.take()
-        return Visitor(vid, sid, new_visitor, new_session)
+        cookies = True
+        privacy = self.privacy
+        if privacy is not None:
+            if self._consent_per_event:
+                cookies = self._apply_privacy(privacy, row, values).analytics
+            elif "tz" in row:  # consent "off" and no GeoIP: all PrivacyRules.apply can still do is this
+                privacy.locate(row, self.info.client_ip)
+        return row, Visitor(vid, sid, new_visitor, new_session, cookies)
 
     def _params(self, own: Any) -> dict[str, Any]:
         params = _own_params(own)
@@ -211,7 +214,7 @@ class EventRows:
             allowed = self._allowed.get(cflags)
             if allowed is None:
                 allowed = self._allowed[cflags] = privacy.consent.allowed(cflags, gpc=info.gpc, dnt=info.dnt)
-        if allowed is not EVERYTHING and not allowed.everything:
+        if not allowed.everything:
             scrub(row, allowed)
         return allowed
 
