@@ -25,7 +25,7 @@ def param_value(value: Any) -> Any:
     kind = type(value)
     if kind is not str:
         if kind is int or (isinstance(value, int) and not isinstance(value, bool)):
-            return _seconds_to_ms(value)
+            return value * 1000 if SECONDS_LOW <= value < SECONDS_HIGH else value
         return value
     text = value.strip()
     first = text[:1]

@@ -6,7 +6,6 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Iterator
 
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 _GREGORIAN_OFFSET = 0x01B21DD213814000  # 100 ns intervals from 1582-10-15 to 1970-01-01
@@ -65,13 +64,14 @@ class IdBlock:
     __slots__ = ("_ids", "_size")
 
     def __init__(self, size: int) -> None:
-        self._ids: Iterator[str] = iter(())
+        self._ids: list[str] = []  # newest first: take() pops the oldest from the end
         self._size = size
 
     def take(self) -> str:
-        for found in self._ids:
-            return found
+        if self._ids:
+            return self._ids.pop()
         if self._size <= 1:
             return new_id()
-        self._ids = iter(new_ids(self._size))
-        return next(self._ids)
+        self._ids = new_ids(self._size)
+        self._ids.reverse()
+        return self._ids.pop()

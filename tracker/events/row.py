@@ -37,6 +37,7 @@ NUMBER_KEYS = frozenset(("cflags", "duration", "ver", "score", "lat", "lon", "w"
 PRIVATE_HASHES = (("email", "ehash"), ("cell", "chash"), ("uname", "uhash"))
 PRIVATE_SOURCES = frozenset(source for source, _ in PRIVATE_HASHES)
 UUID_KEYS = UUID_COLUMN_SET | UUID_ALIASES.keys()
+RARE_KEYS = UUID_KEYS | NUMBER_KEYS | PRIVATE_SOURCES | {"content", "last", "targets"}
 
 
 class Visitor(NamedTuple):
@@ -128,6 +129,7 @@ class EventRows:
         take = self.ids.take
         eid = values.get("eid")
         row: dict[str, Any] = {"eid": (eid and parse_uuid(eid)) or take(), "created_at": self.created_at}
+        rare = not RARE_KEYS.isdisjoint(values)  # most events have none of these: one check skips them all
         text = values.get("vid")
         if text != self._vid_text:  # the events of a request nearly always name one visitor: parse it once
             self._vid_text, self._vid = text, parse_uuid(text)
@@ -140,13 +142,13 @@ class EventRows:
         if sid is None:
             sid = vid if new_visitor else take()
         row["vid"], row["sid"] = vid, sid
-        if not UUID_KEYS.isdisjoint(values):
+        if rare and not UUID_KEYS.isdisjoint(values):
             for alias in UUID_ALIASES.keys() & values.keys():
                 values.setdefault(UUID_ALIASES[alias], values[alias])
             for column in UUID_COLUMN_SET & values.keys():
                 row[column] = parse_uuid(values[column]) or ZERO_UUID
 
-        if "ename" not in values and isinstance(values.get("content"), str):
+        if rare and "ename" not in values and isinstance(values.get("content"), str):
             values["ename"] = values.pop("content")
         for column in TEXT_COLUMN_SET & values.keys():
             value = values[column]
@@ -162,9 +164,9 @@ class EventRows:
         if "country" in row:
             row["country"] = row["country"].upper()
 
-        if not NUMBER_KEYS.isdisjoint(values):
+        if rare and not NUMBER_KEYS.isdisjoint(values):
             _numbers(values, row)
-        for column in ("url", "last"):
+        for column in ("url", "last") if rare else ("url",):
             value = values.get(column)
             if isinstance(value, str):
                 if len(value) > MAX_TEXT:
@@ -173,13 +175,18 @@ class EventRows:
         if "url" not in row and self.default_url is not None:
             row["url"] = self.default_url
 
-        if not PRIVATE_SOURCES.isdisjoint(values):
+        if rare and not PRIVATE_SOURCES.isdisjoint(values):
             for source, target in PRIVATE_HASHES:
                 if isinstance(values.get(source), str) and values[source].strip():
                     values[target] = hashing.private_hash(self.private_prefix, values[source])
         own = values.get("params")
-        row["params"] = _typed_params(own) if type(own) is dict else self._params(own)
-        if isinstance(values.get("targets"), dict):
+        if type(own) is dict:
+            row["params"] = _typed_params(own)
+        elif own is None and self._injected_typed is not None:
+            row["params"] = dict(self._injected_typed)
+        else:
+            row["params"] = self._params(own)
+        if rare and isinstance(values.get("targets"), dict):
             if len(_encoded("targets", values["targets"])) > MAX_ENCODED:
                 raise BadEvent("targets", "larger than 512 KiB")
             row["targets"] = values["targets"]
