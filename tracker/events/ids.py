@@ -15,6 +15,7 @@ _NODE = secrets.randbits(48) | 0x010000000000
 _CLOCK = 0x8000 | secrets.randbits(14)
 _last_stamp = 0
 _SUFFIX = f"-{_CLOCK:04x}-{_NODE:012x}"
+_HEX2 = [f"{byte:02x}" for byte in range(256)]
 _CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -37,7 +38,14 @@ def new_ids(count: int) -> list[str]:
     if low + count > 0x100000000:  # time_low wraps inside the batch (once every 7 minutes)
         return [_text(stamp) for stamp in range(first, first + count)]
     rest = _text(first)[8:]  # time_mid, time_high, clock and node are the same for the whole batch
-    return [f"{stamp:08x}{rest}" for stamp in range(low, low + count)]
+    made: list[str] = []
+    end = low + count
+    while low < end:  # runs of 256 stamps share their first 6 hex digits: only the last two are looked up
+        run_end = min(end, (low | 0xFF) + 1)
+        top = f"{low >> 8:06x}"
+        made += [top + _HEX2[last] + rest for last in range(low & 0xFF, (low & 0xFF) + run_end - low)]
+        low = run_end
+    return made
 
 
 def _text(stamp: int) -> str:
