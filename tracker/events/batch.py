@@ -21,7 +21,6 @@ class Batch:
     records: list[Record] = field(default_factory=list)
     visitors: list[Visitor] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
-    first_error: BadEvent | None = None  # what a request of one event answers with
 
 
 def build_batch(items: list[Any], base: dict[str, Any], rows: EventRows, *, item_field: str) -> Batch:
@@ -36,7 +35,6 @@ def build_batch(items: list[Any], base: dict[str, Any], rows: EventRows, *, item
             event, visitor = build(event_values(base, item))
         except BadEvent as error:
             batch.rejected.append({"index": index, "field": error.field, "error": error.message})
-            batch.first_error = batch.first_error or error
             continue
         records.append(Record("events", event))
         visitors.append(visitor)

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from tracker.errors import BadEvent
 from tracker.events import inputs, row
-from tracker.events.batch import build_batch
+from tracker.events.batch import build_batch, event_values
 from tracker.events.cookies import set_visitor_cookies
 from tracker.events.ids import parse_uuid
 from tracker.http.answers import json_error, pixel
@@ -84,9 +84,12 @@ async def _parse(request: Request, rest: str, runtime: Process, is_server: bool)
         body = await read_body(request, config.limits.body_limit("tracking"))
         items = _body_items(request, body, config.limits.max_events_per_batch)
     rows = runtime.intake.event_rows(info, is_server=is_server, injected_params=injected)
+    if len(items) == 1:  # a GET, a form, one JSON object: its error is the answer, there is no batch to keep
+        if not isinstance(items[0], dict):
+            raise BadEvent("body", "each event must be a JSON object")
+        event, visitor = rows.build(event_values(base, items[0]))
+        return Outcome([Record("events", event)], [visitor], [])
     batch = build_batch(items, base, rows, item_field="body")
-    if batch.first_error is not None and len(items) == 1:
-        raise batch.first_error
     if not batch.records and batch.rejected:
         raise BatchRejected(batch.rejected)
     return Outcome(batch.records, batch.visitors, batch.rejected)
