@@ -59,7 +59,35 @@ FIELDS: dict[str, Any] = {
     "custom": PARAM,
 }
 EVENT = st.fixed_dictionaries({}, optional=FIELDS)
-ITEM = st.one_of(EVENT, EVENT, EVENT, st.sampled_from([[], "text", 5]))
+VALID = st.fixed_dictionaries(  # values that build: so that most examples compare whole rows, not only rejections
+    {},
+    optional={
+        "vid": st.sampled_from([VID, VID.upper(), VID.replace("-", "")]),
+        "sid": st.sampled_from([SID, "x"]),
+        "eid": st.sampled_from([SID, VID]),
+        "did": st.just(VID),
+        "ename": st.text(max_size=12),
+        "etyp": st.sampled_from(["View", "page"]),
+        "content": st.text(max_size=5),
+        "Medium": st.sampled_from(["CPC", "email"]),
+        "country": st.sampled_from(["de", "US"]),
+        "tz": st.sampled_from(["Europe/Berlin", "Asia/Tokyo"]),
+        "url": st.sampled_from(["https://Shop.example/p?q=1#f", "HTTP://a/b", "//h/p"]),
+        "last": st.just("https://a.example/x?y"),
+        "params": st.one_of(
+            st.dictionaries(st.sampled_from(["i", "plan", "ts", "Case"]), PARAM, max_size=4),
+            st.just('{"a": "1700000000"}'),
+        ),
+        "cflags": st.sampled_from([1024, 2048 + 512, 8191]),
+        "duration": st.sampled_from([5, "7"]),
+        "score": st.just(0.5),
+        "w": st.just(1024),
+        "email": st.just("A@Example.com "),
+        "targets": st.just({"a": [1, 2]}),
+        "custom": PARAM,
+    },
+)
+ITEM = st.one_of(EVENT, VALID, VALID, st.sampled_from([[], "text", 5]))
 INFO = st.builds(
     inputs.RequestInfo,
     host=st.sampled_from(["yourdomain.com", "", "Shop.Example"]),
@@ -77,7 +105,7 @@ PRIVACY = st.builds(
         mode=st.sampled_from(["off", "given", "required"]),
         honor_dnt=st.booleans(),
         missing_is_marketing=st.booleans(),
-        account_mixer=st.sampled_from(["", "mix"]),
+        account_mixer=st.sampled_from(["", "", "", "mix"]),
     ),
 )
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
