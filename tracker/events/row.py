@@ -11,16 +11,23 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
-import orjson
-
 from tracker.errors import BadEvent
-from tracker.events import coerce
 from tracker.events.columns import (
     EXCLUDED_FROM_PARAMS,
     LOWERCASE,
     TEXT_COLUMN_SET,
     UUID_ALIASES,
     UUID_COLUMN_SET,
+)
+from tracker.events.fields import (
+    MAX_ENCODED,
+    MAX_TEXT,
+    as_text,
+    clean_url,
+    encoded,
+    numbers,
+    own_params,
+    typed_params,
 )
 from tracker.events.ids import ZERO_UUID, IdBlock, parse_uuid
 from tracker.events.inputs import RequestInfo
@@ -30,8 +37,6 @@ from tracker.privacy.rules import PrivacyRules
 from tracker.privacy.storage import IPPolicy
 from tracker.timestamps import now_text
 
-MAX_TEXT = 8192
-MAX_ENCODED = 64 * MAX_TEXT
 INTERNAL_PATH = re.compile(r"^/tr/v\d+/(tr|img|pub|str|rdr|xrdr|ws)\b")
 NUMBER_KEYS = frozenset(("cflags", "duration", "ver", "score", "lat", "lon", "w", "h", "vp_w", "vp_h"))
 PRIVATE_HASHES = (("email", "ehash"), ("cell", "chash"), ("uname", "uhash"))
@@ -105,7 +110,7 @@ class EventRows:
         self.shared = shared  # the request's own columns, the same in every row
         self.default_url: str | None = None
         if not is_server and not INTERNAL_PATH.match(info.path):
-            self.default_url = _clean_url(f"//{info.host}{info.path}", url_filter, url_filter_group)
+            self.default_url = clean_url(f"//{info.host}{info.path}", url_filter, url_filter_group)
         self.injected = {k: v for k, v in (injected_params or {}).items() if k not in EXCLUDED_FROM_PARAMS}
         self._injected_typed: dict[str, Any] | None = None
         self._vid_text: Any = None
@@ -159,19 +164,19 @@ class EventRows:
             elif value is None or isinstance(value, (dict, list)):
                 continue
             else:
-                text = _text(column, value)
+                text = as_text(column, value)
             row[column] = text.lower() if column in LOWERCASE else text
         if "country" in row:
             row["country"] = row["country"].upper()
 
         if rare and not NUMBER_KEYS.isdisjoint(values):
-            _numbers(values, row)
+            numbers(values, row)
         for column in ("url", "last") if rare else ("url",):
             value = values.get(column)
             if isinstance(value, str):
                 if len(value) > MAX_TEXT:
                     raise BadEvent(column, f"longer than {MAX_TEXT} characters")
-                row[column] = _clean_url(value, self.url_filter, self.url_filter_group)
+                row[column] = clean_url(value, self.url_filter, self.url_filter_group)
         if "url" not in row and self.default_url is not None:
             row["url"] = self.default_url
 
@@ -181,13 +186,13 @@ class EventRows:
                     values[target] = hashing.private_hash(self.private_prefix, values[source])
         own = values.get("params")
         if type(own) is dict:
-            row["params"] = _typed_params(own)
+            row["params"] = typed_params(own)
         elif own is None and self._injected_typed is not None:
             row["params"] = dict(self._injected_typed)
         else:
             row["params"] = self._params(own)
         if rare and isinstance(values.get("targets"), dict):
-            if len(_encoded("targets", values["targets"])) > MAX_ENCODED:
+            if len(encoded("targets", values["targets"])) > MAX_ENCODED:
                 raise BadEvent("targets", "larger than 512 KiB")
             row["targets"] = values["targets"]
         row.update(self.shared)
@@ -201,11 +206,11 @@ class EventRows:
         return row, Visitor(vid, sid, new_visitor, new_session, cookies)
 
     def _params(self, own: Any) -> dict[str, Any]:
-        params = _own_params(own)
+        params = own_params(own)
         if params is not None:
-            return _typed_params(params)
+            return typed_params(params)
         if self._injected_typed is None:  # the request's query and path pairs: typed once, copied per row
-            self._injected_typed = _typed_params(self.injected)
+            self._injected_typed = typed_params(self.injected)
         return dict(self._injected_typed)
 
     def _apply_privacy(self, privacy: PrivacyRules, row: dict[str, Any], values: dict[str, Any]) -> Allowed:
@@ -224,81 +229,3 @@ class EventRows:
         if not allowed.everything:
             scrub(row, allowed)
         return allowed
-
-
-def _numbers(values: dict[str, Any], row: dict[str, Any]) -> None:
-    cflags = values.get("cflags")
-    if cflags is not None:
-        # Go takes cflags only as a JSON number (or the cookie); text from a path or query is ignored.
-        if isinstance(cflags, (int, float)) and not isinstance(cflags, bool):
-            row["cflags"] = coerce.to_int("cflags", cflags)
-        elif not isinstance(cflags, str):
-            raise BadEvent("cflags", "expected an integer")
-    if "duration" in values:
-        row["duration"] = coerce.to_int("duration", values["duration"])
-    if "ver" in values:
-        row["ver"] = coerce.to_int("ver", values["ver"], bits=32)
-    if "score" in values:
-        row["score"] = coerce.to_float("score", values["score"])
-    lat, lon = values.get("lat"), values.get("lon")
-    if lat is not None or lon is not None:
-        if lat is None or lon is None:
-            raise BadEvent("lat" if lat is None else "lon", "lat and lon must be given together")
-        row["lat"], row["lon"] = coerce.to_float("lat", lat), coerce.to_float("lon", lon)
-        if not (-90 <= row["lat"] <= 90 and -180 <= row["lon"] <= 180):
-            raise BadEvent("lat", "lat/lon out of range")
-    for source, column in (("w", "vp_w"), ("h", "vp_h"), ("vp_w", "vp_w"), ("vp_h", "vp_h")):
-        if source in values:
-            row[column] = coerce.to_int(source, values[source])
-
-
-def _own_params(own: Any) -> dict[str, Any] | None:
-    """The event's own `params` (a JSON object, or its text), or None when it names none."""
-    if isinstance(own, str) and own.strip():
-        try:
-            own = orjson.loads(own)
-        except orjson.JSONDecodeError:
-            raise BadEvent("params", "expected a JSON object") from None
-    if own is None or own == "":
-        return None
-    if not isinstance(own, dict):
-        raise BadEvent("params", "expected a JSON object")
-    return own
-
-
-def _typed_params(params: dict[Any, Any]) -> dict[str, Any]:
-    typed = {str(k): coerce.param_value(v) for k, v in params.items() if k not in EXCLUDED_FROM_PARAMS}
-    if len(_encoded("params", typed)) > MAX_ENCODED:
-        raise BadEvent("params", "larger than 512 KiB")
-    return typed
-
-
-def _encoded(field: str, value: Any) -> bytes:
-    """`value` as the spool will write it, or BadEvent naming `field`: orjson reads 1024 levels of nesting but
-    writes only 254, so a deep value that parsed fine would otherwise fail after it was accepted."""
-    try:
-        return orjson.dumps(value)
-    except orjson.JSONEncodeError as error:
-        raise BadEvent(field, f"cannot be stored as JSON ({error}); nest at most 254 levels") from None
-
-
-def _text(column: str, value: Any) -> str:
-    text = value if isinstance(value, str) else _encoded(column, value).decode()
-    if len(text) > MAX_TEXT:
-        raise BadEvent(column, f"longer than {MAX_TEXT} characters")
-    return text
-
-
-def _clean_url(url: str, url_filter: re.Pattern[str] | None, group: int) -> str:
-    if url_filter is not None:
-        match = url_filter.search(url)
-        if match:
-            index = group if group > 0 else (match.re.groups or 0)
-            kept = match.group(index) or ""
-            return kept
-    scheme = url[:6].lower()
-    if scheme == "https:":
-        url = url[6:]
-    elif scheme[:5] == "http:":
-        url = url[5:]
-    return url.partition("?")[0].partition("#")[0]
