@@ -1,48 +1,63 @@
-"""CPU per request inside the app, without sockets: the tracking GET and a short-link redirect through the whole
-ASGI stack (every middleware, the dispatcher, the spool append with Durability "memory"), in µs of process
-time. Process time, not wall time, so a busy machine moves it less; compare builds in one run.
+"""CPU inside the app, without sockets: the tracking GET, a short-link redirect, a POST of 100 events and
+WebSocket LZ4 batches of 100 events, through the whole ASGI stack (every middleware, the dispatcher, the spool
+append). Process time, not wall time, so a busy machine moves it less; compare builds in one run.
 
-    python bench/inprocess.py [--requests N]
+The GET and the redirect append to a Durability "memory" spool, as before; the batch rows append to a real
+spool on disk (Durability "write") with no shipper in the process, so they measure the path into the spool.
+
+    python bench/inprocess.py [--requests N] [--batches N]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.stream import BATCH, batch_json  # noqa: E402
 from tests.harness import base_config, free_port  # noqa: E402
 from tracker.app import create_app  # noqa: E402
 from tracker.config import from_mapping  # noqa: E402
+from tracker.events.frames import encode_block  # noqa: E402
 
 TRACK = "/tr/v1/tr/vid/14fb0860-b4bf-11e9-8971-7b80435315ac/ename/bench/etyp/view"
+HEADERS = [(b"host", b"localhost"), (b"user-agent", b"bench/1.0"), (b"origin", b"https://site.example")]
 
 
-async def drive(app: Any, path: str, query: bytes, requests: int) -> float:
-    scope_base = {
+def http_scope(method: str, path: str, query: bytes, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": method,
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
         "query_string": query,
         "root_path": "",
-        "headers": [(b"host", b"localhost"), (b"user-agent", b"bench/1.0"), (b"origin", b"https://site.example")],
+        "headers": headers,
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8080),
     }
 
+
+async def drive(app: Any, path: str, query: bytes, requests: int, *, body: bytes = b"") -> float:
+    """CPU µs per request of `requests` requests (a GET, or a JSON POST when `body` is given)."""
+    headers = HEADERS + [(b"content-type", b"application/json")] if body else HEADERS
+    scope_base = http_scope("POST" if body else "GET", path, query, headers)
+    message = {"type": "http.request", "body": body, "more_body": False}
+
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return message
 
     statuses: list[int] = []
 
@@ -58,29 +73,83 @@ async def drive(app: Any, path: str, query: bytes, requests: int) -> float:
     return spent / requests * 1e6
 
 
-async def main(requests: int) -> None:
+async def drive_stream(app: Any, batches: int) -> float:
+    """CPU µs per message of `batches` LZ4 messages of BATCH events on one acknowledged socket."""
+    scope = {**http_scope("GET", "/tr/v1/ws", b"", HEADERS), "type": "websocket", "subprotocols": ["tracker.v1.ack"]}
+    frame = encode_block(batch_json())
+    incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    await incoming.put({"type": "websocket.connect"})
+    acked = asyncio.Event()
+    accepted = 0
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal accepted
+        if message["type"] == "websocket.send":
+            accepted += int(message["text"].split('"accepted":', 1)[1].split(",")[0].rstrip("}"))
+            acked.set()
+
+    task = asyncio.create_task(app(scope, incoming.get, send))
+    started = time.process_time()
+    for _ in range(batches):  # one message in flight: each is acknowledged before the next is sent
+        acked.clear()
+        await incoming.put({"type": "websocket.receive", "bytes": frame})
+        await acked.wait()
+    spent = time.process_time() - started
+    await incoming.put({"type": "websocket.disconnect", "code": 1000})
+    await task
+    assert accepted == batches * BATCH, f"{accepted} of {batches * BATCH} events acknowledged"
+    return spent / batches * 1e6
+
+
+@contextlib.asynccontextmanager
+async def running(app: Any) -> AsyncIterator[None]:
+    lifespan: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    await lifespan.put({"type": "lifespan.startup"})
+    sent: list[dict[str, Any]] = []
+
+    async def lsend(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    task = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}}, lifespan.get, lsend))
+    while not sent:
+        await asyncio.sleep(0.01)
+    try:
+        yield
+    finally:
+        await lifespan.put({"type": "lifespan.shutdown"})
+        await task
+
+
+def batch_line(name: str, micros_per_message: float) -> str:
+    per_event = micros_per_message / BATCH
+    return f"{name}: {1e6 / per_event:,.0f} events/s, {per_event * 10_000 / 1000:.1f} ms CPU per 10k events"
+
+
+async def main(requests: int, batches: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         raw = base_config(Path(tmp), free_port(), Durability="memory", Notify=[{"Service": "memory"}])
         app = create_app(from_mapping(raw))
-        lifespan: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        await lifespan.put({"type": "lifespan.startup"})
-        sent: list[dict[str, Any]] = []
-
-        async def lsend(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        task = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}}, lifespan.get, lsend))
-        while not sent:
-            await asyncio.sleep(0.01)
-        await drive(app, TRACK, b"utm_source=bench", 2000)  # warm up
-        track = await drive(app, TRACK, b"utm_source=bench&page=2", requests)
-        missing = await drive(app, "/tr/v1/rdr/", b"url=https%3A%2F%2Fyourdomain.com%2Fsale", requests)
+        async with running(app):
+            await drive(app, TRACK, b"utm_source=bench", 2000)  # warm up
+            track = await drive(app, TRACK, b"utm_source=bench&page=2", requests)
+            missing = await drive(app, "/tr/v1/rdr/", b"url=https%3A%2F%2Fyourdomain.com%2Fsale", requests)
         print(f"tracking GET {track:.1f} µs/request; /rdr/ hop {missing:.1f} µs/request ({requests} each)")
-        await lifespan.put({"type": "lifespan.shutdown"})
-        await task
+
+        raw = base_config(Path(tmp) / "batch", free_port(), Durability="write", MaxSpoolBytes=1 << 34)
+        app = create_app(from_mapping(raw), run_shipper=False)
+        body = batch_json()
+        async with running(app):
+            await drive(app, "/tr/v1/tr/", b"", batches // 10, body=body)  # warm up
+            await drive_stream(app, batches // 10)
+            post = await drive(app, "/tr/v1/tr/", b"", batches, body=body)
+            stream = await drive_stream(app, batches)
+        print(batch_line(f"POST {BATCH} events", post))
+        print(batch_line(f"WebSocket LZ4 batches of {BATCH}", stream))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=20000)
-    asyncio.run(main(parser.parse_args().requests))
+    parser.add_argument("--batches", type=int, default=2000)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.requests, arguments.batches))

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(slots=True, frozen=True)
-class Record:
+class Record(NamedTuple):  # a tuple, not a frozen dataclass: made for every event, it must be cheap to make
     table: str
     row: dict[str, Any]

@@ -105,12 +105,9 @@ class Runtime:
     def intake(self) -> EventIntake:
         return self
 
-    def build_event(
-        self, values: dict[str, Any], info: RequestInfo, *, is_server: bool, injected_params: dict[str, Any]
-    ) -> tuple[dict[str, Any], row.Visitor]:
+    def event_rows(self, info: RequestInfo, *, is_server: bool, injected_params: dict[str, Any]) -> row.EventRows:
         config = self.config
-        return row.build(
-            values,
+        return row.EventRows(
             info,
             self.ip_policy,
             is_server=is_server,
@@ -120,6 +117,11 @@ class Runtime:
             injected_params=injected_params,
             privacy=self.privacy,
         )
+
+    def build_event(
+        self, values: dict[str, Any], info: RequestInfo, *, is_server: bool, injected_params: dict[str, Any]
+    ) -> tuple[dict[str, Any], row.Visitor]:
+        return self.event_rows(info, is_server=is_server, injected_params=injected_params).build(values)
 
     async def accept(self, records: list[Record], family: str = "tracking") -> None:
         """Append to the spool; returns once the records are durable per `Durability` (raises SpoolFull)."""

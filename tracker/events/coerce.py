@@ -17,17 +17,20 @@ from tracker.errors import BadEvent
 _INT = re.compile(r"^[+-]?\d{1,18}$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%m/%d/%Y")
+_MAYBE_TYPED = frozenset("+-.{[tf")  # what a typed string can start with, besides a digit
 SECONDS_LOW, SECONDS_HIGH = 946684800, 946684800000
 
 
 def param_value(value: Any) -> Any:
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return _seconds_to_ms(value)
-    if not isinstance(value, str):
+    kind = type(value)
+    if kind is not str:
+        if kind is int or (isinstance(value, int) and not isinstance(value, bool)):
+            return value * 1000 if SECONDS_LOW <= value < SECONDS_HIGH else value
         return value
     text = value.strip()
+    first = text[:1]
+    if first not in _MAYBE_TYPED and not first.isdigit():
+        return value  # most text: nothing below can match (isdigit also covers the non-ASCII digits \d matches)
     if text in ("true", "false"):
         return text == "true"
     if _INT.match(text):

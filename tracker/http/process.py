@@ -11,7 +11,7 @@ from starlette.requests import HTTPConnection
 
 from tracker.config import Config
 from tracker.events.inputs import RequestInfo
-from tracker.events.row import Visitor
+from tracker.events.row import EventRows, Visitor
 from tracker.metrics import Metrics
 from tracker.privacy.rules import PrivacyRules
 from tracker.records import Record
@@ -21,6 +21,8 @@ from tracker.sinks.base import Rows
 
 class EventIntake(Protocol):
     privacy: PrivacyRules  # consent and GeoIP rules, for the rows derived from an event
+
+    def event_rows(self, info: RequestInfo, *, is_server: bool, injected_params: dict[str, Any]) -> EventRows: ...
 
     def build_event(
         self, values: dict[str, Any], info: RequestInfo, *, is_server: bool, injected_params: dict[str, Any]

@@ -22,7 +22,7 @@ from starlette.websockets import WebSocket, WebSocketState
 
 from tracker.errors import BadEvent
 from tracker.events import frames, inputs
-from tracker.events.derived import derived_records
+from tracker.events.batch import build_batch
 from tracker.events.inputs import RequestInfo
 from tracker.events.row import Visitor
 from tracker.http.answers import json_error
@@ -88,7 +88,7 @@ class StreamSession:
         self.runtime = runtime
         self.info = info
         self.base = base
-        self.injected = injected
+        self.rows = runtime.intake.event_rows(info, is_server=False, injected_params=injected)
         self.acks = acks
         self.limits = frames.FrameLimits(limits.max_decompressed_bytes, limits.max_events_per_batch)
         self.idle_seconds = limits.websocket_idle_seconds or None
@@ -136,23 +136,10 @@ class StreamSession:
         return True
 
     def _build(self, items: list[Any]) -> tuple[list[Record], list[dict[str, Any]]]:
-        records: list[Record] = []
-        rejected: list[dict[str, Any]] = []
-        build_event = self.runtime.intake.build_event
-        for index, item in enumerate(items):
-            try:
-                if not isinstance(item, dict):
-                    raise BadEvent("message", "each event must be a JSON object")
-                values = {**self.base, **inputs.lower_keys(item)}
-                event, _ = build_event(values, self.info, is_server=False, injected_params=self.injected)
-            except BadEvent as error:
-                rejected.append({"index": index, "field": error.field, "error": error.message})
-                continue
-            records.append(Record("events", event))
-            records += derived_records(event, values, False, self.runtime.privacy, self.info)
-        if rejected:
+        batch = build_batch(items, self.base, self.rows, item_field="message")
+        if batch.rejected:
             self.runtime.metrics.rejected("BadEvent")
-        return records, rejected
+        return batch.records, batch.rejected
 
     async def _store(self, records: list[Record]) -> bool:
         """Into the spool before anything is acknowledged; while it is full, stop reading, then close 1013."""

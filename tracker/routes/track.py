@@ -16,8 +16,8 @@ from starlette.responses import Response
 
 from tracker.errors import BadEvent
 from tracker.events import inputs, row
+from tracker.events.batch import build_batch, event_records, event_values
 from tracker.events.cookies import set_visitor_cookies
-from tracker.events.derived import derived_records
 from tracker.events.ids import parse_uuid
 from tracker.http.answers import json_error, pixel
 from tracker.http.body import BodyTooLarge, read_body
@@ -83,24 +83,17 @@ async def _parse(request: Request, rest: str, runtime: Process, is_server: bool)
     if request.method == "POST":
         body = await read_body(request, config.limits.body_limit("tracking"))
         items = _body_items(request, body, config.limits.max_events_per_batch)
-    outcome = Outcome([], [], [])
-    for index, item in enumerate(items):
-        try:
-            if not isinstance(item, dict):
-                raise BadEvent("body", "each event must be a JSON object")
-            values = {**base, **inputs.lower_keys(item)}
-            event, visitor = runtime.intake.build_event(values, info, is_server=is_server, injected_params=injected)
-        except BadEvent as error:
-            if len(items) == 1:
-                raise
-            outcome.rejected.append({"index": index, "field": error.field, "error": error.message})
-            continue
-        outcome.records.append(Record("events", event))
-        outcome.records += derived_records(event, values, is_server, runtime.privacy, info)
-        outcome.visitors.append(visitor)
-    if not outcome.records and outcome.rejected:
-        raise BatchRejected(outcome.rejected)
-    return outcome
+    rows = runtime.intake.event_rows(info, is_server=is_server, injected_params=injected)
+    if len(items) == 1:  # a GET, a form, one JSON object: its error is the answer, there is no batch to keep
+        if not isinstance(items[0], dict):
+            raise BadEvent("body", "each event must be a JSON object")
+        values = event_values(base, items[0])
+        event, visitor = rows.build(values)
+        return Outcome(event_records(event, values, rows), [visitor], [])
+    batch = build_batch(items, base, rows, item_field="body")
+    if not batch.records and batch.rejected:
+        raise BatchRejected(batch.rejected)
+    return Outcome(batch.records, batch.visitors, batch.rejected)
 
 
 def _body_items(request: Request, body: bytes, max_events: int) -> list[Any]:

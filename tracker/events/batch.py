@@ -1,0 +1,61 @@
+"""The events of one request (or one WebSocket message) → `events` records and the Go tables' rows derived from
+each, with only the per-event work left in the loop: the request's values, columns, time and consent are worked
+out once by EventRows.
+
+An item that is not an object, or whose row cannot be built, is rejected by index and the rest are kept;
+callers decide what a batch of only rejects means (a 400 for /tr/, an ack naming them for the socket).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tracker.errors import BadEvent
+from tracker.events.derived import derived_records
+from tracker.events.inputs import lower_keys
+from tracker.events.row import EventRows, Visitor
+from tracker.records import Record
+
+
+@dataclass(slots=True)
+class Batch:
+    records: list[Record] = field(default_factory=list)
+    visitors: list[Visitor] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+def build_batch(items: list[Any], base: dict[str, Any], rows: EventRows, *, item_field: str) -> Batch:
+    """Rows for `items`, each merged over `base` (the request's own values: seed, path pairs, query)."""
+    rows.new_batch(len(items))
+    batch = Batch()
+    records, visitors, build = batch.records, batch.visitors, rows.build
+    for index, item in enumerate(items):
+        try:
+            if not isinstance(item, dict):
+                raise BadEvent(item_field, "each event must be a JSON object")
+            values = event_values(base, item)
+            event, visitor = build(values)
+        except BadEvent as error:
+            batch.rejected.append({"index": index, "field": error.field, "error": error.message})
+            continue
+        records += event_records(event, values, rows)
+        visitors.append(visitor)
+    return batch
+
+
+def event_records(event: dict[str, Any], values: dict[str, Any], rows: EventRows) -> list[Record]:
+    """The event's own record, then the Go tables' rows derived from it."""
+    return [Record("events", event), *derived_records(event, values, rows.is_server, rows.privacy, rows.info)]
+
+
+def event_values(base: dict[str, Any], item: dict[Any, Any]) -> dict[str, Any]:
+    """`base` updated with `item` as inputs.lower_keys gives it; the keys of JSON events are nearly always
+    lower case and never None-valued, which is checked in C instead of rebuilding the item key by key."""
+    try:
+        keys = "".join(item)
+    except TypeError:  # a key that is not text
+        return {**base, **lower_keys(item)}
+    if keys.lower() == keys and None not in item.values():
+        return {**base, **item}
+    return {**base, **lower_keys(item)}
