@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from tracker.errors import BadEvent
 from tracker.events import inputs, row
 from tracker.events.batch import build_batch, event_values
+from tracker.events.derived import derived_records
 from tracker.events.ids import _SUFFIX
 from tracker.privacy.consent import ConsentPolicy
 from tracker.privacy.rules import PrivacyRules
@@ -147,19 +148,21 @@ def test_a_batch_builds_the_rows_and_rejections_of_its_events_built_one_by_one(
     options: dict[str, Any] = {"is_server": is_server, "injected_params": injected, "privacy": privacy}
     batch = build_batch(items, dict(base), row.EventRows(info, policy, **options), item_field="body")
 
-    expected_rows, expected_visitors, expected_rejected = [], [], []
+    expected_rows, expected_visitors, expected_rejected, expected_tables = [], [], [], []
     for index, item in enumerate(items):
         try:
             if not isinstance(item, dict):
                 raise BadEvent("body", "each event must be a JSON object")
-            built = row.build({**base, **inputs.lower_keys(item)}, info, policy, **options)
+            values = {**base, **inputs.lower_keys(item)}
+            built = row.build(values, info, policy, **options)  # adds the hashes the derived rows read
         except BadEvent as error:
             expected_rejected.append({"index": index, "field": error.field, "error": error.message})
             continue
         expected_rows.append(built[0])
         expected_visitors.append(built[1])
-    assert [r.table for r in batch.records] == ["events"] * len(expected_rows)
-    assert normalised([r.row for r in batch.records]) == normalised(expected_rows)
+        expected_tables += ["events", *(r.table for r in derived_records(built[0], values, is_server, privacy, info))]
+    assert [r.table for r in batch.records] == expected_tables  # each event, then the Go tables' rows from it
+    assert normalised([r.row for r in batch.records if r.table == "events"]) == normalised(expected_rows)
     assert normalised(batch.visitors) == normalised(expected_visitors)
     assert batch.rejected == expected_rejected
 
@@ -175,7 +178,7 @@ def test_the_events_of_one_batch_share_the_time_and_get_their_own_ids() -> None:
     info = inputs.RequestInfo(host="yourdomain.com", path="/tr/v1/tr/", client_ip="203.0.113.9")
     rows = row.EventRows(info, IPPolicy(), is_server=False, privacy=PrivacyRules())
     batch = build_batch([{"vid": VID, "ename": f"e{i}"} for i in range(300)], {}, rows, item_field="body")
-    events = [r.row for r in batch.records]
+    events = [r.row for r in batch.records if r.table == "events"]
     assert len({e["created_at"] for e in events}) == 1
     ids = [e["eid"] for e in events] + [e["sid"] for e in events]
     assert len(set(ids)) == 600  # more than one block of ids: 2 per event were planned, none repeats
