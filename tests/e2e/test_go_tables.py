@@ -152,10 +152,10 @@ def test_go_script_events_fill_the_go_tables_in_duckdb(tmp_path: Path) -> None:
 def tracker_on_clickhouse(
     request: pytest.FixtureRequest, tmp_path: Path, clickhouse_server: ClickHouseServer, clickhouse_database: str
 ) -> Iterator[TrackerProcess]:
-    sink = {"Service": "clickhouse", "Hosts": [clickhouse_server.host], "Context": clickhouse_database}
+    sink = clickhouse_server.notify_entry(clickhouse_database)
     if request.param == "cluster":  # .setup/services/clickhouse.sh: a cluster of this one server
         sink["Cluster"] = "tracker_one_node"
-    tracker = prepare_tracker(tmp_path / "t", Notify=[{**sink, "BatchFlushInterval": 100}]).start()
+    tracker = prepare_tracker(tmp_path / "t", Notify=[sink]).start()
     try:
         yield tracker
     finally:

@@ -21,6 +21,7 @@ from cryptography import x509
 from websockets.asyncio.client import connect
 
 from tests.edge.test_proxy import start_upstream
+from tests.edge.test_tls import served_serial
 from tests.harness import ROOT, TrackerProcess, base_config, free_port, start_tracker, wait_until
 from tracker.server.granian_glue import GranianAdapter
 
@@ -82,17 +83,6 @@ async def test_the_adapter_hands_the_app_integer_ports_and_closes_big_websocket_
     await adapter({"type": "websocket", "server": ("::1", "1"), "client": None}, big, send)
     assert seen[2]["type"] == "websocket.disconnect" and seen[2]["code"] == 1009
     assert sent == [{"type": "websocket.close", "code": 1009, "reason": "message too big"}]
-
-
-def served_serial(port: int, ca: Path) -> int:
-    context = ssl.create_default_context(cafile=str(ca))
-    with (
-        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
-        context.wrap_socket(raw, server_hostname="localhost") as tls,
-    ):
-        der = tls.getpeercert(binary_form=True)
-    assert der is not None
-    return x509.load_der_x509_certificate(der).serial_number
 
 
 def tls_tracker(workdir: Path, test_certs: Path, **overrides: Any) -> tuple[TrackerProcess, int]:
