@@ -28,11 +28,13 @@ MIB = 1024 * 1024
 SAMPLE_SECONDS = 5.0
 
 
-def shipped_sinks(workdir: Path) -> list[dict[str, object]]:
+def shipped_sinks(workdir: Path, memory_limit: str = "") -> list[dict[str, object]]:
     sinks: list[dict[str, object]] = json.loads((ROOT / "config.json").read_text())["Notify"]
     for sink in sinks:
         if sink.get("Service") == "duckdb":
             sink["Path"] = str(workdir / "tracker.duckdb")
+            if memory_limit:
+                sink["MemoryLimit"] = memory_limit
     return sinks
 
 
@@ -174,10 +176,11 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=500, help="events per second")
     parser.add_argument("--batch", type=int, default=10, help="events per request")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--memory-limit", default="", help='the DuckDB sink\'s MemoryLimit, e.g. "256MB"')
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp) / "t"
-        tracker = start_tracker(workdir, Notify=shipped_sinks(workdir), Workers=args.workers)
+        tracker = start_tracker(workdir, Notify=shipped_sinks(workdir, args.memory_limit), Workers=args.workers)
         assert tracker.process is not None
         memory = Memory(tracker.process.pid)
         try:
