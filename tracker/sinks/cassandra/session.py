@@ -20,6 +20,7 @@ from cassandra.policies import DCAwareRoundRobinPolicy, RetryPolicy, TokenAwareP
 from cassandra.query import dict_factory
 
 from tracker.sinks.cassandra.settings import CassandraSettings, split_host
+from tracker.sinks.client_tls import client_tls
 
 DEFAULT_PORT = 9042
 PROTOCOL_VERSION = 4  # UNSET values (sparse rows without tombstones) need v4: Cassandra 2.2+, every ScyllaDB
@@ -61,10 +62,8 @@ def contact_points(settings: CassandraSettings) -> list[DefaultEndPoint]:
 def tls_context(settings: CassandraSettings) -> ssl.SSLContext | None:
     if not settings.tls:
         return None
-    context = ssl.create_default_context(cafile=settings.ca_cert or None)
+    context = client_tls(settings.ca_cert, settings.cert, settings.tls_key)
     context.check_hostname = settings.secure  # Go: EnableHostVerification = Secure; the chain is always checked
-    if settings.cert:
-        context.load_cert_chain(settings.cert, settings.tls_key or None)
     return context
 
 

@@ -14,7 +14,6 @@ import asyncio
 import gzip
 import logging
 import re
-import ssl
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -40,6 +39,7 @@ from tracker.sinks.clickhouse.retention import ClickHouseRetention
 from tracker.sinks.clickhouse.schema import create_schema
 from tracker.sinks.clickhouse.settings import ClickHouseSettings
 from tracker.sinks.clickhouse.sql import bind
+from tracker.sinks.client_tls import client_tls, short_error
 from tracker.sinks.retention import run_retention
 from tracker.sinks.sql_erase import erase_each
 from tracker.sinks.sql_reads import Dialect, SqlPrimaryStore
@@ -95,11 +95,13 @@ class ClickHouseSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
 
     async def open(self) -> None:
         if self._http is None:
+            settings = self._settings
+            https = any(u.startswith("https:") for u in self.urls)
             self._http = httpx.AsyncClient(
                 timeout=httpx.Timeout(self._timeout, connect=min(self._timeout, 5.0)),
                 limits=httpx.Limits(max_connections=self._connections * 2, max_keepalive_connections=self._connections),
                 headers=self._auth,
-                verify=_tls(self._settings) if any(u.startswith("https:") for u in self.urls) else True,
+                verify=client_tls(settings.ca_cert, settings.cert, settings.tls_key) if https else True,
             )
             self._client = ChClient(
                 self._http,
@@ -113,7 +115,7 @@ class ClickHouseSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
                 await create_schema(self)
             await self._load_columns()
         except (httpx.HTTPError, ChClientError, OSError) as error:
-            raise TransientSinkError(f"cannot open ClickHouse at {self.url}: {_short(error)}") from error
+            raise TransientSinkError(f"cannot open ClickHouse at {self.url}: {short_error(error)}") from error
 
     @property
     def url(self) -> str:
@@ -216,7 +218,7 @@ class ClickHouseSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
         try:
             response = await self._post(params, body, headers)
         except httpx.HTTPError as error:
-            raise TransientSinkError(f"ClickHouse insert into {table} failed: {_short(error)}") from error
+            raise TransientSinkError(f"ClickHouse insert into {table} failed: {short_error(error)}") from error
         if response.status_code == 200:
             return
         text = response.text.strip()
@@ -249,9 +251,9 @@ class ClickHouseSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
                 if tries > 0:
                     self._next_host()
                     continue
-                raise TransientSinkError(f"ClickHouse query failed: {_short(error)}") from error
+                raise TransientSinkError(f"ClickHouse query failed: {short_error(error)}") from error
             except (httpx.HTTPError, ChClientError) as error:
-                raise TransientSinkError(f"ClickHouse query failed: {_short(error)}") from error
+                raise TransientSinkError(f"ClickHouse query failed: {short_error(error)}") from error
             return [dict(record) for record in records]
 
     async def erase(self, erasure: Row) -> EraseReport:
@@ -265,15 +267,3 @@ class ClickHouseSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
         if self._http is None:
             await self.open()
         return await run_retention(self.name, ClickHouseRetention(self), rules, logs_only, options)
-
-
-def _tls(settings: ClickHouseSettings) -> ssl.SSLContext:
-    """Server certificates checked against CACert (else the system's CAs); Cert and Key as a client certificate."""
-    context = ssl.create_default_context(cafile=settings.ca_cert or None)
-    if settings.cert:
-        context.load_cert_chain(settings.cert, settings.tls_key or None)
-    return context
-
-
-def _short(error: BaseException) -> str:
-    return f"{type(error).__name__}: {str(error)[:300]}"

@@ -15,6 +15,7 @@ import ssl
 
 from nats.aio.client import Client
 
+from tracker.sinks.client_tls import client_tls, short_error
 from tracker.sinks.nats.settings import NatsSettings
 
 log = logging.getLogger("tracker.sinks.nats")
@@ -31,7 +32,7 @@ class ConnectionLog:
 
     async def error(self, error: Exception) -> None:
         if not self.down:
-            log.warning("NATS connection trouble", extra={"client": self.name, "error": _short(error)})
+            log.warning("NATS connection trouble", extra={"client": self.name, "error": short_error(error)})
         self.down = True
 
     async def disconnected(self) -> None:
@@ -82,11 +83,4 @@ def _tls(settings: NatsSettings) -> ssl.SSLContext | None:
     )
     if not wants_tls:
         return None
-    context = ssl.create_default_context(cafile=settings.ca_cert or None)
-    if settings.cert:
-        context.load_cert_chain(settings.cert, settings.tls_key or None)
-    return context
-
-
-def _short(error: BaseException) -> str:
-    return f"{type(error).__name__}: {str(error)[:300]}"
+    return client_tls(settings.ca_cert, settings.cert, settings.tls_key)

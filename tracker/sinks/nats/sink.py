@@ -24,6 +24,7 @@ import orjson
 
 from tracker.config import Config, PruneRule
 from tracker.sinks.base import PermanentSinkError, PruneOptions, PruneReport, Row, TransientSinkError
+from tracker.sinks.client_tls import short_error
 from tracker.sinks.nats.connection import connect
 from tracker.sinks.nats.settings import NatsSettings
 
@@ -66,7 +67,9 @@ class NatsSink:
             try:
                 self._nc = await connect(self.settings, f"tracker-sink-{self.name}")
             except FAILURES as error:
-                raise TransientSinkError(f"cannot connect to NATS {self.settings.servers}: {_short(error)}") from None
+                raise TransientSinkError(
+                    f"cannot connect to NATS {self.settings.servers}: {short_error(error)}"
+                ) from None
         if self.settings.jetstream:
             self._js = self._nc.jetstream(timeout=self.timeout)
             if self.settings.schema == "auto":
@@ -81,7 +84,7 @@ class NatsSink:
         except nats.js.errors.NotFoundError:
             pass
         except FAILURES as error:
-            raise TransientSinkError(f"JetStream not answering: {_short(error)}") from None
+            raise TransientSinkError(f"JetStream not answering: {short_error(error)}") from None
         try:
             await self._js.add_stream(
                 name=self.settings.stream,
@@ -91,7 +94,7 @@ class NatsSink:
             log.info("JetStream stream created", extra={"stream": self.settings.stream, "subjects": subjects})
         except FAILURES as error:
             raise TransientSinkError(
-                f"cannot create JetStream stream {self.settings.stream}: {_short(error)}"
+                f"cannot create JetStream stream {self.settings.stream}: {short_error(error)}"
             ) from None
 
     async def close(self) -> None:
@@ -115,7 +118,7 @@ class NatsSink:
             else:
                 await self._publish_flushed(nc, subject, rows, too_large)
         except FAILURES as error:
-            raise TransientSinkError(f"NATS publish to {subject} failed: {_short(error)}") from None
+            raise TransientSinkError(f"NATS publish to {subject} failed: {short_error(error)}") from None
         if too_large:
             limit = nc.max_payload
             message = f"{len(too_large)} row(s) of {table} exceed the server's max_payload of {limit} bytes"
@@ -155,7 +158,3 @@ class NatsSink:
         self, rules: Sequence[PruneRule], logs_only: bool, options: PruneOptions | None = None
     ) -> PruneReport:
         return PruneReport(self.name)  # a subject keeps nothing to prune; a stream has its own limits
-
-
-def _short(error: BaseException) -> str:
-    return f"{type(error).__name__}: {str(error)[:300]}" if str(error) else type(error).__name__
