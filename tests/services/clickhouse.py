@@ -15,6 +15,8 @@ import httpx
 import pytest
 
 from tests.harness import ROOT, free_port, wait_until
+from tracker.config import from_mapping
+from tracker.sinks.clickhouse.sink import ClickHouseSink
 
 SERVER = "/usr/sbin/clickhouse-server"
 
@@ -128,3 +130,9 @@ def clickhouse_module_database(clickhouse_server: ClickHouseServer, request: pyt
     """One fresh database for a module whose tests share a tracker (each test uses its own ids)."""
     with fresh_database(clickhouse_server, "m_", request.module.__name__) as name:
         yield name
+
+
+def sink_for(server: ClickHouseServer, database: str, **extra: object) -> ClickHouseSink:
+    """A ClickHouse sink (not yet open) on `database` of `server`, with extra Notify keys."""
+    config = from_mapping({"Notify": [{"Service": "clickhouse", "Hosts": [server.host], "Context": database, **extra}]})
+    return ClickHouseSink(config.notify[0], config)

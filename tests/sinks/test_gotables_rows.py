@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.services.clickhouse import ClickHouseServer
+from tests.services.clickhouse import ClickHouseServer, sink_for
 from tests.sinks.cassandra.offline import SCHEMA, prepared_insert
-from tests.sinks.clickhouse.test_sink import sink_for
 from tracker.config import from_mapping
 from tracker.events.derived import derived_records
 from tracker.events.go_columns import MESSAGING_TABLES

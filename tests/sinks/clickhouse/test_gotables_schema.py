@@ -6,13 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
-
-import pytest
 
 from tests.harness import wait_until
-from tests.services.clickhouse import ClickHouseServer
-from tests.sinks.clickhouse.test_sink import STAMP, sink_for
+from tests.services.clickhouse import ClickHouseServer, sink_for
+from tests.sinks.clickhouse.test_sink import STAMP
 from tracker.config import PruneRule
 from tracker.events.derived import derived_records
 from tracker.sinks.clickhouse.cluster import cluster_statements
@@ -44,14 +41,6 @@ def types(server: ClickHouseServer, database: str, table: str) -> dict[str, str]
         f"AND table = '{table}' FORMAT JSONCompact"
     )
     return {name: f"{kind} DEFAULT {default}" for name, kind, default in json.loads(answer)["data"]}
-
-
-@pytest.fixture
-async def sink(clickhouse_server: ClickHouseServer, clickhouse_database: str) -> AsyncIterator[ClickHouseSink]:
-    opened = sink_for(clickhouse_server, clickhouse_database)
-    await opened.open()
-    yield opened
-    await opened.close()
 
 
 async def test_a_thousand_events_without_eid_stay_a_thousand_under_final(

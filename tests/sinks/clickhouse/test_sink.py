@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 
 from bench.sink_duckdb import event
 from tests.harness import free_port
-from tests.services.clickhouse import ClickHouseServer
+from tests.services.clickhouse import ClickHouseServer, sink_for
 from tracker.config import from_mapping
 from tracker.redirects.accounts import Account, token_digest
 from tracker.redirects.model import Redirect
@@ -34,19 +33,6 @@ KEYS |= {"ltv": "payment_id, id", "agreements": "vid", "agreed": "id", "jurisdic
 STAMP = "2026-03-04 05:06:07.890"  # the tracker's UTC text (events and the control plane)
 STAMP_UNIX = int(datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC).timestamp())
 CHDB_SETTINGS = "SETTINGS input_format_skip_unknown_fields=1, date_time_input_format='best_effort'"
-
-
-def sink_for(server: ClickHouseServer, database: str, **extra: object) -> ClickHouseSink:
-    config = from_mapping({"Notify": [{"Service": "clickhouse", "Hosts": [server.host], "Context": database, **extra}]})
-    return ClickHouseSink(config.notify[0], config)
-
-
-@pytest.fixture
-async def sink(clickhouse_server: ClickHouseServer, clickhouse_database: str) -> AsyncIterator[ClickHouseSink]:
-    opened = sink_for(clickhouse_server, clickhouse_database)
-    await opened.open()
-    yield opened
-    await opened.close()
 
 
 def samples() -> dict[str, list[dict[str, Any]]]:
