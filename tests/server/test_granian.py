@@ -136,6 +136,10 @@ def test_a_renewal_rolls_the_tls_listener_without_cutting_a_request_in_flight(
             socket.create_connection(("127.0.0.1", port), timeout=60) as raw,
             context.wrap_socket(raw, server_hostname="localhost") as in_flight,
         ):
+            # Every worker's two listeners (TLS, plain) up first: a worker that starts after the copy below loads
+            # the new pair itself and has nothing to roll.
+            up = lambda: tracker.log().count("Started worker") >= 2 * workers  # noqa: E731
+            wait_until(up, 30, what="every worker's listeners")
             assert kept.get(f"https://localhost:{port}/health").status_code == 200
             head = "POST /tr/v1/tr/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
             in_flight.sendall(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body[:5])
@@ -143,11 +147,13 @@ def test_a_renewal_rolls_the_tls_listener_without_cutting_a_request_in_flight(
             shutil.copy(test_certs / "localhost-2.pem", cert)
             every_worker_rolled = lambda: all(served_serial(port, ca) == second for _ in range(8))  # noqa: E731
             wait_until(every_worker_rolled, 60, what="the new certificate on every new connection")
+            # A rolled worker serves before its roll is logged: wait for each worker's line, never assume it.
+            rolls = lambda: tracker.log().count("TLS listener rolled") >= workers  # noqa: E731
+            wait_until(rolls, 30, what="every worker's 'TLS listener rolled' line")
             in_flight.sendall(body[5:])
             answer = in_flight.recv(4096)
             assert answer.startswith(b"HTTP/1.1 200"), answer
             assert kept.get(f"https://localhost:{port}/health").status_code == 200  # reconnects if it was idle
-        assert "TLS listener rolled" in tracker.log()
     finally:
         assert tracker.stop() == 0
 
