@@ -38,7 +38,7 @@ bench: test-deps
 	$(BIN)/python bench/engines.py
 
 soak: test-deps
-	$(BIN)/python bench/soak.py --seconds $(or $(SOAK_SECONDS),600)
+	$(BIN)/python bench/soak.py --seconds $(or $(SOAK_SECONDS),600) --server $(or $(SOAK_SERVER),hypercorn)
 
 lint: test-deps
 	$(BIN)/ruff check tracker tests bench

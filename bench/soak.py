@@ -2,7 +2,7 @@
 
 Prints the resident memory (RSS) of every tracker process at the start, its peak and at the end, a sample every
 minute, and checks that every acknowledged event reached the DuckDB file. Usage:
-    python bench/soak.py [--seconds 600] [--rate 500] [--batch 10] [--workers 1]
+    python bench/soak.py [--seconds 600] [--rate 500] [--batch 10] [--workers 1] [--server hypercorn|granian]
 """
 
 from __future__ import annotations
@@ -177,10 +177,13 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=10, help="events per request")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--memory-limit", default="", help='the DuckDB sink\'s MemoryLimit, e.g. "256MB"')
+    parser.add_argument("--server", choices=("hypercorn", "granian"), default="hypercorn", help="the engine")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp) / "t"
-        tracker = start_tracker(workdir, Notify=shipped_sinks(workdir, args.memory_limit), Workers=args.workers)
+        tracker = start_tracker(
+            workdir, Notify=shipped_sinks(workdir, args.memory_limit), Workers=args.workers, Server=args.server
+        )
         assert tracker.process is not None
         memory = Memory(tracker.process.pid)
         try:

@@ -30,7 +30,7 @@ def test_secrets_of_a_disabled_entry_are_redacted_too() -> None:
 def test_duckdb_memory_settings_have_bounded_defaults() -> None:
     (duck,) = cfg.from_mapping({"Notify": [{"Service": "duckdb"}]}).notify
     shown = cfg.redacted(cfg.from_mapping({"Notify": [{"Service": "duckdb"}]}))["Notify"][0]
-    assert (shown["MemoryLimit"], shown["Threads"], shown["CheckpointThreshold"]) == ("1GB", 2, "256MB")
+    assert (shown["MemoryLimit"], shown["Threads"], shown["CheckpointThreshold"]) == ("256MB", 2, "256MB")
     assert shown["CheckpointSeconds"] == 30.0 and duck.sink_name == "duckdb"
 
 

@@ -16,10 +16,10 @@ SIZE = re.compile(r"\d+(?:\.\d+)?\s*(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNOR
 class DuckDBSettings(SinkConfig):
     path: str = key("Path", "./data/tracker.duckdb")
     schema: Literal["auto", "manual"] = key("Schema", "auto")
-    # DuckDB's own defaults (80% of RAM, a thread per core) let the shipping process grow with the machine.
-    # Its buffer pool holds cached blocks, rows not yet checkpointed and the tables' key indexes, which a write must
-    # load whole to check its keys: about 80 bytes per stored event, so 1GB serves some 10 million events.
-    memory_limit: str = key("MemoryLimit", "1GB")
+    # DuckDB's own defaults (80% of RAM, a thread per core) let the shipping process grow with the machine, and
+    # its buffer pool keeps the blocks it wrote until it reaches the limit. 256MB holds a checkpoint of a full row
+    # group and bursts of millions of rows (measured: 3M rows in 10k batches); at 128MB a checkpoint fails.
+    memory_limit: str = key("MemoryLimit", "256MB")
     threads: int = key("Threads", 2)
     # Rows written since the last checkpoint stay in memory: checkpoint every CheckpointSeconds while writes come,
     # or sooner once the WAL reaches CheckpointThreshold. A low threshold costs bursts: checkpointing every 16 MB
