@@ -160,6 +160,12 @@ def start_tracker(workdir: Path, **overrides: Any) -> TrackerProcess:
     return prepare_tracker(workdir, **overrides).start()
 
 
+def run_until_exit(tracker: TrackerProcess, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """A prepared tracker run in the foreground until it exits: for a start-up that must be refused."""
+    command = [sys.executable, "-m", "tracker", str(tracker.config_path)]
+    return subprocess.run(command, cwd=tracker.workdir, capture_output=True, text=True, timeout=timeout)
+
+
 def snapshot_query(database: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
     """Query a DuckDB file a running tracker holds open, through a copy of the file and its WAL."""
     import shutil

@@ -6,8 +6,6 @@ from __future__ import annotations
 import shutil
 import socket
 import ssl
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +15,7 @@ import pytest
 from cryptography import x509
 from starlette.types import Receive, Scope, Send
 
-from tests.harness import TrackerProcess, free_port, prepare_tracker, start_tracker, wait_until
+from tests.harness import TrackerProcess, free_port, prepare_tracker, run_until_exit, start_tracker, wait_until
 from tests.raw_http import start_tls_tracker
 from tracker.edge.https_redirect import PlainToHttps
 
@@ -203,12 +201,6 @@ def test_a_certificate_that_does_not_load_stops_the_start_with_one_line(tmp_path
         TLSCert=str(cert),
         TLSKey=str(test_certs / "localhost-2.key"),
     )
-    run = subprocess.run(
-        [sys.executable, "-m", "tracker", str(tracker.config_path)],
-        cwd=tracker.workdir,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = run_until_exit(tracker)
     assert run.returncode == 2
     assert "TLSCert" in run.stderr and "does not load" in run.stderr and "Traceback" not in run.stderr

@@ -16,6 +16,7 @@ ENGINE_MODULES = frozenset(
         "tests/server/test_idle_timeout.py",
         "tests/server/test_graceful.py",
         "tests/server/test_supervisor.py",
+        "tests/server/test_listeners.py",
         "tests/edge/test_tls.py",
         "tests/edge/test_acme.py",
         "tests/edge/test_https_redirect.py",

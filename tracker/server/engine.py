@@ -1,6 +1,6 @@
 """The engine seam: what the supervisor needs of an HTTP server, so a second engine can be added without
 touching routes, edge or pipeline. An engine checks a config before any worker starts, binds the listening
-sockets once in the supervisor (workers inherit them), and serves an ASGI app on them until told to stop."""
+sockets in the supervisor (a set per worker: listeners.py), and serves an ASGI app on them until told to stop."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ class Engine(Protocol):
         """Raise ConfigError for what this engine cannot serve (certificate files that do not load, …)."""
 
     def bind(self, config: Config) -> Any:
-        """The listening sockets, bound in the supervisor and handed to every worker (picklable)."""
+        """One set of listening sockets, bound in the supervisor and handed to one worker (picklable); with
+        several workers each set is bound with SO_REUSEPORT (listeners.shares_port)."""
 
     def describe(self, config: Config) -> list[str]:
         """The addresses served, for the start-up log line."""

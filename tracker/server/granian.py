@@ -25,6 +25,7 @@ from starlette.types import ASGIApp
 from tracker.config import Config, split_bind
 from tracker.edge.acme import ensure_bootstrap_certificate
 from tracker.edge.tls import CHECK_SECONDS, ReloadingCertificate, acme_settings, certificate_files, tls_enabled
+from tracker.server import listeners
 from tracker.server.engine import GRACEFUL_SECONDS
 from tracker.server.granian_glue import BACKLOG, GranianAdapter, GranianListener, Lifespan, ListenerSettings
 
@@ -37,18 +38,13 @@ class Listener:
     tls: bool
 
 
-def _binds(config: Config) -> list[tuple[str, bool]]:
-    plain = [p for p in (config.proxy_port, config.proxy_except_http) if p]
-    if tls_enabled(config):
-        return [(config.proxy_port_tls, True), *((p, False) for p in plain)]
-    return [(p, False) for p in plain]
-
-
-def _listen(bind: str) -> socket.socket:
+def _listen(bind: str, config: Config) -> socket.socket:
     host, port = split_bind(bind)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if listeners.shares_port(config):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(BACKLOG)
     sock.setblocking(False)
@@ -71,10 +67,10 @@ class GranianEngine:
         return reloading
 
     def bind(self, config: Config) -> list[Listener]:
-        return [Listener(_listen(bind), tls) for bind, tls in _binds(config)]
+        return [Listener(_listen(bind, config), tls) for bind, tls in listeners.binds(config)]
 
     def describe(self, config: Config) -> list[str]:
-        return [f"{'https' if tls else 'http'}://{bind}" for bind, tls in _binds(config)]
+        return [f"{'https' if tls else 'http'}://{bind}" for bind, tls in listeners.binds(config)]
 
     def close(self, sockets: list[Listener]) -> None:
         for listener in sockets:
@@ -111,12 +107,12 @@ class GranianEngine:
     async def serve(
         self, app: ASGIApp, config: Config, *, sockets: list[Listener] | None, shutdown: Callable[[], Awaitable[object]]
     ) -> None:
-        listeners = sockets if sockets is not None else self.bind(config)
+        bound = sockets if sockets is not None else self.bind(config)
         served = GranianAdapter(app, config.limits.max_websocket_message_bytes)
         lifespan = Lifespan(served)
         await lifespan.startup()
         reloading = self._certificate(config) if tls_enabled(config) else None
-        running = [self._start(served, lifespan, listener, config, reloading) for listener in listeners]
+        running = [self._start(served, lifespan, listener, config, reloading) for listener in bound]
         watcher = asyncio.create_task(self._roll_on_renewal(running, reloading)) if reloading else None
         try:
             await shutdown()
@@ -128,7 +124,7 @@ class GranianEngine:
             await asyncio.gather(*(server.stop(GRACEFUL_SECONDS) for server in running))
             await lifespan.shutdown()
             if sockets is None:
-                self.close(listeners)
+                self.close(bound)
 
     def _start(
         self,

@@ -66,7 +66,7 @@ def hypercorn_config(config: Config) -> TLSHypercornConfig:
     settings.graceful_timeout = GRACEFUL_SECONDS
     settings.accesslog = None
     settings.errorlog = logging.getLogger("hypercorn.error")
-    settings.workers = config.workers
+    settings.workers = config.workers  # above 1, Hypercorn binds with SO_REUSEPORT: each worker binds its own
     settings.backlog = 2048
     return settings
 
@@ -83,7 +83,13 @@ class HypercornEngine:
         hypercorn_config(config)  # certificate files are loaded once here
 
     def bind(self, config: Config) -> Sockets:
-        return hypercorn_config(config).create_sockets()
+        settings = hypercorn_config(config)
+        sockets = settings.create_sockets()
+        for sock in sockets.secure_sockets + sockets.insecure_sockets:
+            # listening from here, not from when the worker starts: a connection the kernel gives this worker's
+            # socket (SO_REUSEPORT) waits in its backlog while the worker starts or restarts
+            sock.listen(settings.backlog)
+        return sockets
 
     def describe(self, config: Config) -> list[str]:
         settings = hypercorn_config(config)

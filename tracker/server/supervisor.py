@@ -24,6 +24,7 @@ from tracker.app import create_app
 from tracker.config import Config, ConfigError, split_bind
 from tracker.edge.acme import AcmeManager
 from tracker.edge.tls import acme_settings, tls_enabled
+from tracker.server import listeners
 from tracker.server.engine import GRACEFUL_SECONDS, Engine, engine_for
 from tracker.server.heap import release_free_memory
 
@@ -35,6 +36,7 @@ def serve(config: Config) -> int:
     try:
         engine = engine_for(config)
         engine.check(config)  # before any worker starts
+        listeners.refuse_taken_ports(config)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
@@ -103,13 +105,13 @@ def _worker(config: Config, index: int, sockets: Any, shutdown: ProcessEvent) ->
 
 
 def _supervise(config: Config, engine: Engine) -> dict[str, int]:
-    sockets = engine.bind(config)
+    sockets = [engine.bind(config) for _ in range(config.workers)]  # a set per worker: listeners.py says why
     context = multiprocessing.get_context("spawn")
     shutdown = context.Event()
     workers: dict[int, Any] = {}
 
     def spawn(index: int) -> None:
-        process = context.Process(target=_worker, args=(config, index, sockets, shutdown), daemon=False)
+        process = context.Process(target=_worker, args=(config, index, sockets[index], shutdown), daemon=False)
         process.start()
         workers[index] = process
 
@@ -117,7 +119,8 @@ def _supervise(config: Config, engine: Engine) -> dict[str, int]:
         spawn(index)
     log.info("serving", extra={"bind": engine.describe(config), "workers": config.workers, "engine": engine.name})
     unshipped = asyncio.run(_ship_and_watch(config, workers, spawn, shutdown))
-    engine.close(sockets)
+    for worker_sockets in sockets:
+        engine.close(worker_sockets)
     return unshipped
 
 
