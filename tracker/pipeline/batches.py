@@ -27,17 +27,18 @@ async def collect(
     limit = state.settings.max_batch_size
     rows, after = await source.read(cursor, limit)
     deadline = time.monotonic() + state.settings.flush_interval
-    while (
-        rows
-        and len(rows) < limit
-        and not stopping()
-        and time.monotonic() < deadline
-        and not any(table in IMMEDIATE_TABLES for table, _ in rows)
-    ):
+    immediate = _any_immediate(rows)
+    while rows and len(rows) < limit and not immediate and not stopping() and time.monotonic() < deadline:
         await asyncio.sleep(POLL_SECONDS)
         more, after = await source.read(after, limit - len(rows))
         rows.extend(more)
+        # the new rows only: rescanning the whole batch at every poll was a fifth of the shipper's CPU
+        immediate = _any_immediate(more)
     return rows, after
+
+
+def _any_immediate(rows: Rows) -> bool:
+    return any(table in IMMEDIATE_TABLES for table, _ in rows)
 
 
 async def deliver(
