@@ -29,7 +29,7 @@ from tracker.edge.tls import tls_enabled
 from tracker.edge.upstreams import match
 from tracker.http.context import Classifier
 from tracker.http.entry import RequestEntry
-from tracker.routes import admin, ops, privacy, redirects, stream
+from tracker.routes import admin, ops, privacy, stream
 from tracker.runtime import Runtime
 
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]
@@ -128,15 +128,10 @@ def rate_limit_rules(config: Config) -> list[RateLimitConfig]:
 
 
 def routes(config: Config) -> list[BaseRoute]:
-    """The routes with path parameters and the ops paths, each once; the dispatcher answers the rest."""
+    """The routes with path parameters and the ops paths, each once; the dispatcher answers the rest (tracking,
+    the tracked redirects, the catch-all)."""
     api = config.api_prefix
     table: list[BaseRoute] = [Route(path, endpoint, methods=ANY_METHOD) for path, endpoint in ops.ROUTES.items()]
-    for kind in ("rdr", "xrdr"):
-        endpoint = redirects.make_tracked_redirect(kind)
-        table += [
-            Route(f"{api}/{kind}/{{rest:path}}", endpoint, methods=ANY_METHOD),
-            Route(f"{api}/{kind}", endpoint, methods=ANY_METHOD),
-        ]
     table += admin.routes(api)
     table += [
         WebSocketRoute(f"{api}/ws", stream.endpoint),
