@@ -20,6 +20,7 @@ from tracker.dispatch import Dispatcher
 from tracker.edge.connection_gate import ConnectionGate
 from tracker.edge.ratelimit import RateLimit
 from tracker.edge.slow_clients import SlowClients
+from tracker.http.context import Classifier
 from tracker.http.entry import RequestEntry
 
 TRACK = "/tr/v1/tr/ename/x"
@@ -123,3 +124,19 @@ async def test_a_head_over_max_header_bytes_is_431_and_counted(tmp_path: Path) -
     start, body = await call(app, "/tr/v1/tr/" + "x" * 100)
     assert start["status"] == 431 and orjson.loads(body["body"])["limit"] == 64
     assert app.runtime.metrics.requests.counts == {("tracking", 431): 1}
+
+
+async def test_a_failure_while_the_context_is_built_answers_json_500_and_raises(tmp_path: Path) -> None:
+    app = app_for(tmp_path)
+    entry = app.build_middleware_stack()
+    assert isinstance(entry, RequestEntry)
+
+    def broken(host: str, path: str) -> None:
+        raise RuntimeError("no classifier today")
+
+    entry.classifier = Classifier("/tr/v1", match_upstream=broken)
+    app.middleware_stack = entry
+    with pytest.raises(RuntimeError, match="no classifier today"):
+        await call(app, "/not-the-api")
+    start, body = app.sent
+    assert start["status"] == 500 and orjson.loads(body["body"]) == {"error": "internal error"}

@@ -72,11 +72,15 @@ class RequestEntry:
             await self.app(scope, receive, send)  # lifespan
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        refusal = refused(scope)
+        try:
+            refusal = refused(scope)
+            family = "" if refusal is not None else self._enter(scope).family
+        except Exception as error:  # nothing sent yet, and no family to count it under
+            await _internal_error(scope, send, error, sent=False)
+            raise
         if refusal is not None:
             await send_json_error(send, 400, refusal[1], close=True, field=refusal[0])
             return
-        family = self._enter(scope).family
         stats = self.stats
         status = 0
 
@@ -95,11 +99,7 @@ class RequestEntry:
             else:
                 await self.app(scope, receive, send_and_record)
         except Exception as error:
-            # what Starlette's ServerErrorMiddleware did: the 500 if nothing was sent yet, then re-raise so that
-            # the server sees the failure too
-            log.exception("unhandled error", extra={"path": scope["path"], "error_type": type(error).__name__})
-            if not status:
-                await send_json_error(send, 500, "internal error")
+            await _internal_error(scope, send, error, sent=bool(status))
             raise
         finally:
             stats.in_flight -= 1
@@ -119,3 +119,11 @@ class RequestEntry:
     def _enter(self, scope: Scope) -> RequestContext:
         found = scope[SCOPE_KEY] = build_context(scope, self.classifier, self.trusted)
         return found
+
+
+async def _internal_error(scope: Scope, send: Send, error: Exception, *, sent: bool) -> None:
+    """What Starlette's ServerErrorMiddleware did: log, and the 500 if nothing was sent yet; the caller re-raises
+    so that the server sees the failure too."""
+    log.exception("unhandled error", extra={"path": scope["path"], "error_type": type(error).__name__})
+    if not sent:
+        await send_json_error(send, 500, "internal error")
