@@ -2,11 +2,14 @@
 routes, each as a ratio to the bare app on the same engine and to nginx (same worker count) answering the
 same kind of request; CPU per 10k tracking GETs and the RSS of every process. Prints Markdown for the README.
 
-python bench/engines.py [seconds]    (wrk -t1 -c64 per case, loopback; nginx and wrk from install.sh bench)
+python bench/engines.py [seconds] [--engine E ...] [--workers N ...] [--case TEXT ...]
+    (wrk -t1 -c64 per case, loopback; nginx and wrk from install.sh bench). --engine and --workers pick a subset;
+    --case keeps only the cases whose label contains TEXT (the bare app and nginx always run, for the ratios).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import subprocess
@@ -137,7 +140,13 @@ def post_events(url: str, seconds: int, work: Path) -> Result:
     return wrk("POST 100 events", url, seconds=seconds, connections=CONNECTIONS, script=str(script))
 
 
-def measure(work: Path, engine: str, workers: int, seconds: int, nginx_rps: dict[str, float], app: int) -> list[str]:
+def wanted(label: str, cases: list[str] | None) -> bool:
+    return cases is None or any(text in label for text in cases)
+
+
+def measure(
+    work: Path, engine: str, workers: int, seconds: int, nginx_rps: dict[str, float], app: int, cases: list[str] | None
+) -> list[str]:
     bare_port = free_port()
     bare_cmd = [sys.executable, "bench/bare_app.py", "--port", str(bare_port), "--server", engine]
     bare = start([*bare_cmd, "--workers", str(workers)], f"http://127.0.0.1:{bare_port}/x", "bare app")
@@ -152,6 +161,8 @@ def measure(work: Path, engine: str, workers: int, seconds: int, nginx_rps: dict
         assert served.process is not None
         pids = process_tree(served.process.pid)
         for label, path, headers, nginx_case, events in CASES:
+            if not wanted(label, cases):
+                continue
             used = cpu_seconds(process_tree(served.process.pid))
             result = wrk(label, served.url(path), seconds=seconds, connections=CONNECTIONS, headers=headers)
             cpu = cpu_seconds(process_tree(served.process.pid)) - used
@@ -161,10 +172,12 @@ def measure(work: Path, engine: str, workers: int, seconds: int, nginx_rps: dict
             if events:
                 cpu_per_10k = cpu / (result.rps * seconds) * 10_000
                 rows[-1].label += f" (CPU {cpu_per_10k:.2f} s per 10k)"
-        post = post_events(served.url("/tr/v1/tr/"), seconds, work)
-        rows.append(Row("POST 100 events", post.rps * BATCH, post.p99_ms, bare_result.rps, 0, "events/s"))
-        ws = asyncio.run(stream(served.ws_url(), CONNECTIONS, seconds))
-        rows.append(Row("WebSocket LZ4 batches of 100", ws, float("nan"), bare_result.rps, 0, "events/s"))
+        if wanted("POST 100 events", cases):
+            post = post_events(served.url("/tr/v1/tr/"), seconds, work)
+            rows.append(Row("POST 100 events", post.rps * BATCH, post.p99_ms, bare_result.rps, 0, "events/s"))
+        if wanted("WebSocket LZ4 batches of 100", cases):
+            ws = asyncio.run(stream(served.ws_url(), CONNECTIONS, seconds))
+            rows.append(Row("WebSocket LZ4 batches of 100", ws, float("nan"), bare_result.rps, 0, "events/s"))
         rss = {pid: rss_bytes(pid) or 0 for pid in process_tree(served.process.pid)}
         names = {pid: process_kind(pid) for pid in rss}
     finally:
@@ -181,7 +194,13 @@ def measure(work: Path, engine: str, workers: int, seconds: int, nginx_rps: dict
 
 
 def main() -> None:
-    seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    parser = argparse.ArgumentParser()
+    parser.add_argument("seconds", type=int, nargs="?", default=5)
+    parser.add_argument("--engine", action="append", choices=ENGINES)
+    parser.add_argument("--workers", action="append", type=int)
+    parser.add_argument("--case", action="append", help="only the cases whose label contains this (repeatable)")
+    arguments = parser.parse_args()
+    seconds = arguments.seconds
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines = [
         f"Engines run {started}, {os.cpu_count()} cores, loopback, wrk -t1 -c{CONNECTIONS} for {seconds} s per case.",
@@ -196,7 +215,7 @@ def main() -> None:
         upstream_cmd = [sys.executable, str(UPSTREAM_APP), "--port", str(app_port), "--ws-port", str(free_port())]
         upstream = start(upstream_cmd, f"http://127.0.0.1:{app_port}/app/who", "upstream app")
         try:
-            for workers in WORKERS:
+            for workers in arguments.workers or WORKERS:
                 server, url = nginx(work, workers, app_port)
                 try:
                     nginx_rps = {
@@ -210,8 +229,8 @@ def main() -> None:
                     f"{nginx_rps['/x']:,.0f} / {nginx_rps['/static/small.txt']:,.0f} / {nginx_rps['/app/who']:,.0f}"
                     " req/s | | | |"
                 )
-                for engine in ENGINES:
-                    lines += measure(work, engine, workers, seconds, nginx_rps, app_port)
+                for engine in arguments.engine or ENGINES:
+                    lines += measure(work, engine, workers, seconds, nginx_rps, app_port, arguments.case)
         finally:
             stop(upstream)
     print("\n".join(lines))

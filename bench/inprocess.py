@@ -5,7 +5,7 @@ append). Process time, not wall time, so a busy machine moves it less; compare b
 The GET and the redirect append to a Durability "memory" spool, as before; the batch rows append to a real
 spool on disk (Durability "write") with no shipper in the process, so they measure the path into the spool.
 
-    python bench/inprocess.py [--requests N] [--batches N]
+    python bench/inprocess.py [--requests N] [--batches N] [--case get|pixel|short|rdr|post|stream ...]
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from tracker.config import from_mapping  # noqa: E402
 from tracker.events.frames import encode_block  # noqa: E402
 
 TRACK = "/tr/v1/tr/vid/14fb0860-b4bf-11e9-8971-7b80435315ac/ename/bench/etyp/view"
+PIXEL = "/tr/v1/img/vid/14fb0860-b4bf-11e9-8971-7b80435315ac/ename/open/etyp/email"
+CASES = ("get", "pixel", "short", "rdr", "post", "stream")
 HEADERS = [(b"host", b"localhost"), (b"user-agent", b"bench/1.0"), (b"origin", b"https://site.example")]
 
 
@@ -50,9 +52,11 @@ def http_scope(method: str, path: str, query: bytes, headers: list[tuple[bytes, 
     }
 
 
-async def drive(app: Any, path: str, query: bytes, requests: int, *, body: bytes = b"") -> float:
+async def drive(
+    app: Any, path: str, query: bytes, requests: int, *, body: bytes = b"", headers: list[tuple[bytes, bytes]] = HEADERS
+) -> float:
     """CPU µs per request of `requests` requests (a GET, or a JSON POST when `body` is given)."""
-    headers = HEADERS + [(b"content-type", b"application/json")] if body else HEADERS
+    headers = headers + [(b"content-type", b"application/json")] if body else headers
     scope_base = http_scope("POST" if body else "GET", path, query, headers)
     message = {"type": "http.request", "body": body, "more_body": False}
 
@@ -125,15 +129,35 @@ def batch_line(name: str, micros_per_message: float) -> str:
     return f"{name}: {1e6 / per_event:,.0f} events/s, {per_event * 10_000 / 1000:.1f} ms CPU per 10k events"
 
 
-async def main(requests: int, batches: int) -> None:
+async def short_link(app: Any) -> None:
+    """A live short link go.example/spring, through the control plane as the admin API saves it."""
+    runtime = app.state.runtime
+    await runtime.control.save({"host": "go.example", "slugfrom": "spring", "urlto": "https://example.com/x"}, "bench")
+    while runtime.links.lookup("go.example", "/spring") is None:
+        await asyncio.sleep(0.01)
+
+
+async def main(requests: int, batches: int, cases: set[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         raw = base_config(Path(tmp), free_port(), Durability="memory", Notify=[{"Service": "memory"}])
         app = create_app(from_mapping(raw))
+        short = [(b"host", b"go.example"), *HEADERS[1:]]
         async with running(app):
+            await short_link(app)
             await drive(app, TRACK, b"utm_source=bench", 2000)  # warm up
-            track = await drive(app, TRACK, b"utm_source=bench&page=2", requests)
-            missing = await drive(app, "/tr/v1/rdr/", b"url=https%3A%2F%2Fyourdomain.com%2Fsale", requests)
-        print(f"tracking GET {track:.1f} µs/request; /rdr/ hop {missing:.1f} µs/request ({requests} each)")
+            if "get" in cases:
+                track = await drive(app, TRACK, b"utm_source=bench&page=2", requests)
+                print(f"tracking GET {track:.1f} µs/request ({requests})")
+            if "pixel" in cases:
+                print(f"pixel /img/ {await drive(app, PIXEL, b'utm_source=bench', requests):.1f} µs/request")
+            if "short" in cases:
+                hit = await drive(app, "/spring", b"utm_source=bench", requests, headers=short)
+                print(f"short link 302 {hit:.1f} µs/request")
+            if "rdr" in cases:
+                hop = await drive(app, "/tr/v1/rdr/", b"url=https%3A%2F%2Fyourdomain.com%2Fsale", requests)
+                print(f"/rdr/ hop {hop:.1f} µs/request")
+        if not cases & {"post", "stream"}:
+            return
 
         raw = base_config(Path(tmp) / "batch", free_port(), Durability="write", MaxSpoolBytes=1 << 34)
         app = create_app(from_mapping(raw), run_shipper=False)
@@ -141,15 +165,16 @@ async def main(requests: int, batches: int) -> None:
         async with running(app):
             await drive(app, "/tr/v1/tr/", b"", batches // 10, body=body)  # warm up
             await drive_stream(app, batches // 10)
-            post = await drive(app, "/tr/v1/tr/", b"", batches, body=body)
-            stream = await drive_stream(app, batches)
-        print(batch_line(f"POST {BATCH} events", post))
-        print(batch_line(f"WebSocket LZ4 batches of {BATCH}", stream))
+            if "post" in cases:
+                print(batch_line(f"POST {BATCH} events", await drive(app, "/tr/v1/tr/", b"", batches, body=body)))
+            if "stream" in cases:
+                print(batch_line(f"WebSocket LZ4 batches of {BATCH}", await drive_stream(app, batches)))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--batches", type=int, default=2000)
+    parser.add_argument("--case", action="append", choices=CASES, help="run only these cases (repeatable)")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.requests, arguments.batches))
+    asyncio.run(main(arguments.requests, arguments.batches, set(arguments.case or CASES)))

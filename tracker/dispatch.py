@@ -1,9 +1,9 @@
 """The one dispatcher: every request goes where its context's route family says, decided once on arrival.
 
-Tracking hits and the catch-all (short link → static file → default upstream → 404) are most of the traffic
-and are answered here directly; the routes with path parameters (the admin API, /rdr/, /xrdr/) and the ops
-paths live in one Starlette router, each registered once. An upstream with a prefix of its own (`/api/`) is
-matched before short links; WebSockets go to a matching upstream or are refused.
+Tracking hits, the tracked redirects (/rdr/, /xrdr/) and the catch-all (short link → static file → default
+upstream → 404) are most of the traffic and are answered here directly; the routes with path parameters (the
+admin API) and the ops paths live in one Starlette router, each registered once. An upstream with a prefix of
+its own (`/api/`) is matched before short links; WebSockets go to a matching upstream or are refused.
 """
 
 from __future__ import annotations
@@ -19,7 +19,12 @@ from tracker.http.body import drain
 from tracker.http.context import context
 from tracker.routes import ltv, redirects, track
 
-TRACKING_ENDPOINTS = {kind: track.make_endpoint(kind) for kind in ("tr", "str", "img")} | {"ltv": ltv.endpoint}
+# answered here, without the router: the tracking hits and the tracked redirects, by the API segment
+DIRECT_ENDPOINTS = (
+    {kind: track.make_endpoint(kind) for kind in ("tr", "str", "img")}
+    | {"ltv": ltv.endpoint}
+    | {kind: redirects.make_tracked_redirect(kind) for kind in ("rdr", "xrdr")}
+)
 ROUTED_FAMILIES = frozenset(("ops", "admin", "privacy", "other"))
 METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"))
 
@@ -67,8 +72,8 @@ class Dispatcher:
             await json_error(405, "method not allowed", method=scope["method"])(scope, receive, send)
             return
         found = context(scope)
-        if found.family == "tracking" and scope["type"] == "http":
-            endpoint = TRACKING_ENDPOINTS.get(found.api_kind)
+        if found.api_kind and scope["type"] == "http":
+            endpoint = DIRECT_ENDPOINTS.get(found.api_kind)
             if endpoint is not None:
                 rest = scope["path"][len(self.api_slash) + len(found.api_kind) + 1 :]
                 response = await endpoint(Request(scope, receive), rest)

@@ -26,26 +26,25 @@ class Metrics:
         self.started = time.time()
         self.requests = RequestStats()
         self.registry.register(self.requests)
-        self.events = Counter(
-            "tracker_events_accepted", "Rows appended to the spool", ["table"], registry=self.registry
-        )
+        self.accepted_by_table: dict[str, int] = {}  # plain ints on the hot path, a counter family at scrape time
+        self._accepted_created: dict[str, float] = {}
+        self.registry.register(_AcceptedCollector(self.accepted_by_table, self._accepted_created))
         self.refused = Counter(
             "tracker_requests_refused", "Tracking requests refused", ["reason"], registry=self.registry
         )
         self.registry.register(_ShippingCollector(status))
         self.accepted_total = 0
-        self._event_children: dict[str, Any] = {}
         self.refused_total = 0
 
     def accepted(self, records: list[Record]) -> None:
-        counts: dict[str, int] = {}
+        counts = self.accepted_by_table
         for record in records:
-            counts[record.table] = counts.get(record.table, 0) + 1
-        for table, count in counts.items():  # the prometheus lock once per table, not once per row
-            child = self._event_children.get(table)
-            if child is None:
-                child = self._event_children[table] = self.events.labels(table)
-            child.inc(count)
+            table = record.table
+            try:
+                counts[table] += 1
+            except KeyError:
+                counts[table] = 1
+                self._accepted_created[table] = time.time()
         self.accepted_total += len(records)
 
     def rejected(self, reason: str) -> None:
@@ -95,6 +94,23 @@ class RequestStats(Collector):
         flight = GaugeMetricFamily("tracker_requests_in_flight", "Requests being answered")
         flight.add_metric([], self.in_flight)
         yield flight
+
+
+class _AcceptedCollector(Collector):
+    """tracker_events_accepted{table}: what a prometheus Counter would expose, _created included."""
+
+    def __init__(self, counts: dict[str, int], created: dict[str, float]) -> None:
+        self.counts = counts
+        self.created = created
+
+    def describe(self) -> list[Any]:
+        return []
+
+    def collect(self) -> Iterator[Any]:
+        accepted = CounterMetricFamily("tracker_events_accepted", "Rows appended to the spool", labels=["table"])
+        for table, count in list(self.counts.items()):
+            accepted.add_metric([table], count, created=self.created.get(table))
+        yield accepted
 
 
 class _ShippingCollector(Collector):

@@ -1,5 +1,5 @@
-"""MaxHeaderBytes (tracker/edge/header_limit.py) in a real tracker: over the limit is 431, whether the head
-arrives in one read (which h11's own limit never sees) or in pieces."""
+"""MaxHeaderBytes (refused by tracker/http/entry.py, counted by http/framing.py) in a real tracker: over the
+limit is 431, whether the head arrives in one read (which h11's own limit never sees) or in pieces."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from tests.harness import TrackerProcess, start_tracker
-from tracker.edge.header_limit import head_size
+from tracker.http.framing import head_size
 
 LIMIT = 4096
 

@@ -73,3 +73,25 @@ async def test_location_is_always_our_host_then_a_path(tmp_path: Path, https_por
     location = headers[b"location"].decode()
     assert sent[0]["status"] == 308 and urlsplit(location).hostname == "t.example"
     assert httpx.URL(location).host == "t.example" and httpx.URL(location).raw_path.startswith(raw_path)
+
+
+@pytest.mark.parametrize("host", [b"[::1", b"[", b"a@evil.example", b""])
+async def test_a_host_that_is_no_name_gets_400_not_a_crash(tmp_path: Path, host: bytes) -> None:
+    app = PlainToHttps(not_reached, https_port=443, challenges=tmp_path, serve_all_ports=frozenset(), hsts="")
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "scheme": "http",
+        "method": "GET",
+        "path": "/x",
+        "raw_path": b"/x",
+        "query_string": b"",
+        "headers": [(b"host", host)],
+        "server": ("127.0.0.1", 80),
+    }
+    await app(scope, not_reached, send)  # type: ignore[arg-type]
+    assert sent[0]["status"] == 400 and sent[1]["body"] == b"a valid Host header is needed"

@@ -16,6 +16,8 @@ from websockets.asyncio.client import connect
 
 from tests.edge.test_proxy import Upstream, start_upstream
 from tests.harness import TrackerProcess, start_tracker, wait_until
+from tracker.edge.slow_clients import SlowClients
+from tracker.http.context import SCOPE_KEY, RequestContext
 
 SIZE = 64 * 1024 * 1024
 
@@ -100,3 +102,26 @@ def test_downloads_and_quiet_websockets_outlive_the_read_timeout(setup: tuple[Tr
             return await ws.recv()
 
     assert asyncio.run(quiet_websocket()) in ("still here", "echo:still here")
+
+
+@pytest.mark.parametrize(
+    ("method", "family", "wrapped"),
+    [("GET", "tracking", False), ("HEAD", "tracking", False), ("POST", "tracking", True), ("GET", "proxy", True)],
+)
+async def test_only_what_can_stall_is_wrapped(method: str, family: str, wrapped: bool) -> None:
+    """A tracking GET reads no body and is answered in one piece: it is passed through as it came."""
+    seen: list[tuple[object, object]] = []
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        seen.append((receive, send))
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request"}
+
+    async def send(message: dict[str, object]) -> None:
+        pass
+
+    found = RequestContext(family, "", "x", "127.0.0.1", {}, None)
+    scope = {"type": "http", "method": method, "path": "/tr/v1/tr/", SCOPE_KEY: found}
+    await SlowClients(app, read_seconds=1, write_seconds=1)(scope, receive, send)  # type: ignore[arg-type]
+    assert (seen[0] != (receive, send)) is wrapped

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pytest
 
 from tracker.http.client_ip import TrustedProxies
-from tracker.http.context import Classifier, RequestEntry, Routed
+from tracker.http.context import Classifier, Routed
+from tracker.http.entry import RequestEntry
 from tracker.http.hosts import host_name
 
 

@@ -70,7 +70,7 @@ class PlainToHttps:
 
     async def _redirect(self, scope: Scope, send: Send) -> None:
         host = next((v.decode("latin-1") for n, v in scope["headers"] if n == b"host"), "")
-        host = host[: host.index("]") + 1] if host.startswith("[") else host.rsplit(":", 1)[0]
+        host = host[: host.find("]") + 1] if host.startswith("[") else host.rsplit(":", 1)[0]  # "[" alone: ""
         if not HOST.fullmatch(host):
             await _plain(send, 400, b"a valid Host header is needed", [])
             return

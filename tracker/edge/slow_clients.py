@@ -9,7 +9,8 @@ Writing: WriteTimeoutSeconds has nginx's `send_timeout` meaning. A response part
 within that time ends the exchange and closes the connection. A client that reads slowly but steadily is never
 cut, however long its download; one that stops reading (a slow-read attack, a frozen tab) no longer holds a
 worker's buffers and an upstream response forever. Only the parts of a streamed response are timed: a response
-sent in one piece is handed to the socket's buffer and cannot stall the app.
+sent in one piece is handed to the socket's buffer and cannot stall the app. So a tracking GET, HEAD or
+OPTIONS, which reads no body and is answered in one piece, is not wrapped at all.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ import logging
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tracker.http.answers import json_error
+from tracker.http.context import context
 
 log = logging.getLogger("tracker.edge.slow_clients")
+READS_NO_BODY = frozenset(("GET", "HEAD", "OPTIONS"))  # on the tracking routes; every answer there is one piece
 
 
 class ClientStalled(Exception):
@@ -35,8 +38,8 @@ class SlowClients:
         self.write_seconds = write_seconds or None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or (scope["method"] in READS_NO_BODY and context(scope).family == "tracking"):
+            await self.app(scope, receive, send)  # a tracking GET reads no body and is answered in one piece
             return
         body_done = False
         started = False

@@ -4,6 +4,7 @@ e-mail shows a broken image, browser pages a short HTML page, APIs JSON."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -22,6 +23,26 @@ _PIXEL_RAW: RawHeaders = [(b"content-type", b"image/gif")] + [
     (k.encode(), v.encode()) for k, v in PIXEL_HEADERS.items()
 ]
 BROWSER_FAMILIES = frozenset(("other", "proxy", "static"))
+_ENCODED_BY_STARLETTE = frozenset(("content-length", "content-type"))
+
+
+class EncodedResponse(Response):
+    """A Response from headers already encoded. Starlette's own lower-cases and encodes each header of each
+    response; the tracking answers differ from one another only in their CORS headers."""
+
+    def __init__(self, status: int, body: bytes, raw_headers: RawHeaders) -> None:
+        self.status_code = status
+        self.body = body
+        self.background = None
+        self.raw_headers = raw_headers
+
+
+def encode_headers(headers: Mapping[str, str]) -> RawHeaders:
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+
+
+_PIXEL_HEAD = encode_headers(PIXEL_HEADERS)
+_PIXEL_TAIL = [(b"content-length", str(len(PIXEL)).encode()), (b"content-type", b"image/gif")]
 
 
 def error_body(message: str, **fields: Any) -> bytes:
@@ -44,7 +65,19 @@ async def send_json_error(send: Send, status: int, message: str, *, close: bool 
 
 
 def pixel(headers: dict[str, str] | None = None) -> Response:
-    return Response(PIXEL, media_type="image/gif", headers={**PIXEL_HEADERS, **(headers or {})})
+    """The GIF with no-cache headers, then `headers`: the headers Starlette's Response would send, in its order."""
+    if not headers:
+        return EncodedResponse(200, PIXEL, [*_PIXEL_HEAD, *_PIXEL_TAIL])
+    if PIXEL_HEADERS.keys().isdisjoint(headers) and _ENCODED_BY_STARLETTE.isdisjoint(headers):
+        return EncodedResponse(200, PIXEL, [*_PIXEL_HEAD, *encode_headers(headers), *_PIXEL_TAIL])
+    return Response(PIXEL, media_type="image/gif", headers={**PIXEL_HEADERS, **headers})
+
+
+def empty(headers: dict[str, str]) -> Response:
+    """200 with no body (a tracking hit's answer), as Response(status_code=200, headers=headers) sends it."""
+    if _ENCODED_BY_STARLETTE.isdisjoint(headers):
+        return EncodedResponse(200, b"", [*encode_headers(headers), (b"content-length", b"0")])
+    return Response(status_code=200, headers=headers)
 
 
 def wants_pixel(family: str, path: str) -> bool:

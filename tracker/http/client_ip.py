@@ -51,12 +51,22 @@ def _text(ip: IPAddress) -> str:
     return str(ip)
 
 
+@lru_cache(maxsize=65536)
+def _peer_text(peer: str) -> str:
+    ip = parse_ip(peer)
+    return "" if ip is None else _text(ip)
+
+
 def client_ip(peer: str | None, forwarded_for: str | None, trusted: TrustedProxies) -> str:
     """The client's address as text ('' when unknown)."""
-    peer_ip = parse_ip(peer) if peer else None
+    if not peer:
+        return ""
+    if not forwarded_for or not trusted.networks:
+        return _peer_text(peer)  # the usual case: one cached lookup by the peer's text
+    peer_ip = parse_ip(peer)
     if peer_ip is None:
         return ""
-    if not forwarded_for or not trusted.networks or not trusted.trusts(str(peer_ip)):
+    if not trusted.trusts(str(peer_ip)):
         return _text(peer_ip)
     for hop in reversed(forwarded_for.split(",")):
         hop_ip = parse_ip(hop)

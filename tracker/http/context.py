@@ -1,8 +1,7 @@
-"""The request context: what every layer needs to know of a request, worked out once when it arrives and kept
-in the ASGI scope. A request whose target is not in origin form, or whose body framing is ambiguous, is refused
-here with 400 before any layer acts on it. The route family decides metrics labels, limits and the shape of
-refusals; the client IP is the only one (X-Forwarded-For read only through TrustedProxies); the headers are the
-few the event model reads, taken in one pass over the raw list."""
+"""The request context: what every layer needs to know of a request, worked out once when it arrives (by the
+request entry, http/entry.py) and kept in the ASGI scope. The route family decides metrics labels, limits and
+the shape of refusals; the client IP is the only one (X-Forwarded-For read only through TrustedProxies); the
+headers are the few the event model reads, taken in one pass over the raw list."""
 
 from __future__ import annotations
 
@@ -10,14 +9,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
-from tracker.http.answers import deny_websocket, send_json_error
 from tracker.http.client_ip import TrustedProxies, client_ip
-from tracker.http.framing import BadFraming, declared_length
 from tracker.http.hosts import host_name
-from tracker.http.request_target import REFUSAL as TARGET_REFUSAL
-from tracker.http.request_target import origin_form
 
 SCOPE_KEY = "tracker.context"
 OPS_PATHS = frozenset(("/health", "/ping", "/clear", "/status", "/metrics"))
@@ -84,48 +79,13 @@ class Classifier:
         return "redirects", "", upstream
 
 
-def refused(scope: Scope) -> tuple[str, str] | None:
-    """(field, reason) for a request no layer may act on: a target not in origin form (it would name another
-    authority in an upstream URL or a Location), or a body whose framing is ambiguous (smuggling)."""
-    if origin_form(scope) is None and not (scope.get("method") == "OPTIONS" and scope.get("raw_path") == b"*"):
-        return "target", TARGET_REFUSAL
-    for name, _ in scope["headers"]:
-        if name == b"content-length" or name == b"transfer-encoding":
-            try:
-                declared_length(scope["headers"])
-            except BadFraming as error:
-                return "body", str(error)
-            break
-    return None
-
-
-class RequestEntry:
-    """The outermost layer: builds the RequestContext of every HTTP and WebSocket request."""
-
-    def __init__(self, app: ASGIApp, *, classifier: Classifier, trusted: TrustedProxies) -> None:
-        self.app = app
-        self.classifier = classifier
-        self.trusted = trusted
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            refusal = refused(scope)
-            if refusal is not None:
-                if scope["type"] == "websocket":
-                    await deny_websocket(scope, send, 400, refusal[1], field=refusal[0])
-                else:
-                    await send_json_error(send, 400, refusal[1], close=True, field=refusal[0])
-                return
-            scope[SCOPE_KEY] = self.build(scope)
-        await self.app(scope, receive, send)
-
-    def build(self, scope: Scope) -> RequestContext:
-        found: dict[bytes, str] = {}
-        for name, value in scope["headers"]:
-            if name in WANTED_HEADERS and name not in found:  # the first occurrence, as Headers.get returns
-                found[name] = value.decode("latin-1")
-        host = host_name(found.get(b"host", ""))
-        family, kind, upstream = self.classifier.classify(scope["path"], host)
-        peer = scope.get("client")
-        address = client_ip(peer[0] if peer else None, found.get(b"x-forwarded-for"), self.trusted)
-        return RequestContext(family, kind, host, address, found, upstream)
+def build_context(scope: Scope, classifier: Classifier, trusted: TrustedProxies) -> RequestContext:
+    found: dict[bytes, str] = {}
+    for name, value in scope["headers"]:
+        if name in WANTED_HEADERS and name not in found:  # the first occurrence, as Headers.get returns
+            found[name] = value.decode("latin-1")
+    host = host_name(found.get(b"host", ""))
+    family, kind, upstream = classifier.classify(scope["path"], host)
+    peer = scope.get("client")
+    address = client_ip(peer[0] if peer else None, found.get(b"x-forwarded-for"), trusted)
+    return RequestContext(family, kind, host, address, found, upstream)

@@ -72,5 +72,5 @@ class Process(Protocol):
 
 
 def process(connection: HTTPConnection) -> Process:
-    found: Process = connection.app.state.runtime
+    found: Process = connection.scope["app"].runtime  # tracker.app.TrackerApp
     return found

@@ -36,3 +36,11 @@ def origin_form(scope: Scope) -> OriginForm | None:
     if PATH.fullmatch(raw) is None or QUERY.fullmatch(query) is None:
         return None
     return OriginForm(raw.decode("ascii"), query.decode("ascii"))
+
+
+def is_origin_form(scope: Scope) -> bool:
+    """origin_form(scope) is not None, without building it (this runs on every request)."""
+    raw = scope.get("raw_path")
+    if raw is None:
+        return origin_form(scope) is not None
+    return PATH.fullmatch(raw) is not None and QUERY.fullmatch(scope.get("query_string", b"")) is not None

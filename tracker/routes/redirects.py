@@ -20,7 +20,7 @@ from tracker.events import inputs
 from tracker.events.derived import derived_records
 from tracker.events.inputs import RequestInfo
 from tracker.events.row import Visitor
-from tracker.http.answers import json_error
+from tracker.http.answers import EncodedResponse, json_error
 from tracker.http.process import Process, process
 from tracker.http.request_info import request_info
 from tracker.pipeline.spool import SpoolFull
@@ -32,6 +32,8 @@ from tracker.timestamps import now_text
 
 log = logging.getLogger("tracker.routes.redirects")
 NO_STORE = "private, no-store, max-age=0"
+REDIRECT_HEADERS = ((b"cache-control", NO_STORE.encode()), (b"content-length", b"0"))
+NOT_CRAWLABLE = (b"x-robots-tag", b"noindex, nofollow")
 
 
 async def short_link(request: Request) -> Response | None:
@@ -55,30 +57,29 @@ async def short_link(request: Request) -> Response | None:
         values.update(carried)
         is_server = True
     uri = info.path + ("?" + info.query if info.query else "")
-    values.update(ename="short_rdr", etyp="redirect", last=uri, url=f"{request.url.scheme}://{info.host}{uri}")
+    values.update(ename="short_rdr", etyp="redirect", last=uri, url=f"{request.scope['scheme']}://{info.host}{uri}")
     visitor = await _record(runtime, values, info, is_server, query, link)
     if runtime.config.redirects.pass_query and info.query:
         target = _with_query(target, info.query)
-    response = Response(
-        status_code=link.status or runtime.config.redirects.status,
-        headers={"location": location(target), "cache-control": NO_STORE},
-    )
+    headers = [(b"location", location(target).encode("latin-1")), *REDIRECT_HEADERS]
     if not link.crawlable:
-        response.headers["x-robots-tag"] = "noindex, nofollow"
+        headers.append(NOT_CRAWLABLE)
+    response = EncodedResponse(link.status or runtime.config.redirects.status, b"", headers)
     if visitor is not None and not is_server:
         visitor_cookies(request, response, visitor, runtime)
     return response
 
 
-def make_tracked_redirect(kind: str) -> Callable[[Request], Awaitable[Response]]:
-    """/rdr/ (server-side event) and /xrdr/ (browser event, sets cookies): 302 to an allowed `url` parameter."""
+def make_tracked_redirect(kind: str) -> Callable[[Request, str], Awaitable[Response]]:
+    """/rdr/ (server-side event) and /xrdr/ (browser event, sets cookies): 302 to an allowed `url` parameter;
+    `rest`, the path after /<kind>/, is a URL tuple of the event's values."""
     is_server = kind == "rdr"
 
-    async def endpoint(request: Request) -> Response:
+    async def endpoint(request: Request, rest: str) -> Response:
         runtime = process(request)
         config = runtime.config
         info = request_info(request)
-        pairs = inputs.path_pairs(request.path_params.get("rest", ""))
+        pairs = inputs.path_pairs(rest)
         query = inputs.query_values(info.query, config.ignore_query_params_key)
         requested = dict(parse_qsl(info.query, keep_blank_values=True)).get("url", "")
         target = allowed_target(requested, config.redirects.allowed_hosts or config.domains) or ""
@@ -89,7 +90,7 @@ def make_tracked_redirect(kind: str) -> Callable[[Request], Awaitable[Response]]
         visitor = await _record(runtime, values, info, is_server, {**pairs, **query}, None)
         if not target:
             return json_error(400, "url is missing or not an allowed host, and no DefaultRedirect is set", field="url")
-        response = Response(status_code=302, headers={"location": location(target), "cache-control": NO_STORE})
+        response = EncodedResponse(302, b"", [(b"location", location(target).encode("latin-1")), *REDIRECT_HEADERS])
         if visitor is not None and not is_server:
             visitor_cookies(request, response, visitor, runtime)
         return response

@@ -19,7 +19,7 @@ from tracker.events import inputs, row
 from tracker.events.batch import build_batch, event_records, event_values
 from tracker.events.cookies import set_visitor_cookies
 from tracker.events.ids import parse_uuid
-from tracker.http.answers import json_error, pixel
+from tracker.http.answers import empty, json_error, pixel
 from tracker.http.body import BodyTooLarge, read_body
 from tracker.http.cors import allow_origin, preflight
 from tracker.http.process import Process, process
@@ -115,7 +115,7 @@ def _answer(kind: str, outcome: Outcome, headers: dict[str, str]) -> Response:
     if outcome.rejected:
         body = {"accepted": len(outcome.visitors), "rejected": outcome.rejected}
         return Response(orjson.dumps(body), media_type="application/json", headers=headers)
-    return Response(status_code=200, headers=headers)
+    return empty(headers)
 
 
 def _failure(request: Request, kind: str, error: Exception, runtime: Process) -> Response:
