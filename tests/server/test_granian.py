@@ -180,3 +180,24 @@ def test_a_websocket_client_close_reaches_the_upstream_through_the_proxy_as_1006
         assert tracker.stop() == 0
         upstream.process.terminate()
         upstream.process.wait(10)
+
+
+def test_the_websocket_handshake_still_carries_no_header_of_the_app(tmp_path: Path) -> None:
+    """Granian 2.8.9's websocket.accept reads only `subprotocol` (src/asgi/io.rs, adapt_message_type and
+    ASGIWebsocketProtocol.accept): the vid/sid cookies our stream sends with the accept never reach the client,
+    though events are stored. This test fails the day a Granian passes them on: then drop the --check-config line
+    and the HYPERCORN_ONLY cookie tests in tests/server/engines.py."""
+    tracker = start_tracker(tmp_path / "t", Server="granian")
+
+    async def handshake() -> tuple[int, list[str]]:
+        async with connect(tracker.ws_url()) as socket:
+            response = socket.response
+            assert response is not None
+            return response.status_code, response.headers.get_all("set-cookie")
+
+    try:
+        status, cookies = asyncio.run(handshake())
+        assert status == 101
+        assert cookies == []
+    finally:
+        assert tracker.stop() == 0

@@ -85,8 +85,9 @@ class GranianEngine:
         lines = [
             f"granian: MaxHeaderBytes is enforced by the app (431); a head over {_head_buffer(config)} bytes gets the "
             "engine's own 431 without a JSON body",
-            "granian: WebSocket handshake answers carry no headers from the app: /tr/v1/ws sets no vid/sid cookies "
-            "on the upgrade, and a proxied upstream's handshake headers (Set-Cookie) do not reach the client",
+            "granian: WebSocket handshake answers carry no headers from the app (Granian's websocket.accept takes "
+            "only a subprotocol): /tr/v1/ws sets no vid/sid cookies on the upgrade, and a proxied upstream's "
+            "handshake headers (Set-Cookie) do not reach the client",
             "granian: a WebSocket client's close code reaches the app as 1006 (the event stream logs it so, and a "
             "proxied upstream is told 1006 instead of the client's code)",
             "granian: Limits.MaxWebSocketMessageBytes is checked after the engine has read the message (it buffers up "
