@@ -92,9 +92,6 @@ class GranianEngine:
             "proxied upstream is told 1006 instead of the client's code)",
             "granian: Limits.MaxWebSocketMessageBytes is checked after the engine has read the message (it buffers up "
             "to 64 MiB per message) and closes with 1009",
-            "granian: WriteTimeoutSeconds does not cut a client that stops reading a static file: the engine takes the "
-            "file's parts without waiting for the socket and holds them in the worker's memory until the client goes "
-            "(proxied responses are still cut)",
             "granian: a request target not in origin form (`http://host/x`, `@host/x`) reaches the app as its path "
             "(`/x`), so the plain port redirects it to our own host instead of answering 400",
             "granian: a renewed certificate rolls the TLS listener: requests in flight finish, idle keep-alive "
@@ -103,8 +100,6 @@ class GranianEngine:
         ]
         if config.limits.websocket_ping_seconds:
             lines.append("granian: Limits.WebSocketPingSeconds not supported: the engine sends no WebSocket pings")
-        if not config.static_directory and not config.static:
-            lines = [line for line in lines if "WriteTimeoutSeconds" not in line]
         if not tls_enabled(config):
             lines = [line for line in lines if "certificate" not in line and "plain port" not in line]
         return lines
