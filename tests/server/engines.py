@@ -21,6 +21,7 @@ ENGINE_MODULES = frozenset(
         "tests/edge/test_https_redirect.py",
         "tests/edge/test_proxy_ws.py",
         "tests/edge/test_proxy.py",
+        "tests/edge/test_proxy_relay.py",
         "tests/edge/test_header_limit.py",
         "tests/edge/test_slow_clients.py",
         "tests/edge/test_connection_gate.py",

@@ -201,8 +201,7 @@ class ReverseProxy:
                     )
                     await send_json_error(send, 502, "upstream failed")
                     return False
-                watch.disarm()  # from here on relay() watches the client itself
-                return await relay(response, send, body, extra, upstream_target.base)
+                return await relay(response, send, body, extra, upstream_target.base, watch)
         except asyncio.CancelledError:
             if not watch.left():
                 raise

@@ -171,9 +171,5 @@ def known_empty(scope: Scope, length: int | None) -> bool:
     send one without a length); nor has one that declares length 0."""
     if length is not None:
         return length == 0
-    if scope.get("http_version") not in ("1.1", "1.0"):
-        return False
-    for name, _ in scope["headers"]:
-        if name == b"transfer-encoding":
-            return False
-    return True
+    http1 = scope.get("http_version") in ("1.1", "1.0")
+    return http1 and b"transfer-encoding" not in [name for name, _ in scope["headers"]]
