@@ -8,7 +8,8 @@ connections a proxy pools, and for "any host and port" a client must not make th
 By default it answers each request after reading its body. With `answer_before_body` it answers as soon as
 the head is in (as apps that refuse or ignore a body do) and then reads the declared body, as a correct
 server must before the next request on that connection. A path ending in `/big` answers `big_bytes` bytes;
-with `redirect_to`, every request gets a 302 there.
+`/late`, `/cut` and `/stall` declare 10 bytes and send 5, then the rest 0.3 s later, a closed connection, or
+nothing more; with `redirect_to`, every request gets a 302 there.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import shutil
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,6 +110,14 @@ class RawUpstream:
     def _answer(self, sock: socket.socket, number: int, line: bytes, path: bytes) -> None:
         if self.redirect_to:
             sock.sendall(b"HTTP/1.1 302 Found\r\nlocation: %s\r\ncontent-length: 0\r\n\r\n" % self.redirect_to.encode())
+            return
+        if path.endswith((b"/late", b"/cut", b"/stall")):  # 10 bytes declared, 5 sent; then the rest late, or never
+            sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello")
+            if path.endswith(b"/late"):
+                time.sleep(0.3)  # the upstream's pace, not a wait for anything
+                sock.sendall(b"world")
+            elif path.endswith(b"/cut"):
+                sock.shutdown(socket.SHUT_RDWR)
             return
         if path.endswith(b"/big"):
             sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % self.big_bytes)

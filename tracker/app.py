@@ -68,7 +68,9 @@ def create_app(config: Config, *, worker_index: int = 0, run_shipper: bool = Tru
             await proxy.aclose()
             await runtime.stop()
 
-    static = StaticFiles(config.static, config.static_directory, config.api_prefix)
+    static = StaticFiles(
+        config.static, config.static_directory, config.api_prefix, pathsend=config.write_timeout_seconds == 0
+    )
     proxy = ReverseProxy(
         config.upstreams,
         runtime.trusted,

@@ -17,7 +17,7 @@ from starlette.types import Message, Receive
 
 from tests.harness import TrackerProcess, start_tracker, wait_until
 from tests.raw_http import RawUpstream, ask, h2_request, read_answer, start_tls_tracker
-from tracker.edge.proxy_body import RequestBody
+from tracker.edge.proxy_body import RequestBody, known_empty
 from tracker.http.framing import BadFraming, declared_length
 
 
@@ -192,6 +192,24 @@ def test_declared_length(headers: list[tuple[bytes, bytes]], expected: int | Non
 def test_ambiguous_framing_is_refused(headers: list[tuple[bytes, bytes]], problem: str) -> None:
     with pytest.raises(BadFraming, match=problem):
         declared_length(headers)
+
+
+@pytest.mark.parametrize(
+    ("version", "headers", "empty"),
+    [
+        ("1.1", [], True),  # RFC 9112 §6.3: neither Content-Length nor Transfer-Encoding: no body
+        ("1.0", [(b"host", b"x")], True),
+        ("1.1", [(b"content-length", b"0")], True),
+        ("2", [(b"content-length", b"0")], True),
+        ("1.1", [(b"content-length", b"3")], False),
+        ("1.1", [(b"transfer-encoding", b"chunked")], False),
+        ("2", [], False),  # HTTP/2 may send a body without a length
+    ],
+)
+def test_a_body_is_known_empty_only_when_the_framing_says_so(
+    version: str, headers: list[tuple[bytes, bytes]], empty: bool
+) -> None:
+    assert known_empty({"http_version": version, "headers": headers}, declared_length(headers)) is empty
 
 
 def receiving(*chunks: bytes) -> Receive:

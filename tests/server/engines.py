@@ -22,6 +22,7 @@ ENGINE_MODULES = frozenset(
         "tests/edge/test_https_redirect.py",
         "tests/edge/test_proxy_ws.py",
         "tests/edge/test_proxy.py",
+        "tests/edge/test_proxy_relay.py",
         "tests/edge/test_header_limit.py",
         "tests/edge/test_slow_clients.py",
         "tests/edge/test_connection_gate.py",
@@ -44,8 +45,6 @@ HYPERCORN_ONLY = {
     "test_websocket_client_close_code_and_reason_reach_the_upstream",
     "test_go_text_frames_are_one_event_each_take_the_cookie_ids_and_get_no_reply",
     "test_a_returning_visitor_keeps_the_cookie_ids",
-    # Granian takes a static file's parts without waiting for a client that stopped reading (WriteTimeoutSeconds)
-    "test_a_client_that_stops_reading_is_cut_off",
 }
 
 # Single parametrised cases left out on Granian, by test id. Each is an open question, said in the README.

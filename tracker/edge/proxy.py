@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from tracker.config import Config, UpstreamConfig
-from tracker.edge.proxy_body import ClientWatch, RequestBody
+from tracker.edge.proxy_body import ClientWatch, RequestBody, known_empty
 from tracker.edge.proxy_headers import Headers, forwarding_headers, request_host
 from tracker.edge.proxy_relay import relay
 from tracker.edge.upstreams import PASSIVE_HEALTH_SECONDS, Upstream, build_upstreams, match
@@ -79,7 +79,10 @@ class ReverseProxy:
         if self._session is None:  # created on first use: it binds to the running loop
             connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=30, ttl_dns_cache=60, ssl=self.tls)
             self._session = aiohttp.ClientSession(
-                connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
+                connector=connector,
+                auto_decompress=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=SKIP_AUTO_HEADERS,  # once here, not a set built per request
             )
         return self._session
 
@@ -146,15 +149,11 @@ class ReverseProxy:
         extra: Headers,
     ) -> bool:
         """Relays one exchange; True when the upstream's answer went out whole."""
-        config = upstream.config
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=config.connect_timeout_seconds, sock_read=config.read_timeout_seconds
-        )
         sent = _outgoing_headers(forwarding_headers(scope, self.trusted), upstream, length)
         if self.max_body_bytes and length is not None and length > self.max_body_bytes:
             await self._refuse_body(send, RequestBody(receive, b"", True))
             return False
-        body = await RequestBody.open(receive, self.max_body_bytes, length)
+        body = await RequestBody.open(receive, self.max_body_bytes, length, known_empty=known_empty(scope, length))
         if body.too_large:
             await self._refuse_body(send, body)
             return False
@@ -172,8 +171,7 @@ class ReverseProxy:
                         headers=sent,
                         data=body.payload(),
                         allow_redirects=False,
-                        timeout=timeout,
-                        skip_auto_headers=SKIP_AUTO_HEADERS,
+                        timeout=upstream.timeout,
                     )
                 except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as error:
                     upstream_target.failed_until = time.monotonic() + PASSIVE_HEALTH_SECONDS
@@ -203,8 +201,7 @@ class ReverseProxy:
                     )
                     await send_json_error(send, 502, "upstream failed")
                     return False
-                watch.disarm()  # from here on relay() watches the client itself
-                return await relay(response, send, body, extra, upstream_target.base)
+                return await relay(response, send, body, extra, upstream_target.base, watch)
         except asyncio.CancelledError:
             if not watch.left():
                 raise

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from starlette.types import Receive
+from starlette.types import Receive, Scope
 
 from tracker.http.body import BodyTooLarge
 from tracker.http.framing import BadFraming
@@ -52,7 +52,11 @@ class RequestBody:
         self.finished: asyncio.Event | None = None
 
     @classmethod
-    async def open(cls, receive: Receive, limit: int = 0, length: int | None = None) -> RequestBody:
+    async def open(
+        cls, receive: Receive, limit: int = 0, length: int | None = None, *, known_empty: bool = False
+    ) -> RequestBody:
+        if known_empty:  # the framing says so: no wait for the engine's (empty) first message, a thread hop on Granian
+            return cls(receive, b"", False, limit=limit, length=length)
         message = await receive()
         if message["type"] == "http.disconnect":
             return cls(receive, b"", False, gone=True)
@@ -160,3 +164,12 @@ class ClientWatch:
         self._timer.cancel()
         if self._watcher is not None:
             self._watcher.cancel()
+
+
+def known_empty(scope: Scope, length: int | None) -> bool:
+    """RFC 9112 §6.3: an HTTP/1 request with neither Content-Length nor Transfer-Encoding has no body (HTTP/2 may
+    send one without a length); nor has one that declares length 0."""
+    if length is not None:
+        return length == 0
+    http1 = scope.get("http_version") in ("1.1", "1.0")
+    return http1 and b"transfer-encoding" not in [name for name, _ in scope["headers"]]

@@ -4,8 +4,10 @@ A request is served only when a site matches and a regular file resolves inside 
 no NUL or backslash, no symlink leading out); otherwise `serve()` sends nothing and returns False, so the
 catch-all can fall through to the default upstream and 404. Representations: `.br`/`.gz` siblings when the
 client accepts them (with Vary), ETag + Last-Modified with 304, and Range/If-Range (206, 416) through
-Starlette's FileResponse, streaming the file in 256 KiB chunks read in a thread (Hypercorn 0.18 offers no
-pathsend/sendfile). Files up to 64 KiB are answered from one read on the loop (page cache, no thread hop). A
+Starlette's FileResponse, streaming the file in 256 KiB chunks read in a thread, each sent under
+WriteTimeoutSeconds (tracker/edge/slow_clients.py). Only with no write deadline may an engine that offers ASGI
+pathsend (Granian) send a whole file from its path in Rust, which no deadline reaches (Hypercorn 0.18 offers no
+pathsend). Files up to 64 KiB are answered from one read on the loop (page cache, no thread hop). A
 malformed Range is ignored (200, as nginx does); common web types are pinned so MIME types do not depend on
 the machine's /etc/mime.types.
 """
@@ -64,7 +66,10 @@ class Site:
 
 
 class StaticFiles:
-    def __init__(self, sites: Sequence[StaticConfig], static_directory: str, api_prefix: str) -> None:
+    def __init__(
+        self, sites: Sequence[StaticConfig], static_directory: str, api_prefix: str, *, pathsend: bool = False
+    ) -> None:
+        self.pathsend = pathsend  # the engine may send whole files from their path: only without a write deadline
         found = [
             Site(os.path.realpath(s.root), _slashed(s.prefix), s.host.lower(), s.cache_control, s.index, s.listing)
             for s in sites
@@ -119,10 +124,10 @@ class StaticFiles:
             return None
         if method not in ("GET", "HEAD"):
             return Response(status_code=405, headers={"allow": "GET, HEAD"})
-        return _file_response(site, target, info, headers)
+        return _file_response(site, target, info, headers, self.pathsend)
 
 
-def _file_response(site: Site, target: str, info: os.stat_result, headers: Headers) -> Response:
+def _file_response(site: Site, target: str, info: os.stat_result, headers: Headers, pathsend: bool) -> Response:
     media_type = _media_type(os.path.basename(target))
     if media_type.startswith(TEXT_TYPES):
         media_type += "; charset=utf-8"
@@ -152,13 +157,30 @@ def _file_response(site: Site, target: str, info: os.stat_result, headers: Heade
         extra["accept-ranges"] = "bytes"
         with open(chosen, "rb") as file:
             return Response(file.read(), headers=extra, media_type=media_type)
-    return ChunkedFile(chosen, headers=extra, media_type=media_type, stat_result=chosen_info)
+    return (PathSentFile if pathsend else ChunkedFile)(
+        chosen, headers=extra, media_type=media_type, stat_result=chosen_info
+    )
 
 
-class ChunkedFile(FileResponse):
-    # 256 KiB rather than Starlette's 64: a quarter of the thread hops; 1 MiB files measured 340-530 -> 595-615
-    # req/s. Memory stays one chunk per download in flight (Hypercorn awaits the socket before the next read).
+class PathSentFile(FileResponse):
+    """Starlette sends a whole file as `http.response.pathsend` when the engine offers it (Granian: Rust reads
+    and writes it, no Python per chunk) and streams chunks otherwise (Hypercorn)."""
+
     chunk_size = 256 * 1024
+
+
+class ChunkedFile(PathSentFile):
+    """Always in chunks through the app, so WriteTimeoutSeconds times each one: a client that stops reading is
+    cut off. Memory stays a few chunks per download in flight: Hypercorn awaits the socket before the next read,
+    Granian's body channel holds four chunks and then makes the send wait. 256 KiB rather than Starlette's 64: a
+    quarter of the thread hops; 1 MiB files measured 340-530 -> 595-615 req/s on Hypercorn."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        extensions = scope.get("extensions")
+        if extensions and "http.response.pathsend" in extensions:
+            unsent = {name: value for name, value in extensions.items() if name != "http.response.pathsend"}
+            scope = {**scope, "extensions": unsent}
+        await super().__call__(scope, receive, send)
 
 
 def _media_type(name: str) -> str:

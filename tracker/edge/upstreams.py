@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import aiohttp
 from yarl import URL
 
 from tracker.config import Config, ConfigError, UpstreamConfig
@@ -74,6 +75,12 @@ class Upstream:
     go_api: GoApi | None = None
     untracked: re.Pattern[str] | None = None  # paths never tracked even when config.track (ProxyUrlFilter)
     _turn: itertools.count = field(default_factory=itertools.count)  # type: ignore[type-arg]
+    timeout: aiohttp.ClientTimeout = field(init=False)  # built once: aiohttp takes it per request
+
+    def __post_init__(self) -> None:
+        self.timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=self.config.connect_timeout_seconds, sock_read=self.config.read_timeout_seconds
+        )
 
     def candidates(self) -> list[Target]:
         """Targets in the order to try: healthy ones from this request's turn on, then the failing ones."""

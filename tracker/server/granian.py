@@ -81,15 +81,13 @@ class GranianEngine:
         lines = [
             f"granian: MaxHeaderBytes is enforced by the app (431); a head over {_head_buffer(config)} bytes gets the "
             "engine's own 431 without a JSON body",
-            "granian: WebSocket handshake answers carry no headers from the app: /tr/v1/ws sets no vid/sid cookies "
-            "on the upgrade, and a proxied upstream's handshake headers (Set-Cookie) do not reach the client",
+            "granian: WebSocket handshake answers carry no headers from the app (Granian's websocket.accept takes "
+            "only a subprotocol): /tr/v1/ws sets no vid/sid cookies on the upgrade, and a proxied upstream's "
+            "handshake headers (Set-Cookie) do not reach the client",
             "granian: a WebSocket client's close code reaches the app as 1006 (the event stream logs it so, and a "
             "proxied upstream is told 1006 instead of the client's code)",
             "granian: Limits.MaxWebSocketMessageBytes is checked after the engine has read the message (it buffers up "
             "to 64 MiB per message) and closes with 1009",
-            "granian: WriteTimeoutSeconds does not cut a client that stops reading a static file: the engine takes the "
-            "file's parts without waiting for the socket and holds them in the worker's memory until the client goes "
-            "(proxied responses are still cut)",
             "granian: a request target not in origin form (`http://host/x`, `@host/x`) reaches the app as its path "
             "(`/x`), so the plain port redirects it to our own host instead of answering 400",
             "granian: a renewed certificate rolls the TLS listener: requests in flight finish, idle keep-alive "
@@ -98,8 +96,6 @@ class GranianEngine:
         ]
         if config.limits.websocket_ping_seconds:
             lines.append("granian: Limits.WebSocketPingSeconds not supported: the engine sends no WebSocket pings")
-        if not config.static_directory and not config.static:
-            lines = [line for line in lines if "WriteTimeoutSeconds" not in line]
         if not tls_enabled(config):
             lines = [line for line in lines if "certificate" not in line and "plain port" not in line]
         return lines
