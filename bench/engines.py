@@ -176,7 +176,7 @@ def measure(
             post = post_events(served.url("/tr/v1/tr/"), seconds, work)
             rows.append(Row("POST 100 events", post.rps * BATCH, post.p99_ms, bare_result.rps, 0, "events/s"))
         if wanted("WebSocket LZ4 batches of 100", cases):
-            ws = asyncio.run(stream(served.ws_url(), CONNECTIONS, seconds))
+            ws, _ = asyncio.run(stream(served.ws_url(), CONNECTIONS, seconds))
             rows.append(Row("WebSocket LZ4 batches of 100", ws, float("nan"), bare_result.rps, 0, "events/s"))
         rss = {pid: rss_bytes(pid) or 0 for pid in process_tree(served.process.pid)}
         names = {pid: process_kind(pid) for pid in rss}
