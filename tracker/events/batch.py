@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tracker.errors import BadEvent
-from tracker.events.derived import derived_records
+from tracker.events.derived import BEYOND_HOSTS, derived_records
 from tracker.events.inputs import lower_keys
 from tracker.events.row import EventRows, Visitor
+from tracker.events.shapes import Shape, merged_shape
 from tracker.records import Record
 
 
@@ -30,16 +31,32 @@ def build_batch(items: list[Any], base: dict[str, Any], rows: EventRows, *, item
     rows.new_batch(len(items))
     batch = Batch()
     records, visitors, build = batch.records, batch.visitors, rows.build
+    shapes: dict[tuple[Any, ...], Shape | None] = {}  # by the item's keys: most batches have one or two
+    plain: list[Record] | None = None  # what a plain event derives (its hosts row): made once, shared by all
     for index, item in enumerate(items):
         try:
             if not isinstance(item, dict):
                 raise BadEvent(item_field, "each event must be a JSON object")
-            values = event_values(base, item)
-            event, visitor = build(values)
+            keys = tuple(item)
+            shape = shapes[keys] if keys in shapes else shapes.setdefault(keys, merged_shape(base, keys))
+            if shape is None or None in item.values():
+                values = event_values(base, item)
+                shape = None
+            elif base or shape.rare:
+                values = {**base, **item}
+            else:
+                values = item  # build leaves a value map of a shape that is not rare as it is
+            event, visitor = build(values, shape)
         except BadEvent as error:
             batch.rejected.append({"index": index, "field": error.field, "error": error.message})
             continue
-        records += event_records(event, values, rows)
+        records.append(Record("events", event))
+        if not BEYOND_HOSTS.isdisjoint(values):
+            records += derived_records(event, values, rows.is_server, rows.privacy, rows.info)
+        else:
+            if plain is None:
+                plain = derived_records(event, values, rows.is_server, rows.privacy, rows.info)
+            records += plain
         visitors.append(visitor)
     return batch
 

@@ -12,13 +12,7 @@ import re
 from typing import Any, NamedTuple
 
 from tracker.errors import BadEvent
-from tracker.events.columns import (
-    EXCLUDED_FROM_PARAMS,
-    LOWERCASE,
-    TEXT_COLUMN_SET,
-    UUID_ALIASES,
-    UUID_COLUMN_SET,
-)
+from tracker.events.columns import EXCLUDED_FROM_PARAMS, UUID_ALIASES, UUID_COLUMN_SET
 from tracker.events.fields import (
     MAX_ENCODED,
     MAX_TEXT,
@@ -31,6 +25,7 @@ from tracker.events.fields import (
 )
 from tracker.events.ids import ZERO_UUID, IdBlock, parse_uuid
 from tracker.events.inputs import RequestInfo
+from tracker.events.shapes import NUMBER_KEYS, PRIVATE_HASHES, PRIVATE_SOURCES, UUID_KEYS, Shape, shape_of, text_columns
 from tracker.privacy import hashing
 from tracker.privacy.consent import Allowed, cflags_of, scrub
 from tracker.privacy.rules import PrivacyRules
@@ -38,11 +33,6 @@ from tracker.privacy.storage import IPPolicy
 from tracker.timestamps import now_text
 
 INTERNAL_PATH = re.compile(r"^/tr/v\d+/(tr|img|pub|str|rdr|xrdr|ws)\b")
-NUMBER_KEYS = frozenset(("cflags", "duration", "ver", "score", "lat", "lon", "w", "h", "vp_w", "vp_h"))
-PRIVATE_HASHES = (("email", "ehash"), ("cell", "chash"), ("uname", "uhash"))
-PRIVATE_SOURCES = frozenset(source for source, _ in PRIVATE_HASHES)
-UUID_KEYS = UUID_COLUMN_SET | UUID_ALIASES.keys()
-RARE_KEYS = UUID_KEYS | NUMBER_KEYS | PRIVATE_SOURCES | {"content", "last", "targets"}
 
 
 class Visitor(NamedTuple):
@@ -130,12 +120,19 @@ class EventRows:
         self.created_at = now_text()
         self.ids = IdBlock(2 * events)  # an eid and a session id each, for events that name their visitor
 
-    def build(self, values: dict[str, Any]) -> tuple[dict[str, Any], Visitor]:
-        """One event's row; `values` is consumed (aliases and hashes are added to it)."""
-        take = self.ids.take
+    def build(self, values: dict[str, Any], shape: Shape | None = None) -> tuple[dict[str, Any], Visitor]:
+        """One event's row. `shape` is shapes.shape_of(values) when the caller knows it already; `values` is
+        consumed when the shape is rare (aliases and hashes are added to it), else left as it is."""
+        if shape is None:
+            shape = shape_of(values)
+        rare = shape.rare
+        ids = self.ids
+        fresh = ids.fresh
         eid = values.get("eid")
-        row: dict[str, Any] = {"eid": (eid and parse_uuid(eid)) or take(), "created_at": self.created_at}
-        rare = not RARE_KEYS.isdisjoint(values)  # most events have none of these: one check skips them all
+        row: dict[str, Any] = {
+            "eid": (eid and parse_uuid(eid)) or (fresh.pop() if fresh else ids.more()),
+            "created_at": self.created_at,
+        }
         text = values.get("vid")
         if text != self._vid_text:  # the events of a request nearly always name one visitor: parse it once
             self._vid_text, self._vid = text, parse_uuid(text)
@@ -144,40 +141,36 @@ class EventRows:
             sid = parse_uuid(sid)
         new_visitor, new_session = vid is None, sid is None
         if vid is None:
-            vid = take()
+            vid = fresh.pop() if fresh else ids.more()
         if sid is None:
-            sid = vid if new_visitor else take()
+            sid = vid if new_visitor else fresh.pop() if fresh else ids.more()
         row["vid"], row["sid"] = vid, sid
-        if rare and not UUID_KEYS.isdisjoint(values):
-            for alias in UUID_ALIASES.keys() & values.keys():
-                values.setdefault(UUID_ALIASES[alias], values[alias])
-            for column in UUID_COLUMN_SET & values.keys():
-                row[column] = parse_uuid(values[column]) or ZERO_UUID
-
-        if rare and "ename" not in values and isinstance(values.get("content"), str):
-            values["ename"] = values.pop("content")
-        for column in TEXT_COLUMN_SET & values.keys():
+        columns = shape.text
+        if rare:
+            if not UUID_KEYS.isdisjoint(values):
+                for alias in UUID_ALIASES.keys() & values.keys():
+                    values.setdefault(UUID_ALIASES[alias], values[alias])
+                for column in UUID_COLUMN_SET & values.keys():
+                    row[column] = parse_uuid(values[column]) or ZERO_UUID
+            if "ename" not in values and isinstance(values.get("content"), str):
+                values["ename"] = values.pop("content")
+                columns = text_columns(values)
+        for column, case in columns:
             value = values[column]
-            if type(value) is str:
-                if len(value) > MAX_TEXT:
-                    raise BadEvent(column, f"longer than {MAX_TEXT} characters")
-                text = value
-            elif value is None or isinstance(value, (dict, list)):
-                continue
-            else:
-                text = as_text(column, value)
-            row[column] = text.lower() if column in LOWERCASE else text
-        if "country" in row:
-            row["country"] = row["country"].upper()
+            if type(value) is not str:
+                if value is None or isinstance(value, (dict, list)):
+                    continue
+                value = as_text(column, value)
+            elif len(value) > MAX_TEXT:
+                raise BadEvent(column, f"longer than {MAX_TEXT} characters")
+            row[column] = value if case is None else case(value)
 
         if rare and not NUMBER_KEYS.isdisjoint(values):
             numbers(values, row)
-        for column in ("url", "last") if rare else ("url",):
-            value = values.get(column)
-            if isinstance(value, str):
-                if len(value) > MAX_TEXT:
-                    raise BadEvent(column, f"longer than {MAX_TEXT} characters")
-                row[column] = clean_url(value, self.url_filter, self.url_filter_group)
+        if shape.url:
+            self._url(row, "url", values["url"])
+        if rare and "last" in values:
+            self._url(row, "last", values["last"])
         if "url" not in row and self.default_url is not None:
             row["url"] = self.default_url
 
@@ -205,6 +198,12 @@ class EventRows:
             elif "tz" in row:  # consent "off" and no GeoIP: all PrivacyRules.apply can still do is this
                 privacy.locate(row, self.info.client_ip)
         return row, Visitor(vid, sid, new_visitor, new_session, cookies)
+
+    def _url(self, row: dict[str, Any], column: str, value: Any) -> None:
+        if isinstance(value, str):
+            if len(value) > MAX_TEXT:
+                raise BadEvent(column, f"longer than {MAX_TEXT} characters")
+            row[column] = clean_url(value, self.url_filter, self.url_filter_group)
 
     def _params(self, own: Any) -> dict[str, Any]:
         params = own_params(own)

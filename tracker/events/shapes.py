@@ -1,0 +1,49 @@
+"""What the keys of an event's value map decide about building its row (which text columns, in which case; whether
+any of the rarely sent keys is there), worked out once per set of keys: the events of a batch nearly always share
+their keys, so build_batch looks at them once per batch, not once per event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from typing import Any, NamedTuple
+
+from tracker.events.columns import LOWERCASE, TEXT_COLUMN_SET, TEXT_COLUMNS, UUID_ALIASES, UUID_COLUMN_SET
+
+NUMBER_KEYS = frozenset(("cflags", "duration", "ver", "score", "lat", "lon", "w", "h", "vp_w", "vp_h"))
+PRIVATE_HASHES = (("email", "ehash"), ("cell", "chash"), ("uname", "uhash"))
+PRIVATE_SOURCES = frozenset(source for source, _ in PRIVATE_HASHES)
+UUID_KEYS = UUID_COLUMN_SET | UUID_ALIASES.keys()
+RARE_KEYS = UUID_KEYS | NUMBER_KEYS | PRIVATE_SOURCES | {"content", "last", "targets"}
+
+TextCase = Callable[[str], str] | None
+TEXT_CASES: dict[str, TextCase] = {
+    column: str.lower if column in LOWERCASE else str.upper if column == "country" else None for column in TEXT_COLUMNS
+}
+TextColumns = tuple[tuple[str, TextCase], ...]
+
+
+class Shape(NamedTuple):
+    rare: bool  # a key few events carry: extra ids, numbers, private fields, content, last, targets
+    text: TextColumns  # the text columns the keys hold, each with the case it is stored in
+    url: bool
+
+
+def text_columns(keys: Collection[Any]) -> TextColumns:
+    return tuple((column, TEXT_CASES[column]) for column in TEXT_COLUMN_SET.intersection(keys))
+
+
+def shape_of(keys: Collection[Any]) -> Shape:
+    return Shape(not RARE_KEYS.isdisjoint(keys), text_columns(keys), "url" in keys)
+
+
+def merged_shape(base: Mapping[str, Any], keys: tuple[Any, ...]) -> Shape | None:
+    """The shape of `{**base, **item}` for an item with these keys; None when one of them is not lower-case text
+    (that item's keys must go through inputs.lower_keys first)."""
+    try:
+        joined = "".join(keys)
+    except TypeError:  # a key that is not text
+        return None
+    if joined.lower() != joined:
+        return None
+    return shape_of(base.keys() | set(keys))
