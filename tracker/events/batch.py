@@ -14,9 +14,11 @@ from typing import Any
 from tracker.errors import BadEvent
 from tracker.events.derived import BEYOND_HOSTS, derived_records
 from tracker.events.inputs import lower_keys
-from tracker.events.row import EventRows, Visitor
+from tracker.events.row import EventRows, Visitor, new_tuple
 from tracker.events.shapes import Shape, merged_shape
 from tracker.records import Record
+
+UNSEEN = Shape(True, (), False, False)  # a key set not looked at yet
 
 
 @dataclass(slots=True)
@@ -38,7 +40,9 @@ def build_batch(items: list[Any], base: dict[str, Any], rows: EventRows, *, item
             if not isinstance(item, dict):
                 raise BadEvent(item_field, "each event must be a JSON object")
             keys = tuple(item)
-            shape = shapes[keys] if keys in shapes else shapes.setdefault(keys, merged_shape(base, keys))
+            shape = shapes.get(keys, UNSEEN)
+            if shape is UNSEEN:
+                shape = shapes[keys] = merged_shape(base, keys)
             if shape is None or None in item.values():
                 values = event_values(base, item)
                 shape = None
@@ -50,13 +54,13 @@ def build_batch(items: list[Any], base: dict[str, Any], rows: EventRows, *, item
         except BadEvent as error:
             batch.rejected.append({"index": index, "field": error.field, "error": error.message})
             continue
-        records.append(Record("events", event))
-        if not BEYOND_HOSTS.isdisjoint(values):
-            records += derived_records(event, values, rows.is_server, rows.privacy, rows.info)
-        else:
+        records.append(new_tuple(Record, ("events", event)))
+        if (shape is not None and shape.plain) or BEYOND_HOSTS.isdisjoint(values):
             if plain is None:
                 plain = derived_records(event, values, rows.is_server, rows.privacy, rows.info)
             records += plain
+        else:
+            records += derived_records(event, values, rows.is_server, rows.privacy, rows.info)
         visitors.append(visitor)
     return batch
 

@@ -16,6 +16,7 @@ from tracker.events.columns import EXCLUDED_FROM_PARAMS, UUID_ALIASES, UUID_COLU
 from tracker.events.fields import (
     MAX_ENCODED,
     MAX_TEXT,
+    ParamTypes,
     as_text,
     clean_url,
     encoded,
@@ -32,6 +33,7 @@ from tracker.privacy.rules import PrivacyRules
 from tracker.privacy.storage import IPPolicy
 from tracker.timestamps import now_text
 
+new_tuple = tuple.__new__  # makes a NamedTuple without calling its Python __new__: half the cost, per event
 INTERNAL_PATH = re.compile(r"^/tr/v\d+/(tr|img|pub|str|rdr|xrdr|ws)\b")
 
 
@@ -99,11 +101,13 @@ class EventRows:
             shared["referer"] = info.referer[:MAX_TEXT]
         shared["ip"], shared["iphash"] = ip_policy.apply(info.client_ip)
         self.shared = shared  # the request's own columns, the same in every row
+        self._template = self._row_template()
         self.default_url: str | None = None
         if not is_server and not INTERNAL_PATH.match(info.path):
             self.default_url = clean_url(f"//{info.host}{info.path}", url_filter, url_filter_group)
         self.injected = {k: v for k, v in (injected_params or {}).items() if k not in EXCLUDED_FROM_PARAMS}
         self._injected_typed: dict[str, Any] | None = None
+        self._param_types = ParamTypes()
         self._vid_text: Any = None
         self._vid: str | None = None
         self._allowed: dict[int | None, Allowed] = {}
@@ -119,6 +123,12 @@ class EventRows:
         """The next `events` events (a request's, or a socket message's): one time, their ids made together."""
         self.created_at = now_text()
         self.ids = IdBlock(2 * events)  # an eid and a session id each, for events that name their visitor
+        self._template = self._row_template()
+
+    def _row_template(self) -> dict[str, Any]:
+        """What every row starts as: copying a dict that has the keys is cheaper than adding them one by one.
+        No later step of `build` writes a key of `shared`, so they keep the request's values."""
+        return {"eid": "", "created_at": self.created_at, "vid": "", "sid": "", **self.shared}
 
     def build(self, values: dict[str, Any], shape: Shape | None = None) -> tuple[dict[str, Any], Visitor]:
         """One event's row. `shape` is shapes.shape_of(values) when the caller knows it already; `values` is
@@ -129,10 +139,8 @@ class EventRows:
         ids = self.ids
         fresh = ids.fresh
         eid = values.get("eid")
-        row: dict[str, Any] = {
-            "eid": (eid and parse_uuid(eid)) or (fresh.pop() if fresh else ids.more()),
-            "created_at": self.created_at,
-        }
+        row = self._template.copy()
+        row["eid"] = (eid and parse_uuid(eid)) or (fresh.pop() if fresh else ids.more())
         text = values.get("vid")
         if text != self._vid_text:  # the events of a request nearly always name one visitor: parse it once
             self._vid_text, self._vid = text, parse_uuid(text)
@@ -167,10 +175,14 @@ class EventRows:
 
         if rare and not NUMBER_KEYS.isdisjoint(values):
             numbers(values, row)
-        if shape.url:
-            self._url(row, "url", values["url"])
-        if rare and "last" in values:
-            self._url(row, "last", values["last"])
+        if shape.url and isinstance(url := values["url"], str):
+            if len(url) > MAX_TEXT:
+                raise BadEvent("url", f"longer than {MAX_TEXT} characters")
+            row["url"] = clean_url(url, self.url_filter, self.url_filter_group)
+        if rare and isinstance(last := values.get("last"), str):
+            if len(last) > MAX_TEXT:
+                raise BadEvent("last", f"longer than {MAX_TEXT} characters")
+            row["last"] = clean_url(last, self.url_filter, self.url_filter_group)
         if "url" not in row and self.default_url is not None:
             row["url"] = self.default_url
 
@@ -180,7 +192,7 @@ class EventRows:
                     values[target] = hashing.private_hash(self.private_prefix, values[source])
         own = values.get("params")
         if type(own) is dict:
-            row["params"] = typed_params(own)
+            row["params"] = self._param_types.typed(own)
         elif own is None and self._injected_typed is not None:
             row["params"] = dict(self._injected_typed)
         else:
@@ -189,7 +201,6 @@ class EventRows:
             if len(encoded("targets", values["targets"])) > MAX_ENCODED:
                 raise BadEvent("targets", "larger than 512 KiB")
             row["targets"] = values["targets"]
-        row.update(self.shared)
         cookies = True
         privacy = self.privacy
         if privacy is not None:
@@ -197,13 +208,7 @@ class EventRows:
                 cookies = self._apply_privacy(privacy, row, values).analytics
             elif "tz" in row:  # consent "off" and no GeoIP: all PrivacyRules.apply can still do is this
                 privacy.locate(row, self.info.client_ip)
-        return row, Visitor(vid, sid, new_visitor, new_session, cookies)
-
-    def _url(self, row: dict[str, Any], column: str, value: Any) -> None:
-        if isinstance(value, str):
-            if len(value) > MAX_TEXT:
-                raise BadEvent(column, f"longer than {MAX_TEXT} characters")
-            row[column] = clean_url(value, self.url_filter, self.url_filter_group)
+        return row, new_tuple(Visitor, (vid, sid, new_visitor, new_session, cookies))
 
     def _params(self, own: Any) -> dict[str, Any]:
         params = own_params(own)

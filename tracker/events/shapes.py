@@ -9,6 +9,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any, NamedTuple
 
 from tracker.events.columns import LOWERCASE, TEXT_COLUMN_SET, TEXT_COLUMNS, UUID_ALIASES, UUID_COLUMN_SET
+from tracker.events.derived import BEYOND_HOSTS
 
 NUMBER_KEYS = frozenset(("cflags", "duration", "ver", "score", "lat", "lon", "w", "h", "vp_w", "vp_h"))
 PRIVATE_HASHES = (("email", "ehash"), ("cell", "chash"), ("uname", "uhash"))
@@ -27,6 +28,7 @@ class Shape(NamedTuple):
     rare: bool  # a key few events carry: extra ids, numbers, private fields, content, last, targets
     text: TextColumns  # the text columns the keys hold, each with the case it is stored in
     url: bool
+    plain: bool  # derives no row but `hosts` (derived.BEYOND_HOSTS); a rare shape may add keys: ask the values
 
 
 def text_columns(keys: Collection[Any]) -> TextColumns:
@@ -34,7 +36,8 @@ def text_columns(keys: Collection[Any]) -> TextColumns:
 
 
 def shape_of(keys: Collection[Any]) -> Shape:
-    return Shape(not RARE_KEYS.isdisjoint(keys), text_columns(keys), "url" in keys)
+    rare = not RARE_KEYS.isdisjoint(keys)
+    return Shape(rare, text_columns(keys), "url" in keys, not rare and BEYOND_HOSTS.isdisjoint(keys))
 
 
 def merged_shape(base: Mapping[str, Any], keys: tuple[Any, ...]) -> Shape | None:
