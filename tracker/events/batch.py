@@ -43,9 +43,16 @@ def build_batch(items: list[Any], base: dict[str, Any], rows: EventRows, *, item
             shape = shapes.get(keys, UNSEEN)
             if shape is UNSEEN:
                 shape = shapes[keys] = merged_shape(base, keys)
-            if shape is None or None in item.values():
+            if shape is not None:
+                if shape.rare:
+                    if None in item.values():
+                        shape = None
+                else:
+                    for key in shape.overrides:
+                        if item[key] is None:
+                            shape = None
+            if shape is None:
                 values = event_values(base, item)
-                shape = None
             elif base or shape.rare:
                 values = {**base, **item}
             else:

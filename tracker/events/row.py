@@ -110,6 +110,8 @@ class EventRows:
         self._param_types = ParamTypes()
         self._vid_text: Any = None
         self._vid: str | None = None
+        self._sid_text: Any = None
+        self._sid: str | None = None
         self._allowed: dict[int | None, Allowed] = {}
         self._check_account = privacy is not None and bool(privacy.consent.account_mixer)
         self._fixed: Allowed | None = None  # consent mode "off": the same for every event of the request
@@ -144,9 +146,10 @@ class EventRows:
         text = values.get("vid")
         if text != self._vid_text:  # the events of a request nearly always name one visitor: parse it once
             self._vid_text, self._vid = text, parse_uuid(text)
-        vid, sid = self._vid, values.get("sid")
-        if sid is not None:
-            sid = parse_uuid(sid)
+        text = values.get("sid")
+        if text != self._sid_text:  # and one session (a socket's, when its events name none)
+            self._sid_text, self._sid = text, parse_uuid(text)
+        vid, sid = self._vid, self._sid
         new_visitor, new_session = vid is None, sid is None
         if vid is None:
             vid = fresh.pop() if fresh else ids.more()

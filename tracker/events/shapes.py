@@ -29,6 +29,7 @@ class Shape(NamedTuple):
     text: TextColumns  # the text columns the keys hold, each with the case it is stored in
     url: bool
     plain: bool  # derives no row but `hosts` (derived.BEYOND_HOSTS); a rare shape may add keys: ask the values
+    overrides: tuple[str, ...] = ()  # the item's keys the base also has (merged_shape)
 
 
 def text_columns(keys: Collection[Any]) -> TextColumns:
@@ -42,11 +43,16 @@ def shape_of(keys: Collection[Any]) -> Shape:
 
 def merged_shape(base: Mapping[str, Any], keys: tuple[Any, ...]) -> Shape | None:
     """The shape of `{**base, **item}` for an item with these keys; None when one of them is not lower-case text
-    (that item's keys must go through inputs.lower_keys first)."""
+    (that item's keys must go through inputs.lower_keys first).
+
+    inputs.lower_keys also drops None values. In a value map that has no rare key a None value is read as no value
+    at all, so only a None at one of `overrides` (which must leave the base's value in place) or, for a rare
+    shape, anywhere makes an item's map differ from `{**base, **item}`."""
     try:
         joined = "".join(keys)
     except TypeError:  # a key that is not text
         return None
     if joined.lower() != joined:
         return None
-    return shape_of(base.keys() | set(keys))
+    rare, text, url, plain, _ = shape_of(base.keys() | set(keys))
+    return Shape(rare, text, url, plain, tuple(base.keys() & set(keys)))
