@@ -16,7 +16,7 @@ from tracker.events.columns import EXCLUDED_FROM_PARAMS
 
 MAX_TEXT = 8192
 MAX_ENCODED = 64 * MAX_TEXT  # params and targets, as JSON
-MAX_KNOWN, MAX_KNOWN_TEXT = 4096, 64  # what ParamTypes remembers: the typing of at most 4096 short values
+MAX_KNOWN, MAX_KNOWN_TEXT = 1024, 64  # what ParamTypes remembers: the typing of at most 1024 short values
 
 
 def numbers(values: dict[str, Any], row: dict[str, Any]) -> None:
@@ -65,12 +65,16 @@ def typed_params(params: dict[Any, Any]) -> dict[str, Any]:
 
 class ParamTypes:
     """`params` typed by coerce.param_value, the type found for each short text value remembered: the events of
-    one request (or one socket) repeat their values, and typing text is the costly part."""
+    one batch repeat their values, and typing text is the costly part. `forget` at the end of a batch keeps a
+    long-lived socket from holding what its past messages said."""
 
     __slots__ = ("_known",)
 
     def __init__(self) -> None:
         self._known: dict[str, Any] = {}
+
+    def forget(self) -> None:
+        self._known.clear()
 
     def typed(self, params: dict[Any, Any]) -> dict[str, Any]:
         known = self._known

@@ -126,6 +126,7 @@ class EventRows:
         self.created_at = now_text()
         self.ids = IdBlock(2 * events)  # an eid and a session id each, for events that name their visitor
         self._template = self._row_template()
+        self._param_types.forget()
 
     def _row_template(self) -> dict[str, Any]:
         """What every row starts as: copying a dict that has the keys is cheaper than adding them one by one.
