@@ -23,7 +23,7 @@ VALUES = st.one_of(
     st.booleans(),
     st.none(),
     st.floats(allow_nan=False),
-    st.lists(st.integers(), max_size=2),
+    st.lists(st.integers(-100, 100), max_size=2),
 )
 PARAMS = st.dictionaries(st.sampled_from(["i", "plan", "ts", "vid", "url", "Case"]), VALUES, max_size=5)
 
