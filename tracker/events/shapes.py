@@ -21,6 +21,7 @@ TextCase = Callable[[str], str] | None
 TEXT_CASES: dict[str, TextCase] = {
     column: str.lower if column in LOWERCASE else str.upper if column == "country" else None for column in TEXT_COLUMNS
 }
+TEXT_ORDER = {column: index for index, column in enumerate(TEXT_COLUMNS)}
 TextColumns = tuple[tuple[str, TextCase], ...]
 
 
@@ -33,7 +34,9 @@ class Shape(NamedTuple):
 
 
 def text_columns(keys: Collection[Any]) -> TextColumns:
-    return tuple((column, TEXT_CASES[column]) for column in TEXT_COLUMN_SET.intersection(keys))
+    """In the order of TEXT_COLUMNS, so that of two bad values the same one is named whichever way it is built."""
+    present = sorted(TEXT_COLUMN_SET.intersection(keys), key=TEXT_ORDER.__getitem__)
+    return tuple((column, TEXT_CASES[column]) for column in present)
 
 
 def shape_of(keys: Collection[Any]) -> Shape:
