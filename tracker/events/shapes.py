@@ -22,6 +22,7 @@ TEXT_CASES: dict[str, TextCase] = {
     column: str.lower if column in LOWERCASE else str.upper if column == "country" else None for column in TEXT_COLUMNS
 }
 TEXT_ORDER = {column: index for index, column in enumerate(TEXT_COLUMNS)}
+MAX_REMEMBERED, MAX_REMEMBERED_TEXT = 1024, 512  # shape_of remembers 1024 key sets of at most 512 characters
 TextColumns = tuple[tuple[str, TextCase], ...]
 
 
@@ -33,6 +34,9 @@ class Shape(NamedTuple):
     overrides: tuple[str, ...] = ()  # the item's keys the base also has (merged_shape)
 
 
+_REMEMBERED: dict[tuple[str, ...], Shape] = {}
+
+
 def text_columns(keys: Collection[Any]) -> TextColumns:
     """In the order of TEXT_COLUMNS, so that of two bad values the same one is named whichever way it is built."""
     present = sorted(TEXT_COLUMN_SET.intersection(keys), key=TEXT_ORDER.__getitem__)
@@ -40,6 +44,24 @@ def text_columns(keys: Collection[Any]) -> TextColumns:
 
 
 def shape_of(keys: Collection[Any]) -> Shape:
+    """The shape of a value map with these keys (remembered for short key sets: the one-event requests of a site
+    repeat theirs)."""
+    try:
+        key = tuple(keys)
+        remember = sum(map(len, key)) <= MAX_REMEMBERED_TEXT
+    except TypeError:  # a key that is not text
+        return _shape(keys)
+    shape = _REMEMBERED.get(key) if remember else None
+    if shape is None:
+        shape = _shape(keys)
+        if remember:
+            if len(_REMEMBERED) >= MAX_REMEMBERED:
+                _REMEMBERED.clear()
+            _REMEMBERED[key] = shape
+    return shape
+
+
+def _shape(keys: Collection[Any]) -> Shape:
     rare = not RARE_KEYS.isdisjoint(keys)
     return Shape(rare, text_columns(keys), "url" in keys, not rare and BEYOND_HOSTS.isdisjoint(keys))
 
@@ -57,5 +79,5 @@ def merged_shape(base: Mapping[str, Any], keys: tuple[Any, ...]) -> Shape | None
         return None
     if joined.lower() != joined:
         return None
-    rare, text, url, plain, _ = shape_of(base.keys() | set(keys))
+    rare, text, url, plain, _ = _shape(base.keys() | set(keys))
     return Shape(rare, text, url, plain, tuple(base.keys() & set(keys)))
