@@ -3,7 +3,7 @@ batches of 100 events, acknowledged, over 1 and 64 sockets; against POST /tr/v1/
 arrays (wrk, 1 and 64 connections). One tracker, one run, ratios printed as Markdown, with the serving processes'
 CPU per 10k events: on a busy machine the rate moves with the neighbours, the CPU per event much less.
 
-python bench/stream.py [seconds] [--workers N]
+python bench/stream.py [seconds] [--workers N] [--server hypercorn|granian]
 """
 
 from __future__ import annotations
@@ -135,12 +135,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("seconds", type=int, nargs="?", default=5)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--server", default="hypercorn", choices=("hypercorn", "granian"))
     parser.add_argument("--rates-only", action="store_true", help="skip the in-process breakdown")
     arguments = parser.parse_args()
     seconds, workers = arguments.seconds, arguments.workers
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        tracker = start_tracker(workdir / "t", Notify=shipped_sinks(workdir / "t"), Durability="write", Workers=workers)
+        tracker = start_tracker(
+            workdir / "t",
+            Notify=shipped_sinks(workdir / "t"),
+            Durability="write",
+            Workers=workers,
+            Server=arguments.server,
+        )
         assert tracker.process is not None
         root = tracker.process.pid
         try:
@@ -165,7 +172,8 @@ def main() -> None:
         costs = {} if arguments.rates_only else asyncio.run(breakdown(workdir))
     print(f"LZ4 batches of {BATCH} events, {IN_FLIGHT} messages in flight per socket, acked after the spool append;")
     print(f"POST /tr/v1/tr/ of the same {BATCH}-event JSON array (wrk -t1). Best of 2 runs of {seconds} s,")
-    print(f"{workers} worker(s); worker CPU = user + system time of the serving processes (not the shipper).")
+    print(f"{workers} {arguments.server} worker(s); worker CPU = user + system time of the serving processes (not the")
+    print("shipper).")
     print()
     print("| transport | events/s | vs POST, same connections | worker CPU per 10k events | events per CPU-second |")
     print("|---|---|---|---|---|")

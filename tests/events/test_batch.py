@@ -167,6 +167,62 @@ def test_a_batch_builds_the_rows_and_rejections_of_its_events_built_one_by_one(
     assert batch.rejected == expected_rejected
 
 
+PLAIN_FIELDS: dict[str, Any] = {  # lower-case keys, mostly of the kinds a plain event has, often None
+    "vid": st.sampled_from([VID, SID, None, "x"]),
+    "sid": st.sampled_from([SID, None]),
+    "eid": st.sampled_from([SID, None, ""]),
+    "ename": st.one_of(TEXT, st.just({"a": 1})),
+    "etyp": TEXT,
+    "medium": st.sampled_from(["CPC", None, 3.5]),
+    "country": st.sampled_from(["de", None]),
+    "tz": st.sampled_from(["Europe/Berlin", None]),
+    "url": st.sampled_from(["https://Shop.example/p?q=1#f", None, 3]),
+    "params": st.one_of(st.none(), st.dictionaries(st.sampled_from(["i", "plan", "ts", "vid"]), PARAM, max_size=3)),
+    "acct": st.sampled_from([None, "abc"]),
+    "outcome": st.sampled_from([None, "won"]),
+    "tags": st.sampled_from([None, "a,b"]),
+    "uid": st.sampled_from([None, VID]),
+    "duration": st.sampled_from([None, 5]),
+    "custom": PARAM,
+}
+PLAIN_EVENT = st.fixed_dictionaries({}, optional=PLAIN_FIELDS)
+
+
+@SETTINGS
+@given(
+    items=st.lists(st.one_of(PLAIN_EVENT, PLAIN_EVENT.map(lambda item: {**item, "vid": VID})), min_size=1, max_size=8),
+    base=PLAIN_EVENT.map(lambda base: {k: v for k, v in base.items() if v is not None}),
+    info=INFO,
+    privacy=PRIVACY,
+    is_server=st.booleans(),
+)
+def test_events_of_one_key_set_share_its_shape_and_build_as_one_by_one_even_with_none_values(
+    items: list[dict[str, Any]], base: dict[str, Any], info: inputs.RequestInfo, privacy: PrivacyRules, is_server: bool
+) -> None:
+    """The per-batch shortcuts (a shape per key set, an item used as its own value map, None read as no value)
+    give what row.build gives each event's `{**base, **lower_keys(item)}`, and leave the items as they were."""
+    before = [dict(item) for item in items]
+    options: dict[str, Any] = {"is_server": is_server, "injected_params": {"page": "2"}, "privacy": privacy}
+    batch = build_batch(items, dict(base), row.EventRows(info, IPPolicy(), **options), item_field="body")
+    assert items == before
+    expected_rows, expected_tables, expected_rejected = [], [], []
+    for index, item in enumerate(items):
+        values = {**base, **inputs.lower_keys(item)}
+        try:
+            built = row.build(values, info, IPPolicy(), **options)
+        except BadEvent as error:
+            expected_rejected.append({"index": index, "field": error.field, "error": error.message})
+            continue
+        expected_rows.append(built[0])
+        derived = derived_records(built[0], values, is_server, privacy, info)
+        expected_tables += ["events", *(r.table for r in derived)]
+    assert [r.table for r in batch.records] == expected_tables
+    assert normalised([r.row for r in batch.records if r.table == "events"]) == normalised(expected_rows)
+    derived_rows = [r.row for r in batch.records if r.table != "events"]
+    assert all(r["created_at"] == batch.records[0].row["created_at"] for r in derived_rows if "created_at" in r)
+    assert batch.rejected == expected_rejected
+
+
 @given(st.dictionaries(st.text(max_size=6), st.one_of(st.none(), st.integers(), st.text(max_size=4)), max_size=8))
 def test_event_values_is_the_base_updated_with_the_item_as_lower_keys_gives_it(item: dict[str, Any]) -> None:
     base = {"vid": VID, "source": "query"}

@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tracker.errors import BadEvent
-from tracker.events.derived import derived_records
+from tracker.events.derived import BEYOND_HOSTS, derived_records
 from tracker.events.inputs import lower_keys
-from tracker.events.row import EventRows, Visitor
+from tracker.events.row import EventRows, Visitor, new_tuple
+from tracker.events.shapes import Shape, merged_shape
 from tracker.records import Record
+
+UNSEEN = Shape(True, (), False, False)  # a key set not looked at yet
 
 
 @dataclass(slots=True)
@@ -30,16 +33,41 @@ def build_batch(items: list[Any], base: dict[str, Any], rows: EventRows, *, item
     rows.new_batch(len(items))
     batch = Batch()
     records, visitors, build = batch.records, batch.visitors, rows.build
+    shapes: dict[tuple[Any, ...], Shape | None] = {}  # by the item's keys: most batches have one or two
+    plain: list[Record] | None = None  # what a plain event derives (its hosts row): made once, shared by all
     for index, item in enumerate(items):
         try:
             if not isinstance(item, dict):
                 raise BadEvent(item_field, "each event must be a JSON object")
-            values = event_values(base, item)
-            event, visitor = build(values)
+            keys = tuple(item)
+            shape = shapes.get(keys, UNSEEN)
+            if shape is UNSEEN:
+                shape = shapes[keys] = merged_shape(base, keys)
+            if shape is not None:
+                if shape.rare:
+                    if None in item.values():
+                        shape = None
+                else:
+                    for key in shape.overrides:
+                        if item[key] is None:
+                            shape = None
+            if shape is None:
+                values = event_values(base, item)
+            elif base or shape.rare:
+                values = {**base, **item}
+            else:
+                values = item  # build leaves a value map of a shape that is not rare as it is
+            event, visitor = build(values, shape)
         except BadEvent as error:
             batch.rejected.append({"index": index, "field": error.field, "error": error.message})
             continue
-        records += event_records(event, values, rows)
+        records.append(new_tuple(Record, ("events", event)))
+        if (shape is not None and shape.plain) or BEYOND_HOSTS.isdisjoint(values):
+            if plain is None:
+                plain = derived_records(event, values, rows.is_server, rows.privacy, rows.info)
+            records += plain
+        else:
+            records += derived_records(event, values, rows.is_server, rows.privacy, rows.info)
         visitors.append(visitor)
     return batch
 

@@ -28,6 +28,9 @@ EVENT_OWNED = frozenset(
 HASHES = (("usernames", "uhash"), ("emails", "ehash"), ("cells", "chash"))
 IDENTITY_KEYS = frozenset(("outcome", "uhash", "ehash", "chash"))
 TAG_KEYS = frozenset(("audience", "audience_tags", "content", "content_tags", "tags"))
+# An event whose values hold none of these derives at most its `hosts` row, which is made of the request's host
+# and the batch's time only: every such event of a batch derives the same rows (batch.build_batch shares them).
+BEYOND_HOSTS = IDENTITY_KEYS | TAG_KEYS | {"uid", "tid"}
 
 
 def derived_records(

@@ -16,6 +16,7 @@ from tracker.events.columns import EXCLUDED_FROM_PARAMS
 
 MAX_TEXT = 8192
 MAX_ENCODED = 64 * MAX_TEXT  # params and targets, as JSON
+MAX_KNOWN, MAX_KNOWN_TEXT = 1024, 64  # what ParamTypes remembers: the typing of at most 1024 short values
 
 
 def numbers(values: dict[str, Any], row: dict[str, Any]) -> None:
@@ -59,10 +60,45 @@ def own_params(own: Any) -> dict[str, Any] | None:
 
 
 def typed_params(params: dict[Any, Any]) -> dict[str, Any]:
-    typed = {str(k): coerce.param_value(v) for k, v in params.items() if k not in EXCLUDED_FROM_PARAMS}
-    if len(encoded("params", typed)) > MAX_ENCODED:
-        raise BadEvent("params", "larger than 512 KiB")
-    return typed
+    return ParamTypes().typed(params)
+
+
+class ParamTypes:
+    """`params` typed by coerce.param_value, the type found for each short text value remembered: the events of
+    one batch repeat their values, and typing text is the costly part. `forget` at the end of a batch keeps a
+    long-lived socket from holding what its past messages said."""
+
+    __slots__ = ("_known",)
+
+    def __init__(self) -> None:
+        self._known: dict[str, Any] = {}
+
+    def forget(self) -> None:
+        self._known.clear()
+
+    def typed(self, params: dict[Any, Any]) -> dict[str, Any]:
+        known = self._known
+        typed: dict[str, Any] = {}
+        for key, value in params.items():
+            if key in EXCLUDED_FROM_PARAMS:
+                continue
+            kind = type(value)
+            if kind is str:
+                found = known.get(value, known)  # the dict itself: never a value, so "not known yet"
+                if found is known:
+                    found = coerce.param_value(value)
+                    if len(value) <= MAX_KNOWN_TEXT and len(known) < MAX_KNOWN and type(found) not in (dict, list):
+                        known[value] = found
+                value = found
+            elif kind is int:
+                if coerce.SECONDS_LOW <= value < coerce.SECONDS_HIGH:
+                    value *= 1000
+            elif kind is not float and kind is not bool:
+                value = coerce.param_value(value)
+            typed[key if type(key) is str else str(key)] = value
+        if len(encoded("params", typed)) > MAX_ENCODED:
+            raise BadEvent("params", "larger than 512 KiB")
+        return typed
 
 
 def encoded(field: str, value: Any) -> bytes:

@@ -67,19 +67,23 @@ def parse_uuid(value: object) -> str | None:
 
 
 class IdBlock:
-    """New ids taken one at a time but made `size` at a time (one clock read per block)."""
+    """New ids taken one at a time but made `size` at a time (one clock read per block). A hot loop may pop
+    `fresh` itself (the oldest id is last) and call `more` only when it is empty."""
 
-    __slots__ = ("_ids", "_size")
+    __slots__ = ("_size", "fresh")
 
     def __init__(self, size: int) -> None:
-        self._ids: list[str] = []  # newest first: take() pops the oldest from the end
+        self.fresh: list[str] = []  # newest first; refilled in place, so a loop may keep a reference to it
         self._size = size
 
     def take(self) -> str:
-        if self._ids:
-            return self._ids.pop()
+        return self.fresh.pop() if self.fresh else self.more()
+
+    def more(self) -> str:
+        """The next id when `fresh` is empty (it is refilled, less the id returned)."""
         if self._size <= 1:
             return new_id()
-        self._ids = new_ids(self._size)
-        self._ids.reverse()
-        return self._ids.pop()
+        made = new_ids(self._size)
+        made.reverse()
+        self.fresh += made
+        return self.fresh.pop()

@@ -12,16 +12,11 @@ import re
 from typing import Any, NamedTuple
 
 from tracker.errors import BadEvent
-from tracker.events.columns import (
-    EXCLUDED_FROM_PARAMS,
-    LOWERCASE,
-    TEXT_COLUMN_SET,
-    UUID_ALIASES,
-    UUID_COLUMN_SET,
-)
+from tracker.events.columns import EXCLUDED_FROM_PARAMS, UUID_ALIASES, UUID_COLUMN_SET
 from tracker.events.fields import (
     MAX_ENCODED,
     MAX_TEXT,
+    ParamTypes,
     as_text,
     clean_url,
     encoded,
@@ -31,18 +26,15 @@ from tracker.events.fields import (
 )
 from tracker.events.ids import ZERO_UUID, IdBlock, parse_uuid
 from tracker.events.inputs import RequestInfo
+from tracker.events.shapes import NUMBER_KEYS, PRIVATE_HASHES, PRIVATE_SOURCES, UUID_KEYS, Shape, shape_of, text_columns
 from tracker.privacy import hashing
 from tracker.privacy.consent import Allowed, cflags_of, scrub
 from tracker.privacy.rules import PrivacyRules
 from tracker.privacy.storage import IPPolicy
 from tracker.timestamps import now_text
 
+new_tuple = tuple.__new__  # makes a NamedTuple without calling its Python __new__: half the cost, per event
 INTERNAL_PATH = re.compile(r"^/tr/v\d+/(tr|img|pub|str|rdr|xrdr|ws)\b")
-NUMBER_KEYS = frozenset(("cflags", "duration", "ver", "score", "lat", "lon", "w", "h", "vp_w", "vp_h"))
-PRIVATE_HASHES = (("email", "ehash"), ("cell", "chash"), ("uname", "uhash"))
-PRIVATE_SOURCES = frozenset(source for source, _ in PRIVATE_HASHES)
-UUID_KEYS = UUID_COLUMN_SET | UUID_ALIASES.keys()
-RARE_KEYS = UUID_KEYS | NUMBER_KEYS | PRIVATE_SOURCES | {"content", "last", "targets"}
 
 
 class Visitor(NamedTuple):
@@ -109,13 +101,17 @@ class EventRows:
             shared["referer"] = info.referer[:MAX_TEXT]
         shared["ip"], shared["iphash"] = ip_policy.apply(info.client_ip)
         self.shared = shared  # the request's own columns, the same in every row
+        self._template = self._row_template()
         self.default_url: str | None = None
         if not is_server and not INTERNAL_PATH.match(info.path):
             self.default_url = clean_url(f"//{info.host}{info.path}", url_filter, url_filter_group)
         self.injected = {k: v for k, v in (injected_params or {}).items() if k not in EXCLUDED_FROM_PARAMS}
         self._injected_typed: dict[str, Any] | None = None
+        self._param_types = ParamTypes()
         self._vid_text: Any = None
         self._vid: str | None = None
+        self._sid_text: Any = None
+        self._sid: str | None = None
         self._allowed: dict[int | None, Allowed] = {}
         self._check_account = privacy is not None and bool(privacy.consent.account_mixer)
         self._fixed: Allowed | None = None  # consent mode "off": the same for every event of the request
@@ -129,55 +125,68 @@ class EventRows:
         """The next `events` events (a request's, or a socket message's): one time, their ids made together."""
         self.created_at = now_text()
         self.ids = IdBlock(2 * events)  # an eid and a session id each, for events that name their visitor
+        self._template = self._row_template()
+        self._param_types.forget()
 
-    def build(self, values: dict[str, Any]) -> tuple[dict[str, Any], Visitor]:
-        """One event's row; `values` is consumed (aliases and hashes are added to it)."""
-        take = self.ids.take
+    def _row_template(self) -> dict[str, Any]:
+        """What every row starts as: copying a dict that has the keys is cheaper than adding them one by one.
+        No later step of `build` writes a key of `shared`, so they keep the request's values."""
+        return {"eid": "", "created_at": self.created_at, "vid": "", "sid": "", **self.shared}
+
+    def build(self, values: dict[str, Any], shape: Shape | None = None) -> tuple[dict[str, Any], Visitor]:
+        """One event's row. `shape` is shapes.shape_of(values) when the caller knows it already; `values` is
+        consumed when the shape is rare (aliases and hashes are added to it), else left as it is."""
+        if shape is None:
+            shape = shape_of(values)
+        rare = shape.rare
+        ids = self.ids
+        fresh = ids.fresh
         eid = values.get("eid")
-        row: dict[str, Any] = {"eid": (eid and parse_uuid(eid)) or take(), "created_at": self.created_at}
-        rare = not RARE_KEYS.isdisjoint(values)  # most events have none of these: one check skips them all
+        row = self._template.copy()
+        row["eid"] = (eid and parse_uuid(eid)) or (fresh.pop() if fresh else ids.more())
         text = values.get("vid")
         if text != self._vid_text:  # the events of a request nearly always name one visitor: parse it once
             self._vid_text, self._vid = text, parse_uuid(text)
-        vid, sid = self._vid, values.get("sid")
-        if sid is not None:
-            sid = parse_uuid(sid)
+        text = values.get("sid")
+        if text != self._sid_text:  # and one session (a socket's, when its events name none)
+            self._sid_text, self._sid = text, parse_uuid(text)
+        vid, sid = self._vid, self._sid
         new_visitor, new_session = vid is None, sid is None
         if vid is None:
-            vid = take()
+            vid = fresh.pop() if fresh else ids.more()
         if sid is None:
-            sid = vid if new_visitor else take()
+            sid = vid if new_visitor else fresh.pop() if fresh else ids.more()
         row["vid"], row["sid"] = vid, sid
-        if rare and not UUID_KEYS.isdisjoint(values):
-            for alias in UUID_ALIASES.keys() & values.keys():
-                values.setdefault(UUID_ALIASES[alias], values[alias])
-            for column in UUID_COLUMN_SET & values.keys():
-                row[column] = parse_uuid(values[column]) or ZERO_UUID
-
-        if rare and "ename" not in values and isinstance(values.get("content"), str):
-            values["ename"] = values.pop("content")
-        for column in TEXT_COLUMN_SET & values.keys():
+        columns = shape.text
+        if rare:
+            if not UUID_KEYS.isdisjoint(values):
+                for alias in UUID_ALIASES.keys() & values.keys():
+                    values.setdefault(UUID_ALIASES[alias], values[alias])
+                for column in UUID_COLUMN_SET & values.keys():
+                    row[column] = parse_uuid(values[column]) or ZERO_UUID
+            if "ename" not in values and isinstance(values.get("content"), str):
+                values["ename"] = values.pop("content")
+                columns = text_columns(values)
+        for column, case in columns:
             value = values[column]
-            if type(value) is str:
-                if len(value) > MAX_TEXT:
-                    raise BadEvent(column, f"longer than {MAX_TEXT} characters")
-                text = value
-            elif value is None or isinstance(value, (dict, list)):
-                continue
-            else:
-                text = as_text(column, value)
-            row[column] = text.lower() if column in LOWERCASE else text
-        if "country" in row:
-            row["country"] = row["country"].upper()
+            if type(value) is not str:
+                if value is None or isinstance(value, (dict, list)):
+                    continue
+                value = as_text(column, value)
+            elif len(value) > MAX_TEXT:
+                raise BadEvent(column, f"longer than {MAX_TEXT} characters")
+            row[column] = value if case is None else case(value)
 
         if rare and not NUMBER_KEYS.isdisjoint(values):
             numbers(values, row)
-        for column in ("url", "last") if rare else ("url",):
-            value = values.get(column)
-            if isinstance(value, str):
-                if len(value) > MAX_TEXT:
-                    raise BadEvent(column, f"longer than {MAX_TEXT} characters")
-                row[column] = clean_url(value, self.url_filter, self.url_filter_group)
+        if shape.url and isinstance(url := values["url"], str):
+            if len(url) > MAX_TEXT:
+                raise BadEvent("url", f"longer than {MAX_TEXT} characters")
+            row["url"] = clean_url(url, self.url_filter, self.url_filter_group)
+        if rare and isinstance(last := values.get("last"), str):
+            if len(last) > MAX_TEXT:
+                raise BadEvent("last", f"longer than {MAX_TEXT} characters")
+            row["last"] = clean_url(last, self.url_filter, self.url_filter_group)
         if "url" not in row and self.default_url is not None:
             row["url"] = self.default_url
 
@@ -187,7 +196,7 @@ class EventRows:
                     values[target] = hashing.private_hash(self.private_prefix, values[source])
         own = values.get("params")
         if type(own) is dict:
-            row["params"] = typed_params(own)
+            row["params"] = self._param_types.typed(own)
         elif own is None and self._injected_typed is not None:
             row["params"] = dict(self._injected_typed)
         else:
@@ -196,7 +205,6 @@ class EventRows:
             if len(encoded("targets", values["targets"])) > MAX_ENCODED:
                 raise BadEvent("targets", "larger than 512 KiB")
             row["targets"] = values["targets"]
-        row.update(self.shared)
         cookies = True
         privacy = self.privacy
         if privacy is not None:
@@ -204,7 +212,7 @@ class EventRows:
                 cookies = self._apply_privacy(privacy, row, values).analytics
             elif "tz" in row:  # consent "off" and no GeoIP: all PrivacyRules.apply can still do is this
                 privacy.locate(row, self.info.client_ip)
-        return row, Visitor(vid, sid, new_visitor, new_session, cookies)
+        return row, new_tuple(Visitor, (vid, sid, new_visitor, new_session, cookies))
 
     def _params(self, own: Any) -> dict[str, Any]:
         params = own_params(own)

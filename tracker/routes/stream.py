@@ -22,7 +22,7 @@ from starlette.websockets import WebSocket, WebSocketState
 
 from tracker.errors import BadEvent
 from tracker.events import frames, inputs
-from tracker.events.batch import build_batch
+from tracker.events.batch import Batch, build_batch
 from tracker.events.inputs import RequestInfo
 from tracker.events.row import Visitor
 from tracker.http.answers import json_error
@@ -129,17 +129,17 @@ class StreamSession:
             await self._send({"hello": {"acks": self.acks, "subprotocol": ACK_SUBPROTOCOL}})
             return True
         self.sequence += 1
-        records, rejected = self._build(items)
-        if records and not await self._store(records):
+        batch = self._build(items)
+        if batch.records and not await self._store(batch.records):
             return False
-        await self._ack(sum(record.table == "events" for record in records), rejected)
+        await self._ack(len(batch.visitors), batch.rejected)  # a visitor per event accepted
         return True
 
-    def _build(self, items: list[Any]) -> tuple[list[Record], list[dict[str, Any]]]:
+    def _build(self, items: list[Any]) -> Batch:
         batch = build_batch(items, self.base, self.rows, item_field="message")
         if batch.rejected:
             self.runtime.metrics.rejected("BadEvent")
-        return batch.records, batch.rejected
+        return batch
 
     async def _store(self, records: list[Record]) -> bool:
         """Into the spool before anything is acknowledged; while it is full, stop reading, then close 1013."""
