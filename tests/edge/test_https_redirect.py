@@ -47,11 +47,8 @@ async def not_reached(scope: Scope, receive: Receive, send: Send) -> None:
     raise AssertionError("a plain request reached the app")
 
 
-@pytest.mark.parametrize("https_port", [443, 8443])
-@pytest.mark.parametrize(
-    "raw_path", [b"/x", b"//evil.example/x", b"///evil.example", b"/\\evil.example", b"/@evil.example", b"/a:b@c/"]
-)
-async def test_location_is_always_our_host_then_a_path(tmp_path: Path, https_port: int, raw_path: bytes) -> None:
+async def plain_answer(tmp_path: Path, raw_path: bytes, host: bytes, https_port: int = 443) -> list[dict[str, object]]:
+    """The messages PlainToHttps sends for one plain-port request (the app behind it must not be reached)."""
     app = PlainToHttps(not_reached, https_port=https_port, challenges=tmp_path, serve_all_ports=frozenset(), hsts="")
     sent: list[dict[str, object]] = []
 
@@ -65,10 +62,19 @@ async def test_location_is_always_our_host_then_a_path(tmp_path: Path, https_por
         "path": raw_path.decode(),
         "raw_path": raw_path,
         "query_string": b"",
-        "headers": [(b"host", b"t.example:8080")],
+        "headers": [(b"host", host)],
         "server": ("127.0.0.1", 80),
     }
     await app(scope, not_reached, send)  # type: ignore[arg-type]
+    return sent
+
+
+@pytest.mark.parametrize("https_port", [443, 8443])
+@pytest.mark.parametrize(
+    "raw_path", [b"/x", b"//evil.example/x", b"///evil.example", b"/\\evil.example", b"/@evil.example", b"/a:b@c/"]
+)
+async def test_location_is_always_our_host_then_a_path(tmp_path: Path, https_port: int, raw_path: bytes) -> None:
+    sent = await plain_answer(tmp_path, raw_path, b"t.example:8080", https_port)
     headers = dict(sent[0]["headers"])  # type: ignore[call-overload]
     location = headers[b"location"].decode()
     assert sent[0]["status"] == 308 and urlsplit(location).hostname == "t.example"
@@ -77,21 +83,5 @@ async def test_location_is_always_our_host_then_a_path(tmp_path: Path, https_por
 
 @pytest.mark.parametrize("host", [b"[::1", b"[", b"a@evil.example", b""])
 async def test_a_host_that_is_no_name_gets_400_not_a_crash(tmp_path: Path, host: bytes) -> None:
-    app = PlainToHttps(not_reached, https_port=443, challenges=tmp_path, serve_all_ports=frozenset(), hsts="")
-    sent: list[dict[str, object]] = []
-
-    async def send(message: dict[str, object]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "scheme": "http",
-        "method": "GET",
-        "path": "/x",
-        "raw_path": b"/x",
-        "query_string": b"",
-        "headers": [(b"host", host)],
-        "server": ("127.0.0.1", 80),
-    }
-    await app(scope, not_reached, send)  # type: ignore[arg-type]
+    sent = await plain_answer(tmp_path, b"/x", host)
     assert sent[0]["status"] == 400 and sent[1]["body"] == b"a valid Host header is needed"
