@@ -23,7 +23,7 @@ from starlette.types import ASGIApp
 from tracker.config import Config
 from tracker.edge.acme import ensure_bootstrap_certificate
 from tracker.edge.tls import ALPN, ReloadingCertificate, acme_settings, certificate_files, tls_enabled
-from tracker.server import hypercorn_ws_close
+from tracker.server import hypercorn_ws_close, listeners
 from tracker.server.engine import GRACEFUL_SECONDS
 
 
@@ -44,14 +44,14 @@ class TLSHypercornConfig(HypercornConfig):
 
 def hypercorn_config(config: Config) -> TLSHypercornConfig:
     settings = TLSHypercornConfig()
-    plain = [p for p in (config.proxy_port, config.proxy_except_http) if p]
-    settings.bind = [_bind(p) for p in plain]
+    secure = [_bind(address) for address, tls in listeners.binds(config) if tls]
+    plain = [_bind(address) for address, tls in listeners.binds(config) if not tls]
+    settings.bind = secure or plain  # without TLS, Hypercorn serves plain HTTP on `bind`
     if tls_enabled(config):
         cert, key = certificate_files(config)
         if acme_settings(config).domains:
             ensure_bootstrap_certificate(acme_settings(config), cert, key)
-        settings.insecure_bind = settings.bind
-        settings.bind = [_bind(config.proxy_port_tls)]
+        settings.insecure_bind = plain
         settings.certfile, settings.keyfile = str(cert), str(key)
         settings.alpn_protocols = list(ALPN)
         settings.reloading = ReloadingCertificate(cert, key)
@@ -66,7 +66,7 @@ def hypercorn_config(config: Config) -> TLSHypercornConfig:
     settings.graceful_timeout = GRACEFUL_SECONDS
     settings.accesslog = None
     settings.errorlog = logging.getLogger("hypercorn.error")
-    settings.workers = config.workers  # above 1, Hypercorn binds with SO_REUSEPORT: each worker binds its own
+    settings.workers = config.workers  # above 1, create_sockets sets SO_REUSEPORT: a set per worker (listeners.py)
     settings.backlog = 2048
     return settings
 
