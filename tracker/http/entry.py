@@ -117,7 +117,7 @@ class RequestEntry:
         await self.app(scope, receive, send)
 
     def _enter(self, scope: Scope) -> RequestContext:
-        found = scope[SCOPE_KEY] = build_context(scope, self.classifier, self.trusted)
+        found = scope[SCOPE_KEY] = self.build(scope)
         return found
 
 

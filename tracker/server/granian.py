@@ -160,5 +160,6 @@ class GranianEngine:
 
 def _head_buffer(config: Config) -> int:
     """hyper's read buffer (a cap: it grows only as needed) bounds a request head. As Hypercorn's 64 KiB read,
-    and at least twice MaxHeaderBytes, so the app's HeaderLimit answers an oversize head as on Hypercorn."""
+    and at least twice MaxHeaderBytes, so the request entry's head limit (http/entry.py) answers an oversize head
+    as on Hypercorn."""
     return max(65536, 2 * config.max_header_bytes)

@@ -2,9 +2,9 @@
 for what it gets wrong (WebSocket client close codes: hypercorn_ws_close.py).
 
 Hypercorn's own limits that we rely on: h11_max_incomplete_size and the h2 header limits (MaxHeaderBytes; the
-edge's HeaderLimit counts the heads h11 parses in one read), keep_alive_timeout (IdleTimeoutSeconds), the
-WebSocket message size, graceful_timeout. read_timeout stays off: it timed every read and cut downloads and
-quiet WebSockets (edge/slow_clients.py bounds body reads instead).
+request entry's head limit, http/entry.py, counts the heads h11 parses in one read), keep_alive_timeout
+(IdleTimeoutSeconds), the WebSocket message size, graceful_timeout. read_timeout stays off: it timed every read
+and cut downloads and quiet WebSockets (edge/slow_clients.py bounds body reads instead).
 """
 
 from __future__ import annotations
