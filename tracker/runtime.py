@@ -23,7 +23,7 @@ from tracker.events.inputs import RequestInfo
 from tracker.http.client_ip import TrustedProxies
 from tracker.http.process import EventIntake, LinkControl
 from tracker.metrics import Metrics
-from tracker.pipeline.shipper import STATUS_FILE, Shipper, SinkSettings
+from tracker.pipeline.shipper import STATUS_FILE, Shipper, build_shipper
 from tracker.pipeline.spool import MemorySpool, Spool
 from tracker.privacy.rules import PrivacyRules
 from tracker.privacy.storage import IPPolicy
@@ -31,7 +31,6 @@ from tracker.records import Record
 from tracker.redirects.cache import LinkCache
 from tracker.redirects.hosting import ControlHost
 from tracker.redirects.rpc import ControlClient, socket_path
-from tracker.sinks.registry import build_sinks
 
 log = logging.getLogger("tracker.runtime")
 
@@ -154,13 +153,3 @@ class Runtime:
             "workers": self.config.workers,
             **self.shipping_status(),
         }
-
-
-def build_shipper(config: Config, memory_spool: MemorySpool | None = None) -> Shipper:
-    sinks = build_sinks(config)
-    settings = {s.sink_name: s for s in config.sinks}
-    pairs = [
-        (sink, SinkSettings(settings[sink.name].max_batch_size, settings[sink.name].batch_flush_interval_ms / 1000))
-        for sink in sinks
-    ]
-    return Shipper(Path(config.spool_directory), pairs, memory_spool=memory_spool)

@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from tracker.config import Config
 from tracker.pipeline.batches import POLL_SECONDS, collect, deliver
 from tracker.pipeline.deadletter import DEAD_LETTER_DIRECTORY, DeadLetters
 from tracker.pipeline.memory import MemorySource, MemorySpool
@@ -29,8 +30,9 @@ from tracker.pipeline.private import private_directory, write_private
 from tracker.pipeline.sinkstate import LOCAL_BACKOFF_CAP, SinkState
 from tracker.pipeline.sources import CONTROL_DIRECTORY, DirectorySource, Source, spool_directories
 from tracker.sinks.base import Sink
+from tracker.sinks.registry import build_sinks
 
-__all__ = ["CONTROL_DIRECTORY", "STATUS_FILE", "Shipper", "SinkSettings"]
+__all__ = ["CONTROL_DIRECTORY", "STATUS_FILE", "Shipper", "SinkSettings", "build_shipper"]
 log = logging.getLogger("tracker.pipeline")
 STOP_SECONDS = 10.0
 STOPPING_RETRY_SECONDS = 0.1
@@ -273,3 +275,14 @@ class Shipper:
         while True:
             await asyncio.to_thread(self._write_status)
             await asyncio.sleep(self.status_interval)
+
+
+def build_shipper(config: Config, memory_spool: MemorySpool | None = None) -> Shipper:
+    """The shipper of every sink `config` names, each with its own batch size and flush interval."""
+    sinks = build_sinks(config)
+    settings = {s.sink_name: s for s in config.sinks}
+    pairs = [
+        (sink, SinkSettings(settings[sink.name].max_batch_size, settings[sink.name].batch_flush_interval_ms / 1000))
+        for sink in sinks
+    ]
+    return Shipper(Path(config.spool_directory), pairs, memory_spool=memory_spool)

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp
 
 from tracker.config import Config, split_bind
-from tracker.edge.acme import ensure_bootstrap_certificate
 from tracker.edge.tls import CHECK_SECONDS, ReloadingCertificate, acme_settings, certificate_files, tls_enabled
 from tracker.server import listeners
 from tracker.server.engine import GRACEFUL_SECONDS
@@ -61,6 +60,8 @@ class GranianEngine:
     def _certificate(self, config: Config) -> ReloadingCertificate:
         cert, key = certificate_files(config)
         if acme_settings(config).domains:
+            from tracker.edge.acme import ensure_bootstrap_certificate  # ACME's libraries only where it is used
+
             ensure_bootstrap_certificate(acme_settings(config), cert, key)
         reloading = ReloadingCertificate(cert, key)
         reloading.require(config, "TLSCert" if config.use_local_tls else "Acme.CacheDirectory")

@@ -21,7 +21,6 @@ from hypercorn.utils import wrap_app
 from starlette.types import ASGIApp
 
 from tracker.config import Config
-from tracker.edge.acme import ensure_bootstrap_certificate
 from tracker.edge.tls import ALPN, ReloadingCertificate, acme_settings, certificate_files, tls_enabled
 from tracker.server import hypercorn_ws_close, listeners
 from tracker.server.engine import GRACEFUL_SECONDS
@@ -50,6 +49,8 @@ def hypercorn_config(config: Config) -> TLSHypercornConfig:
     if tls_enabled(config):
         cert, key = certificate_files(config)
         if acme_settings(config).domains:
+            from tracker.edge.acme import ensure_bootstrap_certificate  # ACME's libraries only where it is used
+
             ensure_bootstrap_certificate(acme_settings(config), cert, key)
         settings.insecure_bind = plain
         settings.certfile, settings.keyfile = str(cert), str(key)

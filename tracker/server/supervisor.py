@@ -17,16 +17,17 @@ import sys
 import time
 from collections.abc import Callable
 from multiprocessing.synchronize import Event as ProcessEvent
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker import logs
-from tracker.app import create_app
 from tracker.config import Config, ConfigError, split_bind
-from tracker.edge.acme import AcmeManager
 from tracker.edge.tls import acme_settings, tls_enabled
 from tracker.server import listeners
 from tracker.server.engine import GRACEFUL_SECONDS, Engine, engine_for
 from tracker.server.heap import release_free_memory
+
+if TYPE_CHECKING:
+    from tracker.edge.acme import AcmeManager
 
 log = logging.getLogger("tracker.server")
 TRIM_SECONDS = 30.0  # how often the supervisor hands freed C-heap pages back (tracker/server/heap.py)
@@ -49,10 +50,14 @@ def serve(config: Config) -> int:
 def acme_manager(config: Config) -> AcmeManager | None:
     if not (tls_enabled(config) and acme_settings(config).domains):
         return None
+    from tracker.edge.acme import AcmeManager  # its ACME and crypto libraries only where certificates are issued
+
     return AcmeManager(acme_settings(config), plain_listener=split_bind(config.proxy_port))
 
 
 async def _serve_one(config: Config, engine: Engine) -> None:
+    from tracker.app import create_app
+
     stop = _stop_event()
     certificates = acme_manager(config)
     if certificates is not None:
@@ -88,6 +93,7 @@ def _worker(config: Config, index: int, sockets: Any, shutdown: ProcessEvent) ->
     logs.setup("debug" if config.debug else "info")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides when to stop
     engine = engine_for(config)
+    from tracker.app import create_app  # here, not at the top: the supervisor, which never serves, stays small
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -128,8 +134,8 @@ async def _ship_and_watch(
     config: Config, workers: dict[int, Any], spawn: Callable[[int], None], shutdown: ProcessEvent
 ) -> dict[str, int]:
     from tracker.consumers import Consumers
+    from tracker.pipeline.shipper import build_shipper
     from tracker.redirects.hosting import ControlHost
-    from tracker.runtime import build_shipper
 
     stop = _stop_event()
     shipper = build_shipper(config)
