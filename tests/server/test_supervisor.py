@@ -27,6 +27,21 @@ def test_a_first_start_logs_no_warning(tmp_path: Path) -> None:
     assert loud == []
 
 
+def test_the_shipping_process_keeps_libraries_it_does_not_use_out(tmp_path: Path) -> None:
+    """The supervisor ships into DuckDB without Arrow, pandas (which Arrow imported when installed: ~49 MiB) or
+    ACME's crypto libraries, and without the app it never serves: its RSS stays under 150 MiB (README, Soak)."""
+    tracker = start_tracker(tmp_path / "t")
+    try:
+        assert httpx.get(tracker.url("/tr/v1/tr/ename/small_supervisor")).status_code == 200
+        tracker.wait_shipped()
+        mapped = Path(f"/proc/{tracker.process.pid}/maps").read_text()
+    finally:
+        assert tracker.stop() == 0
+    assert "_duckdb" in mapped  # the right process: it holds the sink
+    for library in ("pyarrow", "pandas", "cryptography"):
+        assert f"/{library}/" not in mapped, library
+
+
 def test_the_control_socket_is_private_without_a_process_umask_switch(tmp_path: Path) -> None:
     """Workers call the control plane over a Unix socket: only this user may, whatever the umask it started with
     (the socket was made 0600 by switching the whole process's umask, which raced other threads' files)."""

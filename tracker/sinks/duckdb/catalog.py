@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from tracker.sinks.duckdb import files
-from tracker.sinks.duckdb.arrow import Column
+from tracker.sinks.duckdb.batch import Column
 from tracker.sinks.duckdb.settings import DuckDBSettings
 
 

@@ -15,7 +15,7 @@ import uuid
 
 import duckdb
 
-from tracker.sinks.duckdb.arrow import Column, Row, register_batch
+from tracker.sinks.duckdb.batch import Column, Row, register_batch
 
 EVENTS, TABLE, KEY = "events", "event_ids", "eid"
 # The sink's own bookkeeping, not a table of the data schema (.setup/): made whatever the Schema setting.

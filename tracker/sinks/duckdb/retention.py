@@ -13,7 +13,7 @@ import duckdb
 
 from tracker.config import PruneRule
 from tracker.privacy.hashing import sha
-from tracker.sinks.duckdb.arrow import Column
+from tracker.sinks.duckdb.batch import Column
 from tracker.sinks.retention import Page
 from tracker.sinks.sql_retention import SqlRetention
 

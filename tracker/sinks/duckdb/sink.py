@@ -34,7 +34,7 @@ from tracker.sinks.base import (
     TransientSinkError,
 )
 from tracker.sinks.duckdb import catalog, erase, event_ids, files, migrate
-from tracker.sinks.duckdb.arrow import Column, dedupe, register_batch
+from tracker.sinks.duckdb.batch import Column, dedupe, register_batch
 from tracker.sinks.duckdb.event_ids import EventIdWindow
 from tracker.sinks.duckdb.retention import DuckDBRetention
 from tracker.sinks.duckdb.settings import DuckDBSettings
