@@ -32,6 +32,12 @@ def test_duckdb_memory_settings_have_bounded_defaults() -> None:
     shown = cfg.redacted(cfg.from_mapping({"Notify": [{"Service": "duckdb"}]}))["Notify"][0]
     assert (shown["MemoryLimit"], shown["Threads"], shown["CheckpointThreshold"]) == ("256MB", 2, "256MB")
     assert shown["CheckpointSeconds"] == 30.0 and duck.sink_name == "duckdb"
+    assert shown["RowGroupSize"] == 16_384
+
+
+def test_a_row_group_smaller_than_a_vector_is_refused_naming_the_key() -> None:
+    with pytest.raises(cfg.ConfigError, match="RowGroupSize.*at least 2048"):
+        cfg.from_mapping({"Notify": [{"Service": "duckdb", "RowGroupSize": 1000}]})
 
 
 def test_the_config_is_frozen() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from tests.sinks.duckdb.test_sink import make_sink
@@ -25,6 +26,20 @@ async def test_memory_limit_threads_and_threshold_are_set_on_the_database(tmp_pa
     assert settings == [
         {"memory": "95.3 MiB", "threads": 1, "threshold": "7.6 MiB", "spill": str(tmp_path / "t.duckdb.tmp")}
     ]
+
+
+async def test_new_rows_go_into_row_groups_of_row_group_size(tmp_path: Path) -> None:
+    """A checkpoint recompresses the last row group whole: smaller groups bound its memory peak (README)."""
+    sink = make_sink(tmp_path / "t.duckdb", RowGroupSize=4096)
+    await sink.open()
+    for start in range(0, 10_000, 2_500):
+        await sink.write("events", [event(i) for i in range(start, start + 2_500)])
+    await sink.close()
+    with duckdb.connect(str(tmp_path / "t.duckdb"), read_only=True) as db:
+        groups = db.execute("SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('events')").fetchall()
+        stored = db.execute("SELECT count(*) FROM events").fetchall()
+    assert stored == [(10_000,)]
+    assert groups == [(3,)]  # 4096 + 4096 + 1808 rows
 
 
 async def test_writes_are_checkpointed_once_checkpoint_seconds_have_passed(tmp_path: Path) -> None:

@@ -22,8 +22,8 @@ STAGING_TABLE = "events__without_key"
 
 def events_keyed(connection: duckdb.DuckDBPyConnection) -> bool:
     ((found,),) = connection.execute(  # fetchall: an unfinished result blocks the connection's next statement
-        "SELECT count(*) FROM duckdb_constraints() WHERE schema_name = 'main' AND table_name = ? "
-        "AND constraint_type = 'PRIMARY KEY'",
+        "SELECT count(*) FROM duckdb_constraints() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = ? AND constraint_type = 'PRIMARY KEY'",
         [UNKEYED_TABLE],
     ).fetchall()
     return bool(found)
@@ -37,7 +37,7 @@ def drop_events_key(connection: duckdb.DuckDBPyConnection, seed_ids: int) -> boo
     started = time.monotonic()
     columns = connection.execute(
         "SELECT column_name, data_type, column_default, is_nullable FROM duckdb_columns() "
-        "WHERE schema_name = 'main' AND table_name = ? ORDER BY column_index",
+        "WHERE database_name = current_database() AND schema_name = 'main' AND table_name = ? ORDER BY column_index",
         [UNKEYED_TABLE],
     ).fetchall()
     definitions = ", ".join(

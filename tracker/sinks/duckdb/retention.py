@@ -13,6 +13,7 @@ import duckdb
 
 from tracker.config import PruneRule
 from tracker.privacy.hashing import sha
+from tracker.sinks.duckdb import catalog
 from tracker.sinks.duckdb.batch import Column
 from tracker.sinks.retention import Page
 from tracker.sinks.sql_retention import SqlRetention
@@ -100,7 +101,7 @@ class DuckDBRetention(SqlRetention):
         return assignments
 
     def _rows(self, sql: str) -> list[dict[str, Any]]:
-        cursor = self.connection.cursor()
+        cursor = catalog.cursor(self.connection)
         try:
             cursor.execute(sql)
             names = [d[0] for d in cursor.description or ()]

@@ -21,6 +21,10 @@ class DuckDBSettings(SinkConfig):
     # group and bursts of millions of rows (measured: 3M rows in 10k batches); at 128MB a checkpoint fails.
     memory_limit: str = key("MemoryLimit", "256MB")
     threads: int = key("Threads", 2)
+    # Rows per row group of new data. A checkpoint recompresses the last, partly filled row group whole: at
+    # DuckDB's 122,880 rows that was a ~110 MiB peak every ~4 minutes at 500 events/s; at 16,384 it is gone
+    # (measured: a peak of 123 instead of 199 MiB over 300,000 rows), for slightly less compression.
+    row_group_size: int = key("RowGroupSize", 16_384)
     # Rows written since the last checkpoint stay in memory: checkpoint every CheckpointSeconds while writes come,
     # or sooner once the WAL reaches CheckpointThreshold. A low threshold costs bursts: checkpointing every 16 MB
     # (DuckDB's default) halved the rows/s of 10,000-row batches.
@@ -39,5 +43,7 @@ class DuckDBSettings(SinkConfig):
             yield "CheckpointSeconds", f"must be more than 0, got {self.checkpoint_seconds}"
         if self.dedupe_events < 1:
             yield "DedupeEvents", f"must be at least 1, got {self.dedupe_events}"
+        if self.row_group_size < 2048:
+            yield "RowGroupSize", f"must be at least 2048 (DuckDB's vector size), got {self.row_group_size}"
         if self.threads < 1:
             yield "Threads", f"must be at least 1, got {self.threads}"

@@ -227,7 +227,7 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
                 self._warned.add((table, unknown))
                 log.warning("column not in table; dropped", extra={"table": table, "column": unknown})
         names = ", ".join(f'"{n}"' for n in present)
-        cursor = self._connection.cursor()
+        cursor = catalog.cursor(self._connection)
         try:
             if table == migrate.UNKEYED_TABLE and self._dedupes_events and event_ids.KEY in present:
                 self._event_ids.store(cursor, columns, present, event_ids.unique_ids(rows))
@@ -257,7 +257,7 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
     def _query(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         connection = self._live()
         self._prepare_wal()  # a statement may write
-        cursor = connection.cursor()
+        cursor = catalog.cursor(connection)
         try:
             cursor.execute(sql, params)
             if cursor.description is None:
