@@ -1,5 +1,6 @@
 """The pieces of Granian 2.8 we drive by hand, in one place: its Rust ASGI worker on a socket we hand it, the
-callback scheduler that runs the app on our loop, and its lifespan runner.
+callback scheduler that runs the app on our loop (ours: one wake-up of the loop per burst of requests), and its
+lifespan runner.
 
 Granian's embeddable server (granian.server.embed) binds its own socket and has no way to take one; its worker
 spawner is what we do here, with a SocketHolder made from a duplicate of our inherited socket's fd. These names
@@ -11,10 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import importlib
 import os
 import socket
+from collections import deque
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,7 +36,7 @@ def available() -> bool:
         asgi = importlib.import_module("granian.asgi")
     except ImportError:
         return False
-    names = [(native, "ASGIWorker"), (native, "SocketHolder"), (native, "WorkerSignal"), (futures, "_new_cbscheduler")]
+    names = [(native, "ASGIWorker"), (native, "SocketHolder"), (native, "WorkerSignal"), (native, "CallbackScheduler")]
     names += [(futures, "_future_watcher_wrapper"), (asgi, "_callback_wrapper"), (asgi, "LifespanProtocol")]
     return all(hasattr(module, name) for module, name in names)
 
@@ -102,7 +107,7 @@ class GranianListener:
             1, sock, None, *threads, BACKPRESSURE, "auto", http1, http2, True, None, *tls, (None, None)
         )
         callback = futures._future_watcher_wrapper(asgi._callback_wrapper(self.app, {}, self.state, None))
-        worker.serve_async(futures._new_cbscheduler(loop, callback, impl_asyncio=True), loop, signal)
+        worker.serve_async(burst_scheduler(loop, callback), loop, signal)
         return signal
 
     async def stop(self, graceful_seconds: float) -> None:
@@ -110,6 +115,48 @@ class GranianListener:
         self._signal.set()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._stopped), graceful_seconds)
+
+
+def burst_scheduler(loop: asyncio.AbstractEventLoop, run: Callable[[Any], Coroutine[Any, Any, None]]) -> Any:
+    """Granian's callback scheduler (its Rust base), with our schedule function (wake_per_burst) in place of its
+    asyncio one: Granian calls `_schedule_fn(watcher)` from its Python thread for every request."""
+    native: Any = importlib.import_module("granian._granian")
+    tasks: Any = importlib.import_module("asyncio.tasks")
+    scheduler = native.CallbackScheduler(
+        loop, run, None, partial(tasks._enter_task, loop), partial(tasks._leave_task, loop)
+    )
+    scheduler._schedule_fn = wake_per_burst(loop, run, scheduler._ctx)
+    return scheduler
+
+
+def wake_per_burst(
+    loop: asyncio.AbstractEventLoop, run: Callable[[Any], Coroutine[Any, Any, None]], context: contextvars.Context
+) -> Callable[[Any], None]:
+    """Run each request as its own asyncio Task on `loop`, in a copy of `context`, as Granian's own asyncio
+    scheduler does, but wake the loop once per burst of requests instead of once per request.
+
+    Granian's scheduler calls `loop.call_soon_threadsafe` per request, which writes the loop's self-pipe: a
+    syscall that releases the GIL, so under load Granian's thread and the loop's hand the GIL back and forth (a
+    futex wait and a context switch each way) once per request. Here a request is queued, and the loop is woken
+    only when no wake-up is pending yet; it then starts a Task for every request queued by then."""
+    queued: deque[Any] = deque()
+    waking = False
+
+    def start_queued() -> None:
+        nonlocal waking
+        waking = False  # before taking: a request queued from now on wakes the loop again
+        while queued:
+            watcher = queued.popleft()
+            watcher.taskref(loop.create_task(run(watcher)))
+
+    def schedule(watcher: Any) -> None:  # on Granian's thread, holding the GIL
+        nonlocal waking
+        queued.append(watcher)
+        if not waking:
+            waking = True
+            loop.call_soon_threadsafe(start_queued, context=context)
+
+    return schedule
 
 
 class GranianAdapter:
