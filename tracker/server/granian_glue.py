@@ -32,12 +32,11 @@ BACKLOG = 2048  # as the listening socket was made (SocketHolder wants it)
 def available() -> bool:
     try:
         native = importlib.import_module("granian._granian")
-        futures = importlib.import_module("granian._futures")
         asgi = importlib.import_module("granian.asgi")
     except ImportError:
         return False
     names = [(native, "ASGIWorker"), (native, "SocketHolder"), (native, "WorkerSignal"), (native, "CallbackScheduler")]
-    names += [(futures, "_future_watcher_wrapper"), (asgi, "_callback_wrapper"), (asgi, "LifespanProtocol")]
+    names += [(asgi, "LifespanProtocol")]
     return all(hasattr(module, name) for module, name in names)
 
 
@@ -83,10 +82,8 @@ class GranianListener:
         return GranianListener(self.app, self.state, self.sock, self.settings)
 
     def _serve(self, loop: asyncio.AbstractEventLoop) -> Any:
-        # through Any: granian's stub (_granian.pyi) lags its real ASGIWorker signature, and _futures is untyped
+        # through Any: granian's stub (_granian.pyi) lags its real ASGIWorker signature
         native: Any = importlib.import_module("granian._granian")
-        futures: Any = importlib.import_module("granian._futures")
-        asgi: Any = importlib.import_module("granian.asgi")
         from granian.http import HTTP1Settings, HTTP2Settings
 
         stopped = self._stopped
@@ -106,8 +103,7 @@ class GranianListener:
         worker = native.ASGIWorker(
             1, sock, None, *threads, BACKPRESSURE, "auto", http1, http2, True, None, *tls, (None, None)
         )
-        callback = futures._future_watcher_wrapper(asgi._callback_wrapper(self.app, {}, self.state, None))
-        worker.serve_async(burst_scheduler(loop, callback), loop, signal)
+        worker.serve_async(burst_scheduler(loop, request_runner(self.app, self.state)), loop, signal)
         return signal
 
     async def stop(self, graceful_seconds: float) -> None:
@@ -115,6 +111,26 @@ class GranianListener:
         self._signal.set()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._stopped), graceful_seconds)
+
+
+def request_runner(app: ASGIApp, state: dict[str, Any]) -> Callable[[Any], Coroutine[Any, Any, None]]:
+    """One request as Granian's own wrappers (`_future_watcher_wrapper(_callback_wrapper(app))`) run it, in one
+    coroutine instead of three frames: the scope completed as Granian's wrapper does (root_path, a copy of the
+    lifespan state), the app called with Granian's receive and send, then the watcher told how it ended."""
+
+    async def run(watcher: Any) -> None:
+        scope = watcher.scope
+        scope["root_path"] = ""
+        scope["state"] = state.copy()
+        protocol = watcher.proto
+        try:
+            await app(scope, protocol.receive, protocol.send)
+        except BaseException as error:  # Granian logs it and answers 500 if nothing was sent yet
+            watcher.err(error)
+            return
+        watcher.done()
+
+    return run
 
 
 def burst_scheduler(loop: asyncio.AbstractEventLoop, run: Callable[[Any], Coroutine[Any, Any, None]]) -> Any:
