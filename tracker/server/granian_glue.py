@@ -125,7 +125,7 @@ def request_runner(app: ASGIApp, state: dict[str, Any]) -> Callable[[Any], Corou
         protocol = watcher.proto
         try:
             await app(scope, protocol.receive, protocol.send)
-        except BaseException as error:  # Granian logs it and answers 500 if nothing was sent yet
+        except BaseException as error:  # as Granian's future watcher: the watcher reports it
             watcher.err(error)
             return
         watcher.done()
