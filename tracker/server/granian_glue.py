@@ -1,5 +1,6 @@
 """The pieces of Granian 2.8 we drive by hand, in one place: its Rust ASGI worker on a socket we hand it, the
-callback scheduler that runs the app on our loop, and its lifespan runner.
+callback scheduler that runs the app on our loop (ours: one wake-up of the loop per burst of requests), and its
+lifespan runner.
 
 Granian's embeddable server (granian.server.embed) binds its own socket and has no way to take one; its worker
 spawner is what we do here, with a SocketHolder made from a duplicate of our inherited socket's fd. These names
@@ -11,10 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import importlib
 import os
 import socket
+from collections import deque
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,12 +32,11 @@ BACKLOG = 2048  # as the listening socket was made (SocketHolder wants it)
 def available() -> bool:
     try:
         native = importlib.import_module("granian._granian")
-        futures = importlib.import_module("granian._futures")
         asgi = importlib.import_module("granian.asgi")
     except ImportError:
         return False
-    names = [(native, "ASGIWorker"), (native, "SocketHolder"), (native, "WorkerSignal"), (futures, "_new_cbscheduler")]
-    names += [(futures, "_future_watcher_wrapper"), (asgi, "_callback_wrapper"), (asgi, "LifespanProtocol")]
+    names = [(native, "ASGIWorker"), (native, "SocketHolder"), (native, "WorkerSignal"), (native, "CallbackScheduler")]
+    names += [(asgi, "LifespanProtocol")]
     return all(hasattr(module, name) for module, name in names)
 
 
@@ -78,10 +82,8 @@ class GranianListener:
         return GranianListener(self.app, self.state, self.sock, self.settings)
 
     def _serve(self, loop: asyncio.AbstractEventLoop) -> Any:
-        # through Any: granian's stub (_granian.pyi) lags its real ASGIWorker signature, and _futures is untyped
+        # through Any: granian's stub (_granian.pyi) lags its real ASGIWorker signature
         native: Any = importlib.import_module("granian._granian")
-        futures: Any = importlib.import_module("granian._futures")
-        asgi: Any = importlib.import_module("granian.asgi")
         from granian.http import HTTP1Settings, HTTP2Settings
 
         stopped = self._stopped
@@ -101,8 +103,7 @@ class GranianListener:
         worker = native.ASGIWorker(
             1, sock, None, *threads, BACKPRESSURE, "auto", http1, http2, True, None, *tls, (None, None)
         )
-        callback = futures._future_watcher_wrapper(asgi._callback_wrapper(self.app, {}, self.state, None))
-        worker.serve_async(futures._new_cbscheduler(loop, callback, impl_asyncio=True), loop, signal)
+        worker.serve_async(burst_scheduler(loop, request_runner(self.app, self.state)), loop, signal)
         return signal
 
     async def stop(self, graceful_seconds: float) -> None:
@@ -110,6 +111,68 @@ class GranianListener:
         self._signal.set()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._stopped), graceful_seconds)
+
+
+def request_runner(app: ASGIApp, state: dict[str, Any]) -> Callable[[Any], Coroutine[Any, Any, None]]:
+    """One request as Granian's own wrappers (`_future_watcher_wrapper(_callback_wrapper(app))`) run it, in one
+    coroutine instead of three frames: the scope completed as Granian's wrapper does (root_path, a copy of the
+    lifespan state), the app called with Granian's receive and send, then the watcher told how it ended."""
+
+    async def run(watcher: Any) -> None:
+        scope = watcher.scope
+        scope["root_path"] = ""
+        scope["state"] = state.copy()
+        protocol = watcher.proto
+        try:
+            await app(scope, protocol.receive, protocol.send)
+        except BaseException as error:  # as Granian's future watcher: the watcher reports it
+            watcher.err(error)
+            return
+        watcher.done()
+
+    return run
+
+
+def burst_scheduler(loop: asyncio.AbstractEventLoop, run: Callable[[Any], Coroutine[Any, Any, None]]) -> Any:
+    """Granian's callback scheduler (its Rust base), with our schedule function (wake_per_burst) in place of its
+    asyncio one: Granian calls `_schedule_fn(watcher)` from its Python thread for every request."""
+    native: Any = importlib.import_module("granian._granian")
+    tasks: Any = importlib.import_module("asyncio.tasks")
+    scheduler = native.CallbackScheduler(
+        loop, run, None, partial(tasks._enter_task, loop), partial(tasks._leave_task, loop)
+    )
+    scheduler._schedule_fn = wake_per_burst(loop, run, scheduler._ctx)
+    return scheduler
+
+
+def wake_per_burst(
+    loop: asyncio.AbstractEventLoop, run: Callable[[Any], Coroutine[Any, Any, None]], context: contextvars.Context
+) -> Callable[[Any], None]:
+    """Run each request as its own asyncio Task on `loop`, in a copy of `context`, as Granian's own asyncio
+    scheduler does, but wake the loop once per burst of requests instead of once per request.
+
+    Granian's scheduler calls `loop.call_soon_threadsafe` per request, which writes the loop's self-pipe: a
+    syscall that releases the GIL, so under load Granian's thread and the loop's hand the GIL back and forth (a
+    futex wait and a context switch each way) once per request. Here a request is queued, and the loop is woken
+    only when no wake-up is pending yet; it then starts a Task for every request queued by then."""
+    queued: deque[Any] = deque()
+    waking = False
+
+    def start_queued() -> None:
+        nonlocal waking
+        waking = False  # before taking: a request queued from now on wakes the loop again
+        while queued:
+            watcher = queued.popleft()
+            watcher.taskref(loop.create_task(run(watcher)))
+
+    def schedule(watcher: Any) -> None:  # on Granian's thread, holding the GIL
+        nonlocal waking
+        queued.append(watcher)
+        if not waking:
+            waking = True
+            loop.call_soon_threadsafe(start_queued, context=context)
+
+    return schedule
 
 
 class GranianAdapter:
