@@ -8,6 +8,9 @@ after its answer (HTTP/1.1), so a stall longer than its interval delays it: `ach
 Latency is h2load's per-request log (request sent to answer read, in C, so the generator adds microseconds);
 the first WARMUP_SECONDS are left out (connections and upstream pools being set up).
 
+Several loads can run at once (`together`): a proxy and the upstream behind it measured in the same seconds share
+the machine's noise, which on a shared 2-core machine moves a p99 by tens of milliseconds from one run to the next.
+
     python bench/paced.py URL RATE [seconds]
 """
 
@@ -38,24 +41,44 @@ class Paced:
 
 
 def paced(name: str, url: str, rate: float, seconds: float = 5.0, connections: int = 16) -> Paced:
+    return together([(name, url)], rate, seconds, connections)[0]
+
+
+def together(loads: list[tuple[str, str]], rate: float, seconds: float = 5.0, connections: int = 16) -> list[Paced]:
+    """One open-loop load per (name, URL), all at once (an h2load each): they share whatever else the machine does
+    in those seconds, so their latencies can be compared on a busy machine."""
     if shutil.which("h2load") is None:
         raise SystemExit("h2load is not installed (Debian: nghttp2-client)")
     total = max(connections, round(rate * seconds))
     with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "requests.log"
-        command = [
-            "h2load",
-            "--h1",
-            f"-n{total}",
-            f"-c{connections}",
-            "-r1",
-            f"--rate-period={STAGGER_MS}ms",
-            f"--rps={rate / connections:.6f}",
-            f"--log-file={log}",
-            url,
+        logs = [Path(tmp) / f"{index}.log" for index in range(len(loads))]
+        running = [
+            subprocess.Popen(
+                [
+                    "h2load",
+                    "--h1",
+                    f"-n{total}",
+                    f"-c{connections}",
+                    "-r1",
+                    f"--rate-period={STAGGER_MS}ms",
+                    f"--rps={rate / connections:.6f}",
+                    f"--log-file={log}",
+                    url,
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            for (_, url), log in zip(loads, logs, strict=True)
         ]
-        out = subprocess.run(command, capture_output=True, text=True, timeout=seconds * 3 + 30, check=True).stdout
-        return summarise(name, rate, log.read_text(), out)
+        reports = [process.communicate(timeout=seconds * 3 + 30)[0] for process in running]
+        for (name, _), process in zip(loads, running, strict=True):
+            if process.returncode:
+                raise SystemExit(f"h2load for {name} exited with {process.returncode}")
+        return [
+            summarise(name, rate, log.read_text(), report)
+            for (name, _), log, report in zip(loads, logs, reports, strict=True)
+        ]
 
 
 def summarise(name: str, rate: float, log: str, report: str) -> Paced:

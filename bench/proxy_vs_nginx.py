@@ -7,9 +7,10 @@ measured) and an app (a Starlette app on Hypercorn, one process: what users put 
 - added latency, below saturation (at full closed-loop load p99 is queueing, not what a proxy adds): open-loop
   load at fixed rates (bench/paced.py: h2load, requests leaving at fixed times whatever the answers do), at
   1,000 req/s for every proxy and at half of each tracker engine's own full-load rate for that engine and
-  nginx. Every rate also goes to the upstream directly, in the same round; added p99 = the proxy's p99 minus
-  the upstream's own p99 in that round. Rounds are repeated (--repeats, alternated, so machine noise falls on
-  every proxy) and the median of the rounds' added p99 is the figure.
+  nginx. While a proxy is paced, a second h2load sends the same rate to the upstream directly: added p99 = the
+  proxy's p99 minus the upstream's own p99 in those same seconds, so both share the machine's noise (on this
+  shared machine a p99 alone moves by tens of ms from one run to the next); the upstream serves both loads.
+  Rounds are repeated (--repeats, alternated) and the median of the rounds' added p99 is the figure.
 
 nginx runs as many workers as the tracker. Prints Markdown tables with the ratios and the targets (≥ 50% of
 nginx, added p99 < 2 ms).
@@ -41,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.load import Result, wrk  # noqa: E402
-from bench.paced import Paced, paced  # noqa: E402
+from bench.paced import Paced, together  # noqa: E402
 from tests import harness  # noqa: E402
 from tests.harness import TrackerProcess, free_port, wait_until  # noqa: E402
 
@@ -216,8 +217,9 @@ def added_latency(
     case: Case, proxies: list[Proxy], full: dict[str, tuple[Result, float]], seconds: int, repeats: int
 ) -> list[str]:
     lines = [
-        f"**{case.label}**, added latency: open-loop h2load at a fixed rate (16 connections), {repeats} alternated "
-        f"rounds of {seconds} s; added p99 = the proxy's p99 − the upstream's own p99 in the same round",
+        f"**{case.label}**, added latency: open-loop h2load at a fixed rate (16 connections) through the proxy and, "
+        f"in the same {seconds} s, at the same rate to the upstream alone; {repeats} alternated rounds; added p99 = "
+        "the proxy's p99 − the upstream's own p99 in those seconds",
         "",
         "| proxy | rate req/s | p50 ms | p99 ms, rounds | upstream alone p99 ms, rounds | added p99 ms, rounds "
         "| **added p99 ms, median** |",
@@ -226,11 +228,11 @@ def added_latency(
     for rate, paced_proxies in sorted(paced_rates(proxies, full).items()):
         rounds: dict[str, list[tuple[Paced, Paced]]] = {p.name: [] for p in paced_proxies}
         for _ in range(repeats):
-            direct = _checked(paced("upstream", case.direct, rate, seconds))
-            for proxy in paced_proxies:
-                rounds[proxy.name].append(
-                    (_checked(paced(proxy.name, proxy.base_url + case.path, rate, seconds)), direct)
+            for proxy in paced_proxies:  # each with the upstream alone, at once: the same noise on both
+                through, direct = together(
+                    [(proxy.name, proxy.base_url + case.path), ("upstream", case.direct)], rate, seconds
                 )
+                rounds[proxy.name].append((_checked(through), _checked(direct)))
         for name, measured in rounds.items():
             added = [through.p99_ms - direct.p99_ms for through, direct in measured]
             lines.append(
