@@ -64,6 +64,7 @@ async def _serve_one(config: Config, engine: Engine) -> None:
     if certificates is not None:
         await certificates.start()
     app = create_app(config, worker_index=0, run_shipper=True)
+    gc.freeze()  # as in a worker (_worker)
     log.info("serving", extra={"bind": engine.describe(config), "workers": 1, "engine": engine.name})
     await engine.serve(app, config, sockets=None, shutdown=stop.wait)
     if certificates is not None:
