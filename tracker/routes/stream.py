@@ -130,9 +130,12 @@ class StreamSession:
             return True
         self.sequence += 1
         batch = self._build(items)
+        del items
         if batch.records and not await self._store(batch.records):
             return False
-        await self._ack(len(batch.visitors), batch.rejected)  # a visitor per event accepted
+        accepted, rejected = len(batch.visitors), batch.rejected  # a visitor per event accepted
+        del batch
+        await self._ack(accepted, rejected)
         return True
 
     def _build(self, items: list[Any]) -> Batch:
