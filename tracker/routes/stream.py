@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -37,6 +39,8 @@ log = logging.getLogger("tracker.stream")
 ACK_SUBPROTOCOL = "tracker.v1.ack"
 SPOOL_WAIT_SECONDS = 5.0  # how long a full spool holds reading back before the socket closes with 1013
 CLOSE_GOING_AWAY, CLOSE_TRY_LATER = 1001, 1013
+READ_AHEAD_MESSAGES, READ_AHEAD_BYTES = 16, 256 * 1024  # received, not yet stored: at least one message
+GROUP_RECORDS = 4096  # records of one spool append: messages past it wait for the next group
 
 
 async def http_endpoint(request: Request) -> Response:
@@ -71,8 +75,23 @@ def _handshake_visitor(runtime: Process, base: dict[str, Any], info: RequestInfo
     raise AssertionError("an empty value map always builds")
 
 
+@dataclass(slots=True)
+class Group:
+    """What storing the messages waiting on a socket leaves to do: their answers, in order, then maybe a close."""
+
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    close: tuple[int, str] | None = None
+    ended: bool = False  # the client left, or the socket was closed while storing
+
+
 class StreamSession:
-    """One accepted socket: read, decode, build, spool, acknowledge, until the client leaves or a limit closes it."""
+    """One accepted socket: read, decode, build, spool, acknowledge, until the client leaves or a limit closes it.
+
+    A reader task receives ahead (a few messages, a bounded number of bytes) while the session stores: the
+    messages waiting are built and spooled as one group (one append, one group-commit wait), then answered in
+    order. Nothing of a group's events lives across the answers' awaits: on Granian a send suspends the task, and
+    batches kept alive across it on many sockets made the garbage collector's full passes most of a worker's time.
+    """
 
     def __init__(
         self,
@@ -93,50 +112,100 @@ class StreamSession:
         self.limits = frames.FrameLimits(limits.max_decompressed_bytes, limits.max_events_per_batch)
         self.idle_seconds = limits.websocket_idle_seconds or None
         self.sequence = 0
+        self.inbox: deque[bytes | str | None] = deque()  # None: nothing more will arrive
+        self.inbox_bytes = 0
+        self.arrived = asyncio.Event()
+        self.room = asyncio.Event()
 
     async def run(self) -> None:
-        while True:
-            try:
+        reader = asyncio.get_running_loop().create_task(self._read())
+        try:
+            while await self._next():
+                pass
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader  # a receive that failed fails the endpoint, as it did before the reader
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                while len(self.inbox) >= READ_AHEAD_MESSAGES or self.inbox_bytes >= READ_AHEAD_BYTES:
+                    self.room.clear()
+                    await self.room.wait()  # back-pressure: the client's messages wait in its socket
+                message = await self.websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                data = message.get("bytes")
+                if data is None:
+                    data = message.get("text") or ""
+                self.inbox.append(data)
+                self.inbox_bytes += len(data)
+                self.arrived.set()
+        finally:
+            self.inbox.append(None)
+            self.arrived.set()
+
+    async def _next(self) -> bool:
+        """Wait for messages, store them, answer them; False once the socket is done."""
+        if not self.inbox:
+            self.arrived.clear()
+            try:  # idle is time the server waits for the client, never time spent storing
                 async with asyncio.timeout(self.idle_seconds):
-                    message = await self.websocket.receive()
+                    await self.arrived.wait()
             except TimeoutError:
                 await self._close(CLOSE_GOING_AWAY, "idle")
-                return
-            if message["type"] == "websocket.disconnect":
-                return
-            data = message.get("bytes")
-            if data is None:
-                data = message.get("text") or ""
-            if not await self.handle(data):
-                return
+                return False
+        group = await self._store_group()
+        for answer in group.answers:
+            await self._send(answer)
+        if group.close is not None:
+            await self._close(*group.close)
+            return False
+        return not group.ended
 
-    async def handle(self, data: bytes | str) -> bool:
-        """One message; False once the socket has been closed."""
+    async def _store_group(self) -> Group:
+        group = Group()
+        records: list[Record] = []
+        while self.inbox and len(records) < GROUP_RECORDS:
+            data = self.inbox.popleft()
+            if data is None:
+                group.ended = True
+                break
+            self.inbox_bytes -= len(data)
+            try:
+                answer = self._take(data, records)
+            except frames.FrameTooLarge as error:
+                self.runtime.metrics.rejected("FrameTooLarge")
+                log.warning(
+                    "websocket message too large", extra={"client": self.info.client_ip, "error": error.message}
+                )
+                group.close = (frames.CLOSE_TOO_BIG, "message too large")  # after the answers of those before it
+                break
+            if answer is not None:
+                group.answers.append(answer)
+        self.room.set()
+        if records and not await self._store(records):
+            return Group(ended=True)  # closed 1013: nothing of this group is acknowledged, the client resends it
+        return group
+
+    def _take(self, data: bytes | str, records: list[Record]) -> dict[str, Any] | None:
+        """One message's events onto `records`; its answer, if the client gets one."""
         try:
             items = frames.events(data, self.limits)
-        except frames.FrameTooLarge as error:
-            self.runtime.metrics.rejected("FrameTooLarge")
-            log.warning("websocket message too large", extra={"client": self.info.client_ip, "error": error.message})
-            await self._close(frames.CLOSE_TOO_BIG, "message too large")
-            return False
+        except frames.FrameTooLarge:
+            raise
         except frames.BadFrame as error:
             self.runtime.metrics.rejected("BadFrame")
             self.sequence += 1
-            await self._ack(0, [{"field": error.field, "error": error.message}])
-            return True
+            return self._ack(0, [{"field": error.field, "error": error.message}])
         if self.sequence == 0 and _is_hello(items):  # never an event, whichever way acks were asked for
             self.acks = self.acks or bool(items[0]["hello"].get("acks"))
-            await self._send({"hello": {"acks": self.acks, "subprotocol": ACK_SUBPROTOCOL}})
-            return True
+            return {"hello": {"acks": self.acks, "subprotocol": ACK_SUBPROTOCOL}}
         self.sequence += 1
         batch = self._build(items)
-        del items
-        if batch.records and not await self._store(batch.records):
-            return False
-        accepted, rejected = len(batch.visitors), batch.rejected  # a visitor per event accepted
-        del batch
-        await self._ack(accepted, rejected)
-        return True
+        records += batch.records
+        return self._ack(len(batch.visitors), batch.rejected)  # a visitor per event accepted
 
     def _build(self, items: list[Any]) -> Batch:
         batch = build_batch(items, self.base, self.rows, item_field="message")
@@ -161,16 +230,16 @@ class StreamSession:
                     )
                     await self._close(CLOSE_TRY_LATER, "spool full; retry later")
                     return False
-                await asyncio.sleep(pause)  # back-pressure: nothing is read from this socket meanwhile
+                await asyncio.sleep(pause)  # back-pressure: the reader stops once its read-ahead is full
                 pause = min(pause * 2, 1.0)
 
-    async def _ack(self, accepted: int, rejected: list[dict[str, Any]]) -> None:
+    def _ack(self, accepted: int, rejected: list[dict[str, Any]]) -> dict[str, Any] | None:
         if not self.acks:
-            return
+            return None
         answer: dict[str, Any] = {"ack": self.sequence, "accepted": accepted}
         if rejected:
             answer["rejected"] = rejected
-        await self._send(answer)
+        return answer
 
     async def _send(self, answer: dict[str, Any]) -> None:
         with contextlib.suppress(RuntimeError, OSError):  # the client left; its next reconnect resends
