@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -39,8 +37,6 @@ log = logging.getLogger("tracker.stream")
 ACK_SUBPROTOCOL = "tracker.v1.ack"
 SPOOL_WAIT_SECONDS = 5.0  # how long a full spool holds reading back before the socket closes with 1013
 CLOSE_GOING_AWAY, CLOSE_TRY_LATER = 1001, 1013
-READ_AHEAD_MESSAGES, READ_AHEAD_BYTES = 16, 256 * 1024  # received, not yet stored: at least one message
-GROUP_RECORDS = 4096  # records of one spool append: messages past it wait for the next group
 
 
 async def http_endpoint(request: Request) -> Response:
@@ -75,22 +71,14 @@ def _handshake_visitor(runtime: Process, base: dict[str, Any], info: RequestInfo
     raise AssertionError("an empty value map always builds")
 
 
-@dataclass(slots=True)
-class Group:
-    """What storing the messages waiting on a socket leaves to do: their answers, in order, then maybe a close."""
-
-    answers: list[dict[str, Any]] = field(default_factory=list)
-    close: tuple[int, str] | None = None
-    ended: bool = False  # the client left, or the socket was closed while storing
-
-
 class StreamSession:
     """One accepted socket: read, decode, build, spool, acknowledge, until the client leaves or a limit closes it.
 
-    A reader task receives ahead (a few messages, a bounded number of bytes) while the session stores: the
-    messages waiting are built and spooled as one group (one append, one group-commit wait), then answered in
-    order. Nothing of a group's events lives across the answers' awaits: on Granian a send suspends the task, and
-    batches kept alive across it on many sockets made the garbage collector's full passes most of a worker's time.
+    A message is stored in one step and answered in the next, so nothing of its events is alive while the answer
+    is sent: on Granian a send suspends the task, and batches kept alive across it on many sockets made the
+    garbage collector's full passes most of a worker's time. Messages are stored one by one, not grouped: a group
+    keeps every message's rows alive until its append, which the collector's passes made dearer than the appends
+    it saved.
     """
 
     def __init__(
@@ -112,85 +100,38 @@ class StreamSession:
         self.limits = frames.FrameLimits(limits.max_decompressed_bytes, limits.max_events_per_batch)
         self.idle_seconds = limits.websocket_idle_seconds or None
         self.sequence = 0
-        self.inbox: deque[bytes | str | None] = deque()  # None: nothing more will arrive
-        self.inbox_bytes = 0
-        self.arrived = asyncio.Event()
-        self.room = asyncio.Event()
 
     async def run(self) -> None:
-        reader = asyncio.get_running_loop().create_task(self._read())
-        try:
-            while await self._next():
-                pass
-        finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader  # a receive that failed fails the endpoint, as it did before the reader
-
-    async def _read(self) -> None:
-        try:
-            while True:
-                while len(self.inbox) >= READ_AHEAD_MESSAGES or self.inbox_bytes >= READ_AHEAD_BYTES:
-                    self.room.clear()
-                    await self.room.wait()  # back-pressure: the client's messages wait in its socket
-                message = await self.websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    return
-                data = message.get("bytes")
-                if data is None:
-                    data = message.get("text") or ""
-                self.inbox.append(data)
-                self.inbox_bytes += len(data)
-                self.arrived.set()
-        finally:
-            self.inbox.append(None)
-            self.arrived.set()
-
-    async def _next(self) -> bool:
-        """Wait for messages, store them, answer them; False once the socket is done."""
-        if not self.inbox:
-            self.arrived.clear()
-            try:  # idle is time the server waits for the client, never time spent storing
+        while True:
+            try:
                 async with asyncio.timeout(self.idle_seconds):
-                    await self.arrived.wait()
+                    message = await self.websocket.receive()
             except TimeoutError:
                 await self._close(CLOSE_GOING_AWAY, "idle")
-                return False
-        group = await self._store_group()
-        for answer in group.answers:
-            await self._send(answer)
-        if group.close is not None:
-            await self._close(*group.close)
-            return False
-        return not group.ended
-
-    async def _store_group(self) -> Group:
-        group = Group()
-        records: list[Record] = []
-        while self.inbox and len(records) < GROUP_RECORDS:
-            data = self.inbox.popleft()
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("bytes")
             if data is None:
-                group.ended = True
-                break
-            self.inbox_bytes -= len(data)
-            try:
-                answer = self._take(data, records)
-            except frames.FrameTooLarge as error:
-                self.runtime.metrics.rejected("FrameTooLarge")
-                log.warning(
-                    "websocket message too large", extra={"client": self.info.client_ip, "error": error.message}
-                )
-                group.close = (frames.CLOSE_TOO_BIG, "message too large")  # after the answers of those before it
-                break
-            if answer is not None:
-                group.answers.append(answer)
-        self.room.set()
-        if records and not await self._store(records):
-            return Group(ended=True)  # closed 1013: nothing of this group is acknowledged, the client resends it
-        return group
+                data = message.get("text") or ""
+            if not await self.handle(data):
+                return
 
-    def _take(self, data: bytes | str, records: list[Record]) -> dict[str, Any] | None:
-        """One message's events onto `records`; its answer, if the client gets one."""
+    async def handle(self, data: bytes | str) -> bool:
+        """One message; False once the socket has been closed."""
+        try:
+            going_on, answer = await self._take(data)
+        except frames.FrameTooLarge as error:
+            self.runtime.metrics.rejected("FrameTooLarge")
+            log.warning("websocket message too large", extra={"client": self.info.client_ip, "error": error.message})
+            await self._close(frames.CLOSE_TOO_BIG, "message too large")
+            return False
+        if answer is not None:
+            await self._send(answer)
+        return going_on
+
+    async def _take(self, data: bytes | str) -> tuple[bool, dict[str, Any] | None]:
+        """The message's events into the spool: (whether the socket is still open, the client's answer)."""
         try:
             items = frames.events(data, self.limits)
         except frames.FrameTooLarge:
@@ -198,14 +139,15 @@ class StreamSession:
         except frames.BadFrame as error:
             self.runtime.metrics.rejected("BadFrame")
             self.sequence += 1
-            return self._ack(0, [{"field": error.field, "error": error.message}])
+            return True, self._ack(0, [{"field": error.field, "error": error.message}])
         if self.sequence == 0 and _is_hello(items):  # never an event, whichever way acks were asked for
             self.acks = self.acks or bool(items[0]["hello"].get("acks"))
-            return {"hello": {"acks": self.acks, "subprotocol": ACK_SUBPROTOCOL}}
+            return True, {"hello": {"acks": self.acks, "subprotocol": ACK_SUBPROTOCOL}}
         self.sequence += 1
         batch = self._build(items)
-        records += batch.records
-        return self._ack(len(batch.visitors), batch.rejected)  # a visitor per event accepted
+        if batch.records and not await self._store(batch.records):
+            return False, None
+        return True, self._ack(len(batch.visitors), batch.rejected)  # a visitor per event accepted
 
     def _build(self, items: list[Any]) -> Batch:
         batch = build_batch(items, self.base, self.rows, item_field="message")
@@ -230,7 +172,7 @@ class StreamSession:
                     )
                     await self._close(CLOSE_TRY_LATER, "spool full; retry later")
                     return False
-                await asyncio.sleep(pause)  # back-pressure: the reader stops once its read-ahead is full
+                await asyncio.sleep(pause)  # back-pressure: nothing is read from this socket meanwhile
                 pause = min(pause * 2, 1.0)
 
     def _ack(self, accepted: int, rejected: list[dict[str, Any]]) -> dict[str, Any] | None:
