@@ -61,13 +61,17 @@ class Socket:
     async def send(self, item: MutableMapping[str, Any]) -> None:
         self.sent.append(item)
         if item["type"] == "websocket.send":
-            self.records_alive_at_answers.append(sum(type(o) is Record for o in gc.get_objects()))
+            self.records_alive_at_answers.append(records_alive())
         if item["type"] == "websocket.close" or len(self.answers) == self.expected:
             self.answered.set()
 
     @property
     def answers(self) -> list[dict[str, Any]]:
         return [orjson.loads(item["text"]) for item in self.sent if item["type"] == "websocket.send"]
+
+
+def records_alive() -> int:
+    return sum(type(o) is Record for o in gc.get_objects())
 
 
 def spool_appends(spool: Path) -> list[int]:
@@ -103,9 +107,10 @@ def test_messages_queued_together_are_each_appended_then_acked_in_order(tmp_path
 
 
 def test_no_event_of_a_message_is_alive_while_its_answer_is_sent(tmp_path: Path) -> None:
+    before = records_alive()  # whatever other tests in this process left alive
     socket, _ = drive(tmp_path, [message(i) for i in range(5)], expected=5)
     assert len(socket.answers) == 5
-    assert socket.records_alive_at_answers == [0] * 5
+    assert max(socket.records_alive_at_answers) <= before, (before, socket.records_alive_at_answers)
 
 
 def test_a_bad_frame_between_good_ones_is_answered_in_its_place(tmp_path: Path) -> None:
