@@ -30,8 +30,7 @@ def connect(path: Path, settings: DuckDBSettings) -> duckdb.DuckDBPyConnection:
         config["temp_directory"] = str(files.private_directory(files.temp_directory(path)))
     connection = duckdb.connect(":memory:", config=config)
     try:
-        target = ":memory:" if settings.path == ":memory:" else str(path)
-        quoted = target.replace("'", "''")
+        quoted = str(path).replace("'", "''")  # Path(":memory:") reads back as ":memory:"
         connection.execute(f"ATTACH '{quoted}' AS {DATABASE} (ROW_GROUP_SIZE {settings.row_group_size})")
         connection.execute(f"USE {DATABASE}")
     except BaseException:
