@@ -134,7 +134,7 @@ class StreamSession:
         """The message's events into the spool: (whether the socket is still open, the client's answer)."""
         try:
             items = frames.events(data, self.limits)
-        except frames.FrameTooLarge:
+        except frames.FrameTooLarge:  # a BadFrame too, but not one to acknowledge: handle() closes the socket
             raise
         except frames.BadFrame as error:
             self.runtime.metrics.rejected("BadFrame")
