@@ -12,6 +12,7 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tests.asgi import asgi_scope
 from tests.harness import base_config, free_port
 from tracker import dispatch
 from tracker.app import create_app
@@ -50,20 +51,7 @@ def test_layers_a_config_does_not_need_are_not_there(tmp_path: Path) -> None:
 
 
 def scope(path: str = TRACK) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"localhost")],
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 80),
-    }
+    return asgi_scope("http", path, method="GET")
 
 
 async def call(app: Any, path: str = TRACK) -> list[dict[str, Any]]:

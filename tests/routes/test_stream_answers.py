@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from tests.asgi import asgi_scope
 from tests.harness import base_config, free_port
 from tracker.app import create_app
 from tracker.config import from_mapping
@@ -30,20 +31,8 @@ def message(index: int) -> dict[str, Any]:
 
 
 def scope() -> dict[str, Any]:
-    return {
-        "type": "websocket",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "scheme": "ws",
-        "path": "/tr/v1/ws",
-        "raw_path": b"/tr/v1/ws",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"localhost"), (b"user-agent", b"test/1.0")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8080),
-        "subprotocols": ["tracker.v1.ack"],
-    }
+    headers = [(b"host", b"localhost"), (b"user-agent", b"test/1.0")]
+    return asgi_scope("websocket", "/tr/v1/ws", headers, subprotocols=["tracker.v1.ack"])
 
 
 class Socket:
