@@ -34,6 +34,7 @@ BAD = [
     ({"Notify": [{"Service": "duckdb", "Threads": 0}]}, "Notify[0].Threads: must be at least 1, got 0"),
     ({"Notify": [{"Service": "duckdb", "CheckpointSeconds": 0}]}, "Notify[0].CheckpointSeconds: must be more than 0"),
     ({"Notify": [{"Service": "clickhouse", "BatchFlushInterval": -1}]}, "Notify[0].BatchFlushInterval: must be 0"),
+    ({"Notify": [{"Service": "duckdb", "WriteTimeout": 0}]}, "Notify[0].WriteTimeout: must be at least 1"),
 ]
 
 

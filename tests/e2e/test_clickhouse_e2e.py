@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -172,3 +174,44 @@ def test_a_tracker_started_while_clickhouse_is_down_serves_and_catches_up(tmp_pa
     finally:
         tracker.kill9()
         late.stop()
+
+
+def test_a_hung_clickhouse_holds_up_neither_requests_nor_duckdb_nor_shutdown_and_loses_nothing(
+    tmp_path: Path,
+    clickhouse_server: ClickHouseServer,
+    clickhouse_database: str,
+) -> None:
+    """SIGSTOP: the server's sockets still accept (the kernel's backlog) but nothing answers, the way a wedged
+    server or a half-open network path looks to a client."""
+    assert clickhouse_server.process is not None
+    duck = {"Service": "duckdb", "Path": str(tmp_path / "t" / "tracker.duckdb"), "BatchFlushInterval": 100}
+    hung = {**clickhouse_server.notify_entry(clickhouse_database), "Timeout": 1000}
+    tracker = prepare_tracker(tmp_path / "t", Workers=2, Notify=[duck, hung]).start()
+    os.killpg(clickhouse_server.process.pid, signal.SIGSTOP)
+    try:
+        with httpx.Client(base_url=tracker.base_url) as client:
+            for batch in range(40):
+                events = [{"ename": "hung", "xid": f"{batch}-{i}"} for i in range(50)]
+                assert client.post("/tr/v1/tr/", json=events).status_code == 200
+        sent = time.time()
+        wait_until(lambda: lag(tracker, "duckdb", sent) == 0, 60, what="DuckDB to drain while ClickHouse hangs")
+        stuck = wait_until(
+            lambda: (sink := tracker.status()["sinks"]["clickhouse"])["consecutive_failures"] > 0 and sink,
+            30,
+            what="the hung ClickHouse to show as failing",
+        )
+        assert "Timeout" in stuck["last_error"] and stuck["lag_bytes"] > 0, stuck
+        assert tracker.stop(timeout=60) == 1  # bounded: ships what it can, says what it could not, exits
+        assert "stopped with events not shipped" in tracker.log()
+    finally:
+        os.killpg(clickhouse_server.process.pid, signal.SIGCONT)  # the server is shared by the session
+        tracker.kill9()
+    assert snapshot_query(tracker.workdir / "tracker.duckdb", "SELECT count(*) FROM events")[0][0] == 2000
+    tracker.start()  # the same spool: ClickHouse gets every event it missed, once
+    try:
+        tracker.wait_shipped(timeout=120)
+        db = clickhouse_database
+        assert clickhouse_server.scalar(f"SELECT uniqExact(eid) FROM {db}.events WHERE ename = 'hung'") == 2000
+        assert clickhouse_server.scalar(f"SELECT count() FROM {db}.events FINAL WHERE ename = 'hung'") == 2000
+    finally:
+        tracker.kill9()

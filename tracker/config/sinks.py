@@ -52,6 +52,9 @@ class SinkConfig:
     critical: bool = key("Critical", False)
     max_batch_size: int = key("MaxBatchSize", 1000)
     batch_flush_interval_ms: int = key("BatchFlushInterval", 1000)
+    # A write that has not returned by then counts as failed and is retried (the sink may hang: a wedged server,
+    # a half-open connection, a plugin without timeouts). Long enough for a DuckDB checkpoint of a large file.
+    write_timeout_ms: int = key("WriteTimeout", 60000)
     prune: tuple[PruneRule, ...] = key("Prune", ())
     # Go keys accepted for compatibility; not used by our sinks yet.
     batching_enabled: bool = key("BatchingEnabled", True, unsupported=False)
@@ -77,6 +80,8 @@ class SinkConfig:
             yield "MaxBatchSize", "must be at least 1"
         if self.batch_flush_interval_ms < 0:
             yield "BatchFlushInterval", "must be 0 or more (milliseconds)"
+        if self.write_timeout_ms < 1:
+            yield "WriteTimeout", "must be at least 1 (milliseconds)"
 
 
 @dataclass(slots=True, frozen=True)

@@ -14,7 +14,7 @@ from tracker.pipeline.deadletter import DeadLetters, without
 from tracker.pipeline.reader import Cursor, Rows
 from tracker.pipeline.sinkstate import SinkState
 from tracker.pipeline.sources import Source
-from tracker.sinks.base import PermanentSinkError
+from tracker.sinks.base import PermanentSinkError, TransientSinkError
 
 IMMEDIATE_TABLES = frozenset(("ltv", "payments"))
 POLL_SECONDS = 0.025
@@ -35,6 +35,19 @@ async def collect(
         # the new rows only: rescanning the whole batch at every poll was a fifth of the shipper's CPU
         immediate = _any_immediate(more)
     return rows, after
+
+
+async def _write(state: SinkState, table: str, rows: list[dict[str, Any]]) -> None:
+    """The sink's write, bounded by its WriteTimeout: a write still running then is abandoned (a sink that
+    finishes it later has stored rows that the retry writes again, which sinks dedupe) and retried."""
+    seconds = state.settings.write_timeout
+    try:
+        async with asyncio.timeout(seconds) as deadline:
+            await state.sink.write(table, rows)
+    except TimeoutError as error:
+        if not deadline.expired():
+            raise  # the sink's own timeout: its message says which
+        raise TransientSinkError(f"write into {table} did not return within {seconds:g} s (WriteTimeout)") from error
 
 
 def _any_immediate(rows: Rows) -> bool:
@@ -60,7 +73,7 @@ async def deliver(
         pending = table_rows
         while pending:
             try:
-                await state.sink.write(table, pending)
+                await _write(state, table, pending)
                 state.wrote(table, len(pending))
                 pending = []
             except PermanentSinkError as error:

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from tracker.config import Config
+from tracker.config import Config, SinkConfig
 from tracker.pipeline.batches import POLL_SECONDS, collect, deliver
 from tracker.pipeline.deadletter import DEAD_LETTER_DIRECTORY, DeadLetters
 from tracker.pipeline.memory import MemorySource, MemorySpool
@@ -35,6 +35,7 @@ from tracker.sinks.registry import build_sinks
 __all__ = ["CONTROL_DIRECTORY", "STATUS_FILE", "Shipper", "SinkSettings", "build_shipper"]
 log = logging.getLogger("tracker.pipeline")
 STOP_SECONDS = 10.0
+CLOSE_SECONDS = 5.0
 STOPPING_RETRY_SECONDS = 0.1
 STATUS_FILE = "shipper-status.json"
 
@@ -43,6 +44,7 @@ STATUS_FILE = "shipper-status.json"
 class SinkSettings:
     max_batch_size: int = 1000
     flush_interval: float = 1.0  # seconds
+    write_timeout: float = 60.0  # seconds; a write still running then is abandoned and retried
 
 
 class Shipper:
@@ -108,8 +110,7 @@ class Shipper:
             except OSError as error:
                 log.error("cursor not saved at shutdown", extra={"sink": state.sink.name, "error": str(error)})
             if state.opened:
-                with contextlib.suppress(Exception):
-                    await state.sink.close()
+                await _close(state.sink)
         self.unshipped = {state.sink.name: lag for state in self.states if (lag := self._safe_lag(state))}
         if self.unshipped:
             log.error(
@@ -277,12 +278,23 @@ class Shipper:
             await asyncio.sleep(self.status_interval)
 
 
+async def _close(sink: Sink) -> None:
+    """A sink's close, bounded: one that hangs (a wedged server) must not hold up the process's exit."""
+    try:
+        await asyncio.wait_for(sink.close(), CLOSE_SECONDS)
+    except TimeoutError:
+        log.error("sink did not close in time; left open", extra={"sink": sink.name, "seconds": CLOSE_SECONDS})
+    except Exception as error:  # noqa: BLE001 - closing is best effort: the spool still holds anything unshipped
+        log.warning("sink close failed", extra={"sink": sink.name, "error": str(error)})
+
+
+def sink_settings(entry: SinkConfig) -> SinkSettings:
+    return SinkSettings(entry.max_batch_size, entry.batch_flush_interval_ms / 1000, entry.write_timeout_ms / 1000)
+
+
 def build_shipper(config: Config, memory_spool: MemorySpool | None = None) -> Shipper:
     """The shipper of every sink `config` names, each with its own batch size and flush interval."""
     sinks = build_sinks(config)
     settings = {s.sink_name: s for s in config.sinks}
-    pairs = [
-        (sink, SinkSettings(settings[sink.name].max_batch_size, settings[sink.name].batch_flush_interval_ms / 1000))
-        for sink in sinks
-    ]
+    pairs = [(sink, sink_settings(settings[sink.name])) for sink in sinks]
     return Shipper(Path(config.spool_directory), pairs, memory_spool=memory_spool)
