@@ -24,7 +24,7 @@ def test_the_sinks_disk_full_holds_events_in_the_spool_and_ships_them_when_space
         tracker = prepare_tracker(
             tmp_path / "t",
             Workers=2,
-            Notify=[{"Service": "duckdb", "Path": str(database), "MaxBatchSize": 5000, "BatchFlushInterval": 100, "CheckpointSeconds": 0.2}],
+            Notify=[{"Service": "duckdb", "Path": str(database), "BatchFlushInterval": 100, "CheckpointSeconds": 0.2}],
         ).start()
         tally = Tally()
         try:
