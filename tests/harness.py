@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import os
 import signal
@@ -60,6 +62,24 @@ def wait_until(check: Any, timeout: float = 30.0, interval: float = 0.05, what: 
         except Exception as error:  # noqa: BLE001 - polling: keep the last error for the message
             last_error = error
         time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last error: {last_error!r})")
+
+
+async def eventually(check: Any, timeout: float = 30.0, interval: float = 0.05, what: str = "condition") -> Any:
+    """wait_until inside a running loop: `check` may be a plain function or a coroutine function, and the
+    loop keeps running (the servers and clients under test live on it) between tries."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if inspect.isawaitable(result):
+                result = await result
+            if result:
+                return result
+        except Exception as error:  # noqa: BLE001 - polling: keep the last error for the message
+            last_error = error
+        await asyncio.sleep(interval)
     raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last error: {last_error!r})")
 
 

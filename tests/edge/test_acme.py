@@ -3,7 +3,6 @@ a renewal with the same account; the renewal rule and the background task (track
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import socket
 import ssl
@@ -14,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.harness import free_port, prepare_tracker, wait_until
+from tests.harness import eventually, free_port, prepare_tracker, wait_until
 from tests.services.pebble import Pebble
 from tracker.config import AcmeConfig, from_mapping
 from tracker.edge.acme import (
@@ -170,9 +169,7 @@ async def test_the_background_task_renews_an_expiring_certificate(tmp_path: Path
     make_leaf(tmp_path, test_certs, days=5)
     await manager.start()
     try:
-        deadline = asyncio.get_running_loop().time() + 10
-        while manager.orders == 0 and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.02)
+        await eventually(lambda: manager.orders, 10, interval=0.02, what="a renewal order")
         assert manager.orders == 1
         assert not renewal_due(manager.cert, acme.domains, 30)
     finally:

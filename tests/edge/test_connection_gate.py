@@ -8,10 +8,9 @@ import uuid
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.edge.test_proxy import start_upstream
-from tests.harness import start_tracker
+from tests.harness import eventually, start_tracker
 from tracker.edge.connection_gate import per_worker_share
 
 PIXEL_PREFIX = b"GIF89a"
@@ -47,7 +46,7 @@ async def _fill_the_gate_then_free_it(url, upstream: str) -> None:  # type: igno
             holds = (await client.get(f"{upstream}/app/holds")).json()
             return all(holds.get(i) == state for i in ids)
 
-        await _until(lambda: holding("waiting"))
+        await eventually(lambda: holding("waiting"), 10, what="the upstream to hold requests")
         refused = await client.get(url("/tr/v1/tr/ename/refused"))
         assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
         assert refused.json() == {"error": "maximum clients reached on this node", "retry_after": 1}
@@ -61,17 +60,9 @@ async def _fill_the_gate_then_free_it(url, upstream: str) -> None:  # type: igno
         for task in held:
             task.cancel()
         await asyncio.gather(*held, return_exceptions=True)
-        await _until(lambda: holding("client left"))
+        await eventually(lambda: holding("client left"), 10, what="the upstream to see the client leave")
         accepted = await client.get(url("/tr/v1/tr/ename/accepted"))
         assert accepted.status_code == 200
-
-
-async def _until(check) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(200):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    pytest.fail("the upstream never reached the expected state")
 
 
 def test_zero_means_no_limit(tmp_path: Path) -> None:

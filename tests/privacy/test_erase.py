@@ -15,7 +15,7 @@ import nats
 import orjson
 import pytest
 
-from tests.harness import free_port
+from tests.harness import eventually, free_port
 from tests.services.clickhouse import ClickHouseServer
 from tests.services.nats import NatsServer
 from tests.sinks.rows import event
@@ -101,10 +101,7 @@ async def test_erase_cli_empties_both_stores_and_publishes_a_tombstone(
         )  # fmt: skip
         out, err = await asyncio.wait_for(erase.communicate(), 120)
         assert erase.returncode == 0, err.decode()
-        for _ in range(100):
-            if tombstones:
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: tombstones, 5, what="the erase request on NATS")
     finally:
         await listener.close()
     lines = out.decode().splitlines()

@@ -13,7 +13,7 @@ import nats
 import pytest
 
 from tests.chaos.load import Tally, post_events
-from tests.harness import snapshot_query, start_tracker
+from tests.harness import eventually, snapshot_query, start_tracker
 from tests.services.nats import NatsServer, start_nats
 
 OUTAGE_SECONDS = 30.0
@@ -50,14 +50,6 @@ async def stream_count(server: NatsServer, stream: str) -> int:
         await client.close()
 
 
-async def until(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
-
-
 async def test_a_subscriber_receives_every_event_the_tracker_acknowledged(
     tmp_path: Path, nats_server: NatsServer
 ) -> None:
@@ -77,7 +69,7 @@ async def test_a_subscriber_receives_every_event_the_tracker_acknowledged(
         async def all_received() -> bool:
             return set(tally.acknowledged) <= set(received)
 
-        await until(all_received, 60, "every acknowledged event at the subscriber")
+        await eventually(all_received, 60, interval=0.2, what="every acknowledged event at the subscriber")
     finally:
         tracker.kill9()
         await listener.close()
@@ -107,7 +99,7 @@ async def test_a_30_second_outage_under_load_loses_no_event_with_jetstream(tmp_p
         async def some_in_stream() -> bool:
             return await stream_count(server, "TRACKER") >= 200
 
-        await until(some_in_stream, 30, "events in the stream before the outage")
+        await eventually(some_in_stream, 30, interval=0.2, what="events in the stream before the outage")
         server.stop()
         stopped = time.monotonic()
         before = await asyncio.to_thread(in_duckdb)
@@ -115,7 +107,7 @@ async def test_a_30_second_outage_under_load_loses_no_event_with_jetstream(tmp_p
         async def duckdb_moves() -> bool:
             return await asyncio.to_thread(in_duckdb) > before + 500
 
-        await until(duckdb_moves, OUTAGE_SECONDS - 5, "DuckDB to keep shipping while NATS is down")
+        await eventually(duckdb_moves, OUTAGE_SECONDS - 5, interval=0.2, what="DuckDB to ship while NATS is down")
         status = await asyncio.to_thread(tracker.status)
         assert status["sinks"]["nats"]["lag_bytes"] > 0  # the NATS sink waits; its rows stay in the spool
         await asyncio.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - stopped)))  # the outage itself

@@ -15,7 +15,7 @@ import nats
 import orjson
 import pytest
 
-from tests.harness import ROOT
+from tests.harness import ROOT, eventually
 from tests.services.nats import NatsServer, start_nats
 from tests.sinks.rows import event
 from tracker.config import ConfigError, from_mapping
@@ -48,7 +48,7 @@ async def test_a_subscriber_receives_every_row_as_json_on_context_dot_table(nats
     try:
         for start in range(0, len(rows), 1000):
             await sink.write("events", rows[start : start + 1000])
-        await _until(lambda: len(received) >= len(rows))
+        await eventually(lambda: len(received) >= len(rows), 10, interval=0.02, what="every row at the subscriber")
     finally:
         await sink.close()
         await listener.close()
@@ -88,7 +88,7 @@ async def test_an_outage_is_transient_and_writing_resumes_after_it(tmp_path: Pat
                 await sink.write("events", [event(2)])
                 await asyncio.sleep(0.05)
         server.start()
-        await _until(lambda: sink._nc is not None and sink._nc.is_connected, timeout=15)
+        await eventually(lambda: sink._nc is not None and sink._nc.is_connected, 15, interval=0.02, what="a reconnect")
         await sink.write("events", [event(3)])
         assert sink._js is not None
         assert (await sink._js.stream_info("TRACKER")).state.messages >= 2
@@ -156,11 +156,3 @@ def test_subjects_follow_context_or_the_template() -> None:
     assert NatsSettings(service="nats").subject_for("events") == "tracker.events"
     assert NatsSettings(service="nats", context="acme").subject_for("logs") == "acme.logs"
     assert NatsSettings(service="nats", subject="in.{table}.v1").subject_for("ltv") == "in.ltv.v1"
-
-
-async def _until(check: Any, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met")
-        await asyncio.sleep(0.02)
