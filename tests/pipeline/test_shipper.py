@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import wait_until
+from tests.harness import eventually, wait_until
 from tracker.config import from_mapping
 from tracker.metrics import Metrics
 from tracker.pipeline import segments
@@ -80,15 +80,14 @@ async def test_batches_by_size_and_ships_everything(tmp_path: Path) -> None:
 async def test_a_small_batch_waits_for_the_flush_interval_but_ltv_goes_at_once(tmp_path: Path) -> None:
     spool = await spool_with(tmp_path, 3)
     sink = Recorder("r")
-    shipper = Shipper(tmp_path, [(sink, SinkSettings(max_batch_size=1000, flush_interval=0.3))])
+    shipper = Shipper(tmp_path, [(sink, SinkSettings(max_batch_size=1000, flush_interval=600))])
     await shipper.start()
-    await asyncio.sleep(0.1)
-    assert sink.calls == []  # still collecting
-    assert await shipper.wait_idle(5)
-    assert sink.calls == [("events", 3)]
+    await asyncio.sleep(0.2)  # a chance to ship, which it must not take (a negative check: slowness cannot fail it)
+    assert sink.calls == []  # still collecting: 3 rows wait for a fuller batch or the flush interval
     await spool.append([Record("ltv", {"id": "x"})])
-    await asyncio.sleep(0.15)
-    assert ("ltv", 1) in sink.calls  # immediate: no 0.3 s wait
+    # well before the 600 s interval: a payment goes at once, and takes the waiting rows with it
+    await eventually(lambda: ("ltv", 1) in sink.calls, 30, what="the ltv row")
+    assert sorted(sink.calls) == [("events", 3), ("ltv", 1)]
     await shipper.stop()
     await spool.close()
 
