@@ -27,6 +27,14 @@ def lag(tracker: TrackerProcess, sink: str, since: float) -> int:
     return int(status["sinks"][sink]["lag_bytes"]) if status.get("updated_unix", 0) > since else -1
 
 
+def post_batches(tracker: TrackerProcess, ename: str, batches: int, size: int = 50) -> None:
+    """`batches` POSTs of `size` events named `ename`, each answered 200."""
+    with httpx.Client(base_url=tracker.base_url) as client:
+        for batch in range(batches):
+            events = [{"ename": ename, "xid": f"{batch}-{i}"} for i in range(size)]
+            assert client.post("/tr/v1/tr/", json=events).status_code == 200
+
+
 @pytest.fixture
 def tracker_on_clickhouse(
     tmp_path: Path,
@@ -108,10 +116,7 @@ def test_outage_loses_nothing_and_does_not_slow_the_other_sink(
     tracker.start()
     try:
         clickhouse_server.stop()
-        with httpx.Client(base_url=tracker.base_url) as client:
-            for batch in range(100):
-                events = [{"ename": "outage", "xid": f"{batch}-{i}"} for i in range(50)]
-                assert client.post("/tr/v1/tr/", json=events).status_code == 200
+        post_batches(tracker, "outage", 100)
         sent = time.time()
         wait_until(lambda: lag(tracker, "duckdb", sent) == 0, 60, what="DuckDB to drain while ClickHouse is down")
         wait_until(lambda: lag(tracker, "clickhouse", sent) > 0, 10, what="ClickHouse's lag to show")
@@ -189,10 +194,7 @@ def test_a_hung_clickhouse_holds_up_neither_requests_nor_duckdb_nor_shutdown_and
     tracker = prepare_tracker(tmp_path / "t", Workers=2, Notify=[duck, hung]).start()
     os.killpg(clickhouse_server.process.pid, signal.SIGSTOP)
     try:
-        with httpx.Client(base_url=tracker.base_url) as client:
-            for batch in range(40):
-                events = [{"ename": "hung", "xid": f"{batch}-{i}"} for i in range(50)]
-                assert client.post("/tr/v1/tr/", json=events).status_code == 200
+        post_batches(tracker, "hung", 40)
         sent = time.time()
         wait_until(lambda: lag(tracker, "duckdb", sent) == 0, 60, what="DuckDB to drain while ClickHouse hangs")
         stuck = wait_until(
