@@ -6,7 +6,6 @@ spool in this process, every message queued before the app reads, so nothing dep
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,11 @@ import orjson
 
 from tests.asgi import asgi_scope
 from tests.harness import base_config, free_port
+from tests.routes.alive import CommitWatch, records_alive
 from tracker.app import create_app
 from tracker.config import from_mapping
 from tracker.events.frames import encode_block
 from tracker.pipeline.segments import list_segments, parse, segment_path
-from tracker.records import Record
 
 EVENTS = 100
 LIMITS = {"MaxDecompressedBytes": 64 * 1024}
@@ -46,6 +45,7 @@ class Socket:
         self.sent: list[MutableMapping[str, Any]] = []
         self.records_alive_at_answers: list[int] = []
         self.answered = asyncio.Event()
+        self.watch: CommitWatch | None = None
 
     async def send(self, item: MutableMapping[str, Any]) -> None:
         self.sent.append(item)
@@ -59,10 +59,6 @@ class Socket:
         return [orjson.loads(item["text"]) for item in self.sent if item["type"] == "websocket.send"]
 
 
-def records_alive() -> int:
-    return sum(type(o) is Record for o in gc.get_objects())
-
-
 def spool_appends(spool: Path) -> list[int]:
     """Rows of each spool record (one record per append), oldest first."""
     rows = []
@@ -72,14 +68,19 @@ def spool_appends(spool: Path) -> list[int]:
     return rows
 
 
-def drive(workdir: Path, queued: list[dict[str, Any]], expected: int) -> tuple[Socket, list[int]]:
-    """Run the app on one socket whose messages are all queued before it reads; (the socket, spool appends)."""
-    config = from_mapping(base_config(workdir, free_port(), Durability="write", Limits=LIMITS))
+def drive(
+    workdir: Path, queued: list[dict[str, Any]], expected: int, durability: str = "write"
+) -> tuple[Socket, list[int]]:
+    """Run the app on one socket whose messages are all queued before it reads; (the socket, spool appends).
+    With "fsync", socket.watch counts what is alive when each group commit starts."""
+    config = from_mapping(base_config(workdir, free_port(), Durability=durability, Limits=LIMITS))
     app = create_app(config, run_shipper=False)
     socket = Socket(queued, expected)
 
     async def run() -> None:
         async with app.router.lifespan_context(app):
+            if durability == "fsync":
+                socket.watch = CommitWatch(app.state.runtime.spool)
             task = asyncio.create_task(app(scope(), socket.incoming.get, socket.send))
             await asyncio.wait_for(socket.answered.wait(), 30)
             socket.incoming.put_nowait({"type": "websocket.disconnect", "code": 1000})
@@ -99,6 +100,15 @@ def test_no_event_of_a_message_is_alive_while_its_answer_is_sent(tmp_path: Path)
     before = records_alive()  # whatever other tests in this process left alive
     socket, _ = drive(tmp_path, [message(i) for i in range(5)], expected=5)
     assert len(socket.answers) == 5
+    assert max(socket.records_alive_at_answers) <= before, (before, socket.records_alive_at_answers)
+
+
+def test_with_fsync_no_event_of_a_message_is_alive_while_its_commit_or_answer_is_awaited(tmp_path: Path) -> None:
+    before = records_alive()
+    socket, appends = drive(tmp_path, [message(i) for i in range(5)], expected=5, durability="fsync")
+    assert socket.answers == [{"ack": n, "accepted": EVENTS} for n in range(1, 6)] and len(appends) == 5
+    assert socket.watch is not None and len(socket.watch.alive_at_commits) >= 5  # a commit per message, awaited
+    assert socket.watch.most_alive == (0, 0), socket.watch.alive_at_commits
     assert max(socket.records_alive_at_answers) <= before, (before, socket.records_alive_at_answers)
 
 
