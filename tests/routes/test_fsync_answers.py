@@ -6,6 +6,8 @@ counts the Records and rows at the moment each commit starts, when every writer 
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -105,3 +107,23 @@ def test_a_refused_write_answers_503_and_awaits_nothing(tmp_path: Path) -> None:
 
     codes, watch = asyncio.run(run())
     assert codes == [503, 503] and watch.alive_at_commits == []
+
+
+def test_a_failed_fsync_answers_503_and_counts_nothing_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = from_mapping(base_config(tmp_path, free_port(), Durability="fsync"))
+    app = create_app(config, run_shipper=False)
+
+    def refuse(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    async def run() -> tuple[list[tuple[int, bytes]], int]:
+        async with app.router.lifespan_context(app):
+            monkeypatch.setattr(os, "fsync", refuse)
+            answers = await asyncio.gather(*(call(app, "POST", "/tr/v1/tr/", events(10), JSON) for _ in range(2)))
+            return list(answers), app.state.runtime.metrics.accepted_total
+
+    answers, accepted = asyncio.run(run())
+    assert [code for code, _ in answers] == [503, 503] and accepted == 0
+    assert all(b"retry later" in body for _, body in answers)

@@ -6,11 +6,14 @@ spool in this process, every message queued before the app reads, so nothing dep
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from tests.asgi import asgi_scope
 from tests.harness import base_config, free_port
@@ -127,3 +130,14 @@ def test_a_bomb_closes_1009_after_the_messages_queued_before_it_are_stored_and_a
     assert socket.answers == [{"ack": 1, "accepted": EVENTS}, {"ack": 2, "accepted": EVENTS}]
     assert socket.sent[-1] == {"type": "websocket.close", "code": 1009, "reason": "message too large"}
     assert len(appends) == 2
+
+
+def test_a_failed_fsync_closes_1013_without_acknowledging(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", refuse)
+    socket, appends = drive(tmp_path, [message(0), message(1)], expected=-1, durability="fsync")
+    assert socket.answers == []  # the client resends what was not acknowledged
+    assert socket.sent[-1] == {"type": "websocket.close", "code": 1013, "reason": "spool unavailable; retry later"}
+    assert len(appends) == 1  # written, never made durable: the next message was not read

@@ -49,16 +49,34 @@ class GroupCommit:
         waiter, self._waiter = self._waiter, None
         assert waiter is not None
         self.fsyncs += 1
-        task = asyncio.ensure_future(asyncio.to_thread(os.fsync, self.current_fd()))
+        try:
+            # Its own descriptor: an append that rolls the segment closes the spool's while the fsync runs (and
+            # the number, reused, could name another file).
+            fd = os.dup(self.current_fd())
+        except OSError as error:
+            _refuse(waiter, error)
+            return
+        task = asyncio.ensure_future(asyncio.to_thread(_fsync_and_close, fd))
 
         def done(finished: asyncio.Future[None]) -> None:
             error = finished.exception()
             if error is None:
                 waiter.set_result(None)
-                return
-            log.error("spool fsync failed", extra={"error": str(error)})
-            refused = SpoolUnavailable(f"spool cannot fsync: {error}")
-            refused.__cause__ = error
-            waiter.set_exception(refused)
+            else:
+                _refuse(waiter, error)
 
         task.add_done_callback(done)
+
+
+def _fsync_and_close(fd: int) -> None:
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _refuse(waiter: asyncio.Future[None], error: BaseException) -> None:
+    log.error("spool fsync failed", extra={"error": str(error)})
+    refused = SpoolUnavailable(f"spool cannot fsync: {error}")
+    refused.__cause__ = error
+    waiter.set_exception(refused)
