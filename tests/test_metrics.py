@@ -5,13 +5,12 @@ from __future__ import annotations
 from prometheus_client.parser import text_string_to_metric_families
 
 from tracker.metrics import Metrics
-from tracker.records import Record
 
 
 def test_accepted_rows_are_exposed_as_a_counter_per_table() -> None:
     metrics = Metrics(lambda: {})
-    metrics.accepted([Record("events", {}), Record("hosts", {}), Record("events", {})])
-    metrics.accepted([Record("events", {})])
+    metrics.accepted(["events", "hosts", "events"])
+    metrics.accepted(["events"])
     families = {f.name: f for f in text_string_to_metric_families(metrics.exposition().decode())}
     accepted = families["tracker_events_accepted"]
     assert accepted.type == "counter"

@@ -15,8 +15,6 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from tracker.records import Record
-
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -36,16 +34,16 @@ class Metrics:
         self.accepted_total = 0
         self.refused_total = 0
 
-    def accepted(self, records: list[Record]) -> None:
+    def accepted(self, tables: list[str]) -> None:
+        """Count durable rows by their tables (the records themselves are gone by then)."""
         counts = self.accepted_by_table
-        for record in records:
-            table = record.table
+        for table in tables:
             try:
                 counts[table] += 1
             except KeyError:
                 counts[table] = 1
                 self._accepted_created[table] = time.time()
-        self.accepted_total += len(records)
+        self.accepted_total += len(tables)
 
     def rejected(self, reason: str) -> None:
         self.refused.labels(reason).inc()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from tracker.events.inputs import RequestInfo
 from tracker.http.client_ip import TrustedProxies
 from tracker.http.process import EventIntake, LinkControl
 from tracker.metrics import Metrics
+from tracker.pipeline.groupcommit import DURABLE
 from tracker.pipeline.shipper import STATUS_FILE, Shipper, build_shipper
 from tracker.pipeline.spool import MemorySpool, Spool
 from tracker.privacy.rules import PrivacyRules
@@ -122,11 +124,20 @@ class Runtime:
     ) -> tuple[dict[str, Any], row.Visitor]:
         return self.event_rows(info, is_server=is_server, injected_params=injected_params).build(values)
 
-    async def accept(self, records: list[Record], family: str = "tracking") -> None:
-        """Append to the spool; returns once the records are durable per `Durability` (raises SpoolFull)."""
+    def append(self, records: list[Record], family: str = "tracking") -> Awaitable[None]:
+        """Write to the spool now (raises SpoolFull); the awaitable returns once the records are durable per
+        `Durability` (raises SpoolUnavailable if the fsync fails) and counts them as accepted."""
         assert self.spool is not None, "runtime not started"
-        await self.spool.append(records)
-        self.metrics.accepted(records)
+        commit = self.spool.write(records)
+        tables = [record.table for record in records]
+        if commit is None:
+            self.metrics.accepted(tables)
+            return DURABLE
+        return self._accepted_once_durable(commit, tables)
+
+    async def _accepted_once_durable(self, commit: Awaitable[None], tables: list[str]) -> None:
+        await commit
+        self.metrics.accepted(tables)
 
     def shipping_status(self) -> dict[str, Any]:
         """The shipper's status: live when it runs here, else the file it writes (cached for a second)."""

@@ -7,6 +7,8 @@ The values are the Go ones: `user` header/cookie, the visitor cookies, path pair
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from starlette.requests import Request
 from starlette.types import Scope
 
@@ -24,6 +26,11 @@ def event_recorder(config: Config, intake: EventIntake) -> Tracker:
     """The `track` hook of ReverseProxy."""
 
     async def record(scope: Scope, upstream: Upstream) -> None:
+        durable = write(scope)
+        await durable
+
+    def write(scope: Scope) -> Awaitable[None]:
+        """The request's rows written to the spool; the commit to await once they are dropped (with this frame)."""
         info = request_info(Request(scope))
         rest = info.path.lstrip("/").partition("/")[2]
         pairs = inputs.path_pairs(rest)
@@ -31,6 +38,6 @@ def event_recorder(config: Config, intake: EventIntake) -> Tracker:
         values = {**inputs.seed(info), **pairs, **query}
         event, _ = intake.build_event(values, info, is_server=True, injected_params={**pairs, **query})
         derived = derived_records(event, values, True, intake.privacy, info)
-        await intake.accept([Record("events", event), *derived], family="proxy")
+        return intake.append([Record("events", event), *derived], family="proxy")
 
     return record

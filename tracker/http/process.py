@@ -1,10 +1,10 @@
-"""The typed handles through which a handler reaches its process: the event intake (build a row, accept
-records into the spool) and the short-link control (the control plane in the process that owns the sinks, or
+"""The typed handles through which a handler reaches its process: the event intake (build a row, append
+records to the spool) and the short-link control (the control plane in the process that owns the sinks, or
 its client in a worker). `process(request)` is the one accessor."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any, Protocol
 
 from starlette.requests import HTTPConnection
@@ -28,8 +28,11 @@ class EventIntake(Protocol):
         self, values: dict[str, Any], info: RequestInfo, *, is_server: bool, injected_params: dict[str, Any]
     ) -> tuple[dict[str, Any], Visitor]: ...
 
-    async def accept(self, records: list[Record], family: str = "tracking") -> None:
-        """Returns once the records are durable per `Durability`; raises SpoolFull."""
+    def append(self, records: list[Record], family: str = "tracking") -> Awaitable[None]:
+        """Writes the records into the spool now (raises SpoolFull, SpoolUnavailable: nothing was kept). The
+        answer waits for the awaitable, which returns once they are durable per `Durability` (raises
+        SpoolUnavailable if the fsync fails). Drop the records before awaiting it: under load, rows kept alive
+        through the group commit fill the garbage collector's generations."""
 
 
 class LinkControl(Protocol):

@@ -60,6 +60,10 @@ class MemorySpool:
         self._wakeups.append(event)
 
     async def append(self, records: Sequence[Record]) -> None:
+        self.write(records)
+
+    def write(self, records: Sequence[Record]) -> None:
+        """Keep the records (raises SpoolFull); None: nothing to wait for, as Spool.write answers for "write"."""
         size = len(orjson.dumps([r.row for r in records]))
         self._over_limit = self._bytes + size > self.max_bytes
         if self._over_limit:

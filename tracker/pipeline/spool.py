@@ -2,7 +2,8 @@
 
 Guarantee by Durability: "write" — the bytes are in the OS (os.write) before append() returns and fsynced
 about once a second, so they survive kill -9; "fsync" — append() returns after an fsync shared by every append
-in a ~2 ms window (group commit), so they survive power loss; "memory" — MemorySpool, in-process only.
+in a ~2 ms window (group commit), so they survive power loss; write() writes at once and hands back that commit
+to await, so a caller keeps none of its records alive through the wait; "memory" — MemorySpool, in-process only.
 An append that fails (disk full, I/O error) leaves the segment as it was: it is truncated back to where the
 record started (or, if even that fails, the writer moves to a new segment) and SpoolUnavailable is raised.
 On open, a torn tail of the newest segment (a crash mid-write) is truncated and appends go to a new segment,
@@ -129,6 +130,16 @@ class Spool:
         self._wakeups.append(event)
 
     async def append(self, records: Sequence[Record]) -> None:
+        """Write the records and return once they are durable per `durability` (see write)."""
+        commit = self.write(records)
+        del records  # nothing of them stays alive through the group commit
+        if commit is not None:
+            await commit
+
+    def write(self, records: Sequence[Record]) -> asyncio.Future[None] | None:
+        """Encode and write the records now (raises SpoolFull, SpoolUnavailable). With "fsync", the group commit
+        to await before answering (it raises SpoolUnavailable if the fsync fails); with "write", None: the bytes
+        are already as durable as promised. The caller need not keep the records: they are bytes in the file."""
         data = encode(records)
         if self._unshipped + len(data) > self.max_bytes and not self._room_for(len(data)):
             raise SpoolFull(f"spool holds {self._unshipped} unshipped bytes (max {self.max_bytes})")
@@ -145,8 +156,7 @@ class Spool:
             self._background = asyncio.get_running_loop().create_task(self._maintain())
         for event in self._wakeups:
             event.set()
-        if self.durability == "fsync":
-            await self._group_commit.wait()
+        return self._group_commit.join() if self.durability == "fsync" else None
 
     def _room_for(self, size: int) -> bool:
         if time.monotonic() - self._measured_at >= REMEASURE_SECONDS or self._cursors_moved():

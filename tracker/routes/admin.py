@@ -201,12 +201,15 @@ async def _erase(request: Request, control: Any, uid: str) -> Any:
     except BadErasure as error:
         raise ControlError(str(error), field=given[0]) from None
     erasure = erase_request(kind, person, f"admin:{uid}")
+    answer = {"id": erasure["id"], "kind": kind, "status": "queued"}
     try:
-        await process(request).intake.accept([Record(ERASURES, erasure)], family="privacy")
+        durable = process(request).intake.append([Record(ERASURES, erasure)], family="privacy")
+        del erasure  # nothing of the row stays alive while the commit is awaited
+        await durable
     except SpoolFull:
         headers = {**allow_origin(request, process(request).config.allow_origin), "retry-after": "5"}
         return json_error(503, "spool is full; retry later", headers=headers)
-    return _answer(request, {"id": erasure["id"], "kind": kind, "status": "queued"}, 202)
+    return _answer(request, answer, 202)
 
 
 async def _qr(request: Request, control: Any, uid: str) -> Any:

@@ -6,6 +6,7 @@ field, keeping Go's texts (`Bad request (body)`, `Bad Request (IP)`, `Unknown ac
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable
 from typing import Any
 
 import orjson
@@ -75,9 +76,9 @@ async def _record(request: Request, runtime: Process, cors: dict[str, str]) -> R
             raise BadEvent("body", "Bad request (data): not JSON") from None
         if not isinstance(values, dict):
             raise BadEvent("body", "Bad request (data): expected a JSON object")
-        policy = IPPolicy(config.stored_ip, config.prefix_private_hash)
-        current, history = agreement.build(values, request_info(request), policy, runtime.privacy)
-        await runtime.intake.accept([Record("agreements", current), Record("agreed", history)], family="privacy")
+        durable = _write_agreement(values, request, runtime)
+        del values  # nothing of the request's rows stays alive while the commit is awaited
+        await durable
     except BadEvent as error:
         return json_error(400, error.message, cors, field=error.field)
     except BodyTooLarge as error:
@@ -85,6 +86,13 @@ async def _record(request: Request, runtime: Process, cors: dict[str, str]) -> R
     except SpoolFull:
         return json_error(503, "spool is full; retry later", {**cors, "retry-after": "5"})
     return Response(status_code=200, headers=cors)
+
+
+def _write_agreement(values: dict[str, Any], request: Request, runtime: Process) -> Awaitable[None]:
+    """The agreement's rows written to the spool; the commit to await once they are dropped (with this frame)."""
+    policy = IPPolicy(runtime.config.stored_ip, runtime.config.prefix_private_hash)
+    current, history = agreement.build(values, request_info(request), policy, runtime.privacy)
+    return runtime.intake.append([Record("agreements", current), Record("agreed", history)], family="privacy")
 
 
 async def jurisdictions(request: Request) -> Response:

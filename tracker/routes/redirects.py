@@ -23,6 +23,7 @@ from tracker.events.row import Visitor
 from tracker.http.answers import EncodedResponse, json_error
 from tracker.http.process import Process, process
 from tracker.http.request_info import request_info
+from tracker.pipeline.groupcommit import DURABLE
 from tracker.pipeline.spool import SpoolFull
 from tracker.records import Record
 from tracker.redirects.model import Redirect
@@ -128,19 +129,40 @@ async def _record(
 ) -> Visitor | None:
     """Append the hit event; a redirect is answered even when the event cannot be recorded."""
     try:
-        event, visitor = runtime.intake.build_event(values, info, is_server=is_server, injected_params=injected)
+        visitor, durable = _write_hit(runtime, values, info, is_server, injected, link)
     except BadEvent as error:
         runtime.metrics.rejected(type(error).__name__)
         return None
+    try:
+        await durable
+    except SpoolFull:
+        _not_recorded(runtime, info)
+    return visitor
+
+
+def _write_hit(
+    runtime: Process,
+    values: dict[str, Any],
+    info: RequestInfo,
+    is_server: bool,
+    injected: dict[str, Any],
+    link: Redirect | None,
+) -> tuple[Visitor, Awaitable[None]]:
+    """The hit's rows written to the spool: (its visitor, the commit to await once the rows are dropped)."""
+    event, visitor = runtime.intake.build_event(values, info, is_server=is_server, injected_params=injected)
     if link is not None:
         event["link"] = link.urlfrom
     try:
         derived = derived_records(event, values, is_server, runtime.privacy, info)
-        await runtime.intake.accept([Record("events", event), *derived], family="redirects")
+        return visitor, runtime.intake.append([Record("events", event), *derived], family="redirects")
     except SpoolFull:
-        runtime.metrics.rejected("SpoolFull")
-        log.warning("redirect hit not recorded: spool full", extra={"path": info.path})
-    return visitor
+        _not_recorded(runtime, info)
+        return visitor, DURABLE
+
+
+def _not_recorded(runtime: Process, info: RequestInfo) -> None:
+    runtime.metrics.rejected("SpoolFull")
+    log.warning("redirect hit not recorded: spool full", extra={"path": info.path})
 
 
 def _with_query(target: str, query: str) -> str:

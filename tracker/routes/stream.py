@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 import orjson
@@ -29,6 +30,7 @@ from tracker.http.answers import json_error
 from tracker.http.cors import preflight
 from tracker.http.process import Process, process
 from tracker.http.request_info import request_info
+from tracker.pipeline.groupcommit import DURABLE
 from tracker.pipeline.spool import SpoolFull
 from tracker.records import Record
 from tracker.routes.track import visitor_cookies
@@ -74,11 +76,11 @@ def _handshake_visitor(runtime: Process, base: dict[str, Any], info: RequestInfo
 class StreamSession:
     """One accepted socket: read, decode, build, spool, acknowledge, until the client leaves or a limit closes it.
 
-    A message is stored in one step and answered in the next, so nothing of its events is alive while the answer
-    is sent: on Granian a send suspends the task, and batches kept alive across it on many sockets made the
-    garbage collector's full passes most of a worker's time. Messages are stored one by one, not grouped: a group
-    keeps every message's rows alive until its append, which the collector's passes made dearer than the appends
-    it saved.
+    A message is written in one step and answered in the next, so nothing of its events is alive while its
+    group commit ("fsync") is awaited or the answer is sent: on Granian a send suspends the task, and batches
+    kept alive across it on many sockets made the garbage collector's full passes most of a worker's time.
+    Messages are stored one by one, not grouped: a group keeps every message's rows alive until its append, which
+    the collector's passes made dearer than the appends it saved.
     """
 
     def __init__(
@@ -120,18 +122,21 @@ class StreamSession:
     async def handle(self, data: bytes | str) -> bool:
         """One message; False once the socket has been closed."""
         try:
-            going_on, answer = await self._take(data)
+            going_on, answer, durable = await self._take(data)
         except frames.FrameTooLarge as error:
             self.runtime.metrics.rejected("FrameTooLarge")
             log.warning("websocket message too large", extra={"client": self.info.client_ip, "error": error.message})
             await self._close(frames.CLOSE_TOO_BIG, "message too large")
             return False
+        if not await self._commit(durable):
+            return False
         if answer is not None:
             await self._send(answer)
         return going_on
 
-    async def _take(self, data: bytes | str) -> tuple[bool, dict[str, Any] | None]:
-        """The message's events into the spool: (whether the socket is still open, the client's answer)."""
+    async def _take(self, data: bytes | str) -> tuple[bool, dict[str, Any] | None, Awaitable[None]]:
+        """The message's events written to the spool: (whether the socket is still open, the client's answer,
+        the commit to await before answering)."""
         try:
             items = frames.events(data, self.limits)
         except frames.FrameTooLarge:  # a BadFrame too, but not one to acknowledge: handle() closes the socket
@@ -139,15 +144,19 @@ class StreamSession:
         except frames.BadFrame as error:
             self.runtime.metrics.rejected("BadFrame")
             self.sequence += 1
-            return True, self._ack(0, [{"field": error.field, "error": error.message}])
+            return True, self._ack(0, [{"field": error.field, "error": error.message}]), DURABLE
         if self.sequence == 0 and _is_hello(items):  # never an event, whichever way acks were asked for
             self.acks = self.acks or bool(items[0]["hello"].get("acks"))
-            return True, {"hello": {"acks": self.acks, "subprotocol": ACK_SUBPROTOCOL}}
+            return True, {"hello": {"acks": self.acks, "subprotocol": ACK_SUBPROTOCOL}}, DURABLE
         self.sequence += 1
         batch = self._build(items)
-        if batch.records and not await self._store(batch.records):
-            return False, None
-        return True, self._ack(len(batch.visitors), batch.rejected)  # a visitor per event accepted
+        durable: Awaitable[None] = DURABLE
+        if batch.records:
+            stored = await self._store(batch.records)
+            if stored is None:
+                return False, None, DURABLE
+            durable = stored
+        return True, self._ack(len(batch.visitors), batch.rejected), durable  # a visitor per event accepted
 
     def _build(self, items: list[Any]) -> Batch:
         batch = build_batch(items, self.base, self.rows, item_field="message")
@@ -155,15 +164,15 @@ class StreamSession:
             self.runtime.metrics.rejected("BadEvent")
         return batch
 
-    async def _store(self, records: list[Record]) -> bool:
-        """Into the spool before anything is acknowledged; while it is full, stop reading, then close 1013."""
+    async def _store(self, records: list[Record]) -> Awaitable[None] | None:
+        """Into the spool before anything is acknowledged: the commit to await, or None once the socket is closed
+        (while the spool is full, stop reading, then close 1013)."""
         loop = asyncio.get_running_loop()
         give_up = loop.time() + SPOOL_WAIT_SECONDS
         pause = 0.05
         while True:
             try:
-                await self.runtime.intake.accept(records, family="tracking")
-                return True
+                return self.runtime.intake.append(records, family="tracking")
             except SpoolFull as error:
                 if loop.time() + pause > give_up:
                     self.runtime.metrics.rejected("SpoolFull")
@@ -171,9 +180,23 @@ class StreamSession:
                         "spool full: closing websocket", extra={"client": self.info.client_ip, "error": str(error)}
                     )
                     await self._close(CLOSE_TRY_LATER, "spool full; retry later")
-                    return False
+                    return None
                 await asyncio.sleep(pause)  # back-pressure: nothing is read from this socket meanwhile
                 pause = min(pause * 2, 1.0)
+
+    async def _commit(self, durable: Awaitable[None]) -> bool:
+        """Wait until the message is durable; a failed fsync closes 1013 (the client resends what was not acked:
+        the message's records are gone, so unlike a refused write it cannot be tried again here)."""
+        try:
+            await durable
+            return True
+        except SpoolFull as error:
+            self.runtime.metrics.rejected(type(error).__name__)
+            log.warning(
+                "spool fsync failed: closing websocket", extra={"client": self.info.client_ip, "error": str(error)}
+            )
+            await self._close(CLOSE_TRY_LATER, "spool unavailable; retry later")
+            return False
 
     def _ack(self, accepted: int, rejected: list[dict[str, Any]]) -> dict[str, Any] | None:
         if not self.acks:

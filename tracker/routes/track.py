@@ -1,7 +1,8 @@
 """Tracking routes: /tr/ (browser events), /str/ (server-side events), /img/ (email and pixel tracking).
 
 Each request becomes one or more `events` rows appended to the spool as one record; the answer is sent only
-after that append. /img/ answers its GIF whatever happens; the others answer JSON errors naming the field.
+once they are durable, and keeps none of them alive while it waits (`Reply`). /img/ answers its GIF whatever
+happens; the others answer JSON errors naming the field.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tracker.http.body import BodyTooLarge, read_body
 from tracker.http.cors import allow_origin, preflight
 from tracker.http.process import Process, process
 from tracker.http.request_info import request_info
+from tracker.pipeline.groupcommit import DURABLE
 from tracker.pipeline.spool import SpoolFull
 from tracker.records import Record
 
@@ -43,6 +45,17 @@ class Outcome:
     rejected: list[dict[str, Any]]
 
 
+@dataclass(slots=True)
+class Reply:
+    """What the answer needs once the events are written: never their records, which are dropped before the
+    answer waits for the group commit (rows kept alive through it fill the garbage collector's generations)."""
+
+    eids: list[str]  # /str/ answers them
+    accepted: int
+    rejected: list[dict[str, Any]]
+    visitor: row.Visitor | None  # the first event's, for the cookies
+
+
 Endpoint = Callable[[Request, str], Awaitable[Response]]
 
 
@@ -56,18 +69,27 @@ def make_endpoint(kind: str) -> Endpoint:
         if request.method == "OPTIONS" and kind != "img":
             return preflight(request, config.allow_origin)
         try:
-            outcome = await _parse(request, rest, runtime, is_server)
-            if outcome.records:
-                await runtime.intake.accept(outcome.records, family="tracking")
+            reply, durable = await _store(request, rest, runtime, is_server)
+            await durable
         except (BadEvent, BodyTooLarge, SpoolFull) as error:
             return _failure(request, kind, error, runtime)
         cors = allow_origin(request, config.allow_origin)
-        response = pixel(cors) if kind == "img" else _answer(kind, outcome, cors)
-        if not is_server and outcome.visitors:
-            visitor_cookies(request, response, outcome.visitors[0], runtime)
+        response = pixel(cors) if kind == "img" else _answer(kind, reply, cors)
+        if not is_server and reply.visitor is not None:
+            visitor_cookies(request, response, reply.visitor, runtime)
         return response
 
     return endpoint
+
+
+async def _store(request: Request, rest: str, runtime: Process, is_server: bool) -> tuple[Reply, Awaitable[None]]:
+    """The request's events written to the spool: (what the answer needs, the commit to await before it)."""
+    outcome = await _parse(request, rest, runtime, is_server)
+    records = outcome.records
+    durable = runtime.intake.append(records, family="tracking") if records else DURABLE
+    eids = [r.row["eid"] for r in records if r.table == "events"] if is_server else []
+    visitor = outcome.visitors[0] if outcome.visitors else None
+    return Reply(eids, len(outcome.visitors), outcome.rejected, visitor), durable
 
 
 async def _parse(request: Request, rest: str, runtime: Process, is_server: bool) -> Outcome:
@@ -105,15 +127,15 @@ def _body_items(request: Request, body: bytes, max_events: int) -> list[Any]:
     return inputs.json_events(body, max_events)
 
 
-def _answer(kind: str, outcome: Outcome, headers: dict[str, str]) -> Response:
+def _answer(kind: str, reply: Reply, headers: dict[str, str]) -> Response:
     if kind == "str":
-        ids = [r.row["eid"] for r in outcome.records if r.table == "events"]
-        body: Any = ids[0] if len(ids) == 1 and not outcome.rejected else ids
-        if outcome.rejected:
-            body = {"eids": ids, "accepted": len(ids), "rejected": outcome.rejected}
+        ids = reply.eids
+        body: Any = ids[0] if len(ids) == 1 and not reply.rejected else ids
+        if reply.rejected:
+            body = {"eids": ids, "accepted": len(ids), "rejected": reply.rejected}
         return Response(orjson.dumps(body), media_type="application/json", headers=headers)
-    if outcome.rejected:
-        body = {"accepted": len(outcome.visitors), "rejected": outcome.rejected}
+    if reply.rejected:
+        body = {"accepted": reply.accepted, "rejected": reply.rejected}
         return Response(orjson.dumps(body), media_type="application/json", headers=headers)
     return empty(headers)
 
