@@ -3,6 +3,7 @@
     python bench/sink_duckdb.py                    # rows/s at 1,000 and 10,000-row batches
     python bench/sink_duckdb.py --burst 1000000    # a burst in 10,000-row batches, each build in its own process,
                                                    # alternated: µs and CPU µs per row, peak and after-burst RSS
+    python bench/sink_duckdb.py --burst 500000 --build 'default={}' --build 'one thread={"Threads": 1}'
     python bench/sink_duckdb.py --burst 300000 --child '{"CheckpointRows": 50000}'   # one process: a JSON line
 
 A burst's row count is written as fast as the sink takes it, then one more small batch after CheckpointSeconds
@@ -125,10 +126,10 @@ def burst_in_process(rows: int, settings: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def compare_bursts(rows: int, pairs: int) -> None:
-    results: dict[str, list[dict[str, Any]]] = {name: [] for name in BUILDS}
+def compare_bursts(rows: int, pairs: int, builds: dict[str, dict[str, Any]]) -> None:
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in builds}
     for _ in range(pairs):
-        for name, settings in BUILDS.items():  # alternated: the machine's load shifts between runs
+        for name, settings in builds.items():  # alternated: the machine's load shifts between runs
             results[name].append(burst_in_process(rows, settings))
             print(name, json.dumps(results[name][-1]), file=sys.stderr, flush=True)
     print(f"{rows:,} rows in {BURST_BATCH:,}-row batches, {pairs} alternated runs each, medians (MiB; µs per row)")
@@ -147,12 +148,15 @@ async def main() -> None:
     parser.add_argument("--burst", type=int, default=0, help="rows in a burst (10,000-row batches)")
     parser.add_argument("--pairs", type=int, default=3, help="alternated runs of each build")
     parser.add_argument("--child", default="", help="run one burst here with these sink settings (JSON)")
+    parser.add_argument("--build", action="append", default=[], help="compare builds: NAME=JSON settings")
     args = parser.parse_args()
     if args.burst and args.child:
         print(json.dumps(await burst(args.burst, json.loads(args.child))))
         return
     if args.burst:
-        compare_bursts(args.burst, args.pairs)
+        chosen = dict(build.split("=", 1) for build in args.build)
+        builds = {name: json.loads(settings) for name, settings in chosen.items()} if chosen else BUILDS
+        compare_bursts(args.burst, args.pairs, builds)
         return
     print("| batch | rows/s |")
     print("|---|---|")
