@@ -5,7 +5,7 @@ minute, and checks that every acknowledged event reached the DuckDB file. With -
 of 100 events as fast as the tracker takes them for --burst-seconds from that second on (the steady load goes on),
 and the supervisor's RSS is printed second by second from the burst's start to a minute after it. Usage:
     python bench/soak.py [--seconds 600] [--rate 500] [--batch 10] [--workers 1] [--server hypercorn|granian]
-                         [--burst-at 60 --burst-seconds 5]
+                         [--burst-at 60 --burst-seconds 5] [--duckdb '{"CheckpointRows": 100000}']
 """
 
 from __future__ import annotations
@@ -35,15 +35,14 @@ BURST_SOURCE = "soak-burst"
 BURST_WATCH_SECONDS = 60.0  # after a burst, the supervisor's RSS every second for this long
 
 
-def shipped_sinks(workdir: Path, memory_limit: str = "", checkpoint_rows: int = 0) -> list[dict[str, object]]:
+def shipped_sinks(workdir: Path, memory_limit: str = "", duckdb_settings: str = "") -> list[dict[str, object]]:
     sinks: list[dict[str, object]] = json.loads((ROOT / "config.json").read_text())["Notify"]
     for sink in sinks:
         if sink.get("Service") == "duckdb":
             sink["Path"] = str(workdir / "tracker.duckdb")
             if memory_limit:
                 sink["MemoryLimit"] = memory_limit
-            if checkpoint_rows:
-                sink["CheckpointRows"] = checkpoint_rows
+            sink.update(json.loads(duckdb_settings or "{}"))
     return sinks
 
 
@@ -118,6 +117,12 @@ class Memory:
             lows = self.minute_lows.setdefault(name, [])
             lows.extend([rss] * (minute + 1 - len(lows)))
             lows[minute] = min(lows[minute], rss)
+
+
+def cpu_by_process(root: int) -> dict[str, float]:
+    from bench.engines import cpu_seconds  # engines imports this module
+
+    return {label(pid, root): cpu_seconds([pid]) for pid in process_tree(root)}
 
 
 def events(batch: int) -> list[dict[str, object]]:
@@ -237,11 +242,11 @@ def main() -> int:
     parser.add_argument("--server", choices=("hypercorn", "granian"), default="hypercorn", help="the engine")
     parser.add_argument("--burst-at", type=float, default=-1.0, help="start a wrk burst this many seconds in")
     parser.add_argument("--burst-seconds", type=float, default=5.0)
-    parser.add_argument("--checkpoint-rows", type=int, default=0, help="the DuckDB sink's CheckpointRows")
+    parser.add_argument("--duckdb", default="", help="more DuckDB sink settings (JSON): '{\"Threads\": 2}'")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp) / "t"
-        sinks = shipped_sinks(workdir, args.memory_limit, args.checkpoint_rows)
+        sinks = shipped_sinks(workdir, args.memory_limit, args.duckdb)
         tracker = start_tracker(workdir, Notify=sinks, Workers=args.workers, Server=args.server)
         assert tracker.process is not None
         memory = Memory(tracker.process.pid)
@@ -250,6 +255,7 @@ def main() -> int:
         try:
             acked, failed = asyncio.run(drive(url, args.seconds, args.rate, args.batch, memory, burst))
             tracker.wait_shipped(300)
+            cpu = cpu_by_process(memory.root)
         finally:
             tracker.stop(120)
         stored = burst_stored = None
@@ -261,6 +267,9 @@ def main() -> int:
                 counted = dict(db.execute("SELECT source, count(*) FROM events GROUP BY source").fetchall())
                 stored, burst_stored = int(counted.get("soak", 0)), int(counted.get(BURST_SOURCE, 0))
         report(memory, args.seconds, args.rate, acked, failed, stored)
+        per_event = 1e6 / max((stored or 0) + (burst_stored or 0), 1)
+        shown_cpu = ", ".join(f"{name} {s:.1f} s ({s * per_event:.1f} µs an event)" for name, s in cpu.items())
+        print("CPU over the run and the drain:", shown_cpu)
         burst_lost = False
         if burst.at >= 0:
             # wrk counts the answers it read; a request in flight when it stopped may be stored unseen, never less
