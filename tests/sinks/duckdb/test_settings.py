@@ -73,6 +73,25 @@ async def test_writes_are_checkpointed_once_checkpoint_rows_were_written_since_t
     await sink.close()
 
 
+async def test_the_end_of_a_burst_is_checkpointed_when_a_fifth_of_checkpoint_rows_is_held(tmp_path: Path) -> None:
+    """A write a quarter of the largest since the last checkpoint or less: the shipper caught up with the spool."""
+    wal = tmp_path / "t.duckdb.wal"
+    sink = make_sink(tmp_path / "t.duckdb", CheckpointSeconds=3600, CheckpointRows=1000)
+    await sink.open()
+    sizes = iter(range(10_000))
+
+    async def write(count: int) -> int:
+        await sink.write("events", [event(next(sizes)) for _ in range(count)])
+        return wal.stat().st_size
+
+    assert await write(100) > 0 and await write(20) > 0  # a small write, but 120 rows held: less than a fifth
+    assert await write(400) > 0 and await write(150) > 0  # 670 held; 150 is more than a quarter of 400
+    assert await write(90) == 0  # 760 held, 90 <= 400 / 4: the burst is over, checkpointed
+    assert await write(400) > 0 and await write(400) > 0  # the largest write counts from the checkpoint on
+    assert (await sink.query("SELECT count(*) AS n FROM events")) == [{"n": 1560}]
+    await sink.close()
+
+
 async def test_a_timed_checkpoint_starts_a_new_connection_and_writes_reads_and_replays_go_on(tmp_path: Path) -> None:
     sink = make_sink(tmp_path / "t.duckdb", CheckpointSeconds=0.001)  # due at every write
     await sink.open()
