@@ -30,9 +30,9 @@ def test_secrets_of_a_disabled_entry_are_redacted_too() -> None:
 def test_duckdb_memory_settings_have_bounded_defaults() -> None:
     (duck,) = cfg.from_mapping({"Notify": [{"Service": "duckdb"}]}).notify
     shown = cfg.redacted(cfg.from_mapping({"Notify": [{"Service": "duckdb"}]}))["Notify"][0]
-    assert (shown["MemoryLimit"], shown["Threads"], shown["CheckpointThreshold"]) == ("256MB", 2, "256MB")
+    assert (shown["MemoryLimit"], shown["Threads"], shown["CheckpointThreshold"]) == ("256MB", 1, "256MB")
     assert shown["CheckpointSeconds"] == 30.0 and duck.sink_name == "duckdb"
-    assert shown["RowGroupSize"] == 16_384
+    assert shown["RowGroupSize"] == 16_384 and shown["CheckpointRows"] == 50_000
 
 
 def test_a_row_group_smaller_than_a_vector_is_refused_naming_the_key() -> None:

@@ -55,6 +55,43 @@ async def test_writes_are_checkpointed_once_checkpoint_seconds_have_passed(tmp_p
     await sink.close()
 
 
+async def test_writes_are_checkpointed_once_checkpoint_rows_were_written_since_the_last(tmp_path: Path) -> None:
+    """A burst holds at most CheckpointRows rows in memory, whatever CheckpointSeconds says (README, DuckDB sink)."""
+    wal = tmp_path / "t.duckdb.wal"
+    sink = make_sink(tmp_path / "t.duckdb", CheckpointSeconds=3600, CheckpointRows=250)
+    await sink.open()
+    first = sink._connection
+    for start in (0, 100):
+        await sink.write("events", [event(i) for i in range(start, start + 100)])
+        assert wal.stat().st_size > 0  # 100, then 200 rows since the open: not due
+    await sink.write("events", [event(i) for i in range(200, 300)])
+    assert wal.stat().st_size == 0  # 300 >= 250: checkpointed, on a new connection
+    assert sink._connection is not first
+    await sink.write("events", [event(i) for i in range(300, 400)])
+    assert wal.stat().st_size > 0  # the count starts again after a checkpoint
+    assert (await sink.query("SELECT count(*) AS n FROM events")) == [{"n": 400}]
+    await sink.close()
+
+
+async def test_the_end_of_a_burst_is_checkpointed_when_a_fifth_of_checkpoint_rows_is_held(tmp_path: Path) -> None:
+    """A write a quarter of the largest since the last checkpoint or less: the shipper caught up with the spool."""
+    wal = tmp_path / "t.duckdb.wal"
+    sink = make_sink(tmp_path / "t.duckdb", CheckpointSeconds=3600, CheckpointRows=1000)
+    await sink.open()
+    sizes = iter(range(10_000))
+
+    async def write(count: int) -> int:
+        await sink.write("events", [event(next(sizes)) for _ in range(count)])
+        return wal.stat().st_size
+
+    assert await write(100) > 0 and await write(20) > 0  # a small write, but 120 rows held: less than a fifth
+    assert await write(400) > 0 and await write(150) > 0  # 670 held; 150 is more than a quarter of 400
+    assert await write(90) == 0  # 760 held, 90 <= 400 / 4: the burst is over, checkpointed
+    assert await write(400) > 0 and await write(400) > 0  # the largest write counts from the checkpoint on
+    assert (await sink.query("SELECT count(*) AS n FROM events")) == [{"n": 1560}]
+    await sink.close()
+
+
 async def test_a_timed_checkpoint_starts_a_new_connection_and_writes_reads_and_replays_go_on(tmp_path: Path) -> None:
     sink = make_sink(tmp_path / "t.duckdb", CheckpointSeconds=0.001)  # due at every write
     await sink.open()

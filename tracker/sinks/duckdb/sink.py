@@ -79,6 +79,7 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
         self.keys: dict[str, list[str]] = {}
         self._warned: set[tuple[str, str]] = set()
         self._checkpointed = time.monotonic()
+        self._rows_since_checkpoint = self._largest_write = 0  # since the last checkpoint: _checkpoint_due
         self._event_ids = EventIdWindow(settings.dedupe_events)
         self._dedupes_events = False  # an events table without a key: event_ids recognises replays
         self._opened = False  # open() succeeded once: from then on a lost connection is made again on use
@@ -169,17 +170,29 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
     def _write_and_checkpoint(self, table: str, rows: list[Row]) -> tuple[str, list[Row]] | None:
         self._live()
         bad = self._write_bisecting(table, rows)
-        if time.monotonic() - self._checkpointed >= self.settings.checkpoint_seconds:
+        if self._checkpoint_due(len(rows)):
             self._checkpoint()
         return bad
+
+    def _checkpoint_due(self, written: int) -> bool:
+        """Every CheckpointSeconds, once CheckpointRows rows are held, and when a burst has ended: a write a quarter
+        of the largest since the last checkpoint or less (the shipper caught up with the spool) while a fifth of
+        CheckpointRows is held, so that a burst's last rows do not stay in memory until the timed checkpoint."""
+        self._rows_since_checkpoint += written
+        self._largest_write = max(self._largest_write, written)
+        held, limit = self._rows_since_checkpoint, self.settings.checkpoint_rows
+        caught_up = written * 4 <= self._largest_write and held * 5 >= limit
+        return held >= limit or caught_up or time.monotonic() - self._checkpointed >= self.settings.checkpoint_seconds
 
     def _checkpoint(self) -> None:
         """Move the rows written since the last checkpoint from memory and WAL into the file, and start a new
         connection. DuckDB checkpoints by itself only once the WAL reaches CheckpointThreshold (a sawtooth of
         memory under a steady load), and a connection keeps state for every row it appended in small batches
-        (version info, the blocks it wrote): about 70 bytes an event, never released while it stays open."""
+        (version info, the blocks it wrote): about 70 bytes an event, never released while it stays open. Closing
+        the database is also what makes DuckDB's allocator return the pages of those rows to the system."""
         assert self._connection is not None
         self._checkpointed = time.monotonic()
+        self._rows_since_checkpoint = self._largest_write = 0
         try:
             if self._dedupes_events:
                 self._event_ids.trim(self._connection)
