@@ -87,6 +87,29 @@ async def test_state_tables_upsert(tmp_path: Path) -> None:
     await sink.close()
 
 
+async def test_a_keyed_table_keeps_its_first_rows_and_goes_on_storing_new_keys(tmp_path: Path) -> None:
+    """hosts meets its stored keys at nearly every batch: after the first such batch the sink writes it with one
+    INSERT OR IGNORE, which must store new keys and leave the stored ones as they were."""
+    sink = make_sink(tmp_path / "t.duckdb")
+    await sink.open()
+
+    def host(name: str, day: int) -> dict[str, object]:
+        return {"hhash": f"h-{name}", "hostname": name, "created_at": f"2026-01-0{day} 00:00:00"}
+
+    await sink.write("hosts", [host("a", 1)])
+    await sink.write("hosts", [host("a", 2), host("b", 2)])  # the plain insert fails on a: the batch is retried
+    await sink.write("hosts", [host("c", 3)])
+    await sink.write("hosts", [host("a", 4), host("c", 4), host("d", 4)])
+    stored = await sink.query("select hostname, day(created_at) as day from hosts order by hostname")
+    assert stored == [
+        {"hostname": "a", "day": 1},
+        {"hostname": "b", "day": 2},
+        {"hostname": "c", "day": 3},
+        {"hostname": "d", "day": 4},
+    ]
+    await sink.close()
+
+
 async def test_views_summarise_events(tmp_path: Path) -> None:
     sink = make_sink(tmp_path / "t.duckdb")
     await sink.open()

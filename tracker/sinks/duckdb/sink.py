@@ -78,6 +78,9 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
         self.tables: dict[str, dict[str, Column]] = {}
         self.keys: dict[str, list[str]] = {}
         self._warned: set[tuple[str, str]] = set()
+        # Tables whose plain INSERT met a key already stored (hosts does at nearly every batch): written with OR
+        # IGNORE from then on instead of two statements a batch.
+        self._conflicting: set[str] = set()
         self._checkpointed = time.monotonic()
         self._rows_since_checkpoint = self._largest_write = 0  # since the last checkpoint: _checkpoint_due
         self._event_ids = EventIdWindow(settings.dedupe_events)
@@ -250,11 +253,15 @@ class DuckDBSink(SqlPrimaryStore, PrimaryStore, SchemaOwner):
             if table in REPLACE_TABLES:
                 cursor.execute("INSERT OR REPLACE " + statement)
                 return
-            try:  # a plain insert is ~40% faster than OR IGNORE; replayed batches are the rare case
+            if table in self._conflicting:
+                cursor.execute("INSERT OR IGNORE " + statement)
+                return
+            try:  # a plain insert is ~40% faster than OR IGNORE while replayed batches are the rare case
                 cursor.execute("INSERT " + statement)
             except duckdb.ConstraintException as error:
                 if "duplicate key" not in str(error).lower():
                     raise
+                self._conflicting.add(table)
                 cursor.execute("INSERT OR IGNORE " + statement)
         finally:
             cursor.close()
