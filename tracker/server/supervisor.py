@@ -150,6 +150,7 @@ async def _ship_and_watch(
     certificates = acme_manager(config)
     if certificates is not None:
         await certificates.start()
+    gc.freeze()  # start-up's objects outlive every batch: the collections that shipping sets off never walk them
     trimmed_at = time.monotonic()
     while not stop.is_set():
         if time.monotonic() - trimmed_at >= TRIM_SECONDS:
