@@ -8,6 +8,7 @@ config's batching (MaxBatchSize 10,000, BatchFlushInterval 500 ms) and ships unt
 time (user + system) per event and the wall time, the sink's open excluded.
 
     python bench/ship_drain.py [--case get|post10|post100 ...] [--events N] [--pairs 3] [--tree NAME=PATH ...]
+                               [--settings NAME='{"CheckpointRows": 100000}' ...]   # sink settings of a tree
     python bench/ship_drain.py --profile DIR ...   # one drain of this tree, for py-spy: prints its pid first
 """
 
@@ -94,11 +95,11 @@ async def drain(spool: Path, database: Path) -> dict[str, float]:
     return {"cpu": cpu, "wall": wall, "stored": stored}
 
 
-def drain_in_process(tree: Path, backlog: Path, work: Path) -> dict[str, float]:
+def drain_in_process(tree: Path, backlog: Path, work: Path, settings: str) -> dict[str, float]:
     spool = work / "spool"
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(backlog / "spool", spool)
-    env = {**os.environ, "SHIP_DRAIN_TREE": str(tree), "PYTHONPATH": str(tree)}
+    env = {**os.environ, "SHIP_DRAIN_TREE": str(tree), "PYTHONPATH": str(tree), "SHIP_DRAIN_SINK": settings}
     command = [sys.executable, __file__, "--child", str(spool)]
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -106,7 +107,7 @@ def drain_in_process(tree: Path, backlog: Path, work: Path) -> dict[str, float]:
     return result
 
 
-def compare(trees: dict[str, Path], cases: list[str], events: int, pairs: int) -> None:
+def compare(trees: dict[str, Path], settings: dict[str, str], cases: list[str], events: int, pairs: int) -> None:
     print(f"Drain of {events:,} events per case, {pairs} alternated runs per tree; CPU µs per event (all runs)")
     print("| case | tree | CPU µs/event | wall s | events/s (wall) |\n|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,7 +117,7 @@ def compare(trees: dict[str, Path], cases: list[str], events: int, pairs: int) -
             results: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
             for _ in range(pairs):
                 for name, tree in trees.items():
-                    result = drain_in_process(tree, backlog, Path(tmp) / "drain")
+                    result = drain_in_process(tree, backlog, Path(tmp) / "drain", settings.get(name, ""))
                     results[name].append(result)
                     print(case, name, json.dumps(result), file=sys.stderr, flush=True)
             for name, runs in results.items():
@@ -133,6 +134,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--tree", action="append", default=[], help="NAME=PATH of a source tree (repeatable)")
+    parser.add_argument("--settings", action="append", default=[], help="NAME=JSON: DuckDB settings of a tree")
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     parser.add_argument("--profile", default="", help="fill DIR with the first case and drain it here")
     args = parser.parse_args()
@@ -149,7 +151,8 @@ def main() -> None:
         print(json.dumps(asyncio.run(drain(work / "spool", work / "tracker.duckdb"))))
         return
     trees = dict(tree.split("=", 1) for tree in args.tree) or {"this": str(ROOT)}
-    compare({name: Path(path) for name, path in trees.items()}, cases, args.events, args.pairs)
+    settings = dict(item.split("=", 1) for item in args.settings)
+    compare({name: Path(path) for name, path in trees.items()}, settings, cases, args.events, args.pairs)
 
 
 if __name__ == "__main__":
