@@ -95,3 +95,47 @@ def test_a_cursor_past_the_end_of_the_newest_segment_waits_for_the_next_one(tmp_
     segments.segment_path(tmp_path, 1).write_bytes(encoded(1) + encoded(2))  # the writer restarted
     found, _ = eids(tmp_path, past)
     assert found == ["e1", "e2"]
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=8,
+)
+REQUESTS = st.lists(  # a request's records: one spool record each
+    st.lists(
+        st.tuples(
+            st.sampled_from(["events", "hosts", "userhosts", "ltv"]),
+            st.dictionaries(st.text(min_size=1, max_size=6), JSON_VALUES, max_size=5),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(requests=REQUESTS, wanted=st.integers(min_value=1, max_value=20), chunk=st.sampled_from([48, 200, 1 << 20]))
+def test_reading_in_any_steps_gives_every_record_as_segments_decode_reads_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    requests: list[list[tuple[str, dict[str, object]]]],
+    wanted: int,
+    chunk: int,
+) -> None:
+    """The reader checks and decodes records inline: the rows, in order, are those of segments.parse + decode."""
+    monkeypatch.setattr(reader_module, "READ_CHUNK", chunk)
+    directory = tmp_path / f"r{abs(hash((repr(requests), wanted, chunk)))}"
+    directory.mkdir()
+    data = b"".join(segments.encode([Record(table, row) for table, row in request]) for request in requests)
+    segments.segment_path(directory, 0).write_bytes(data)
+    expected = [pair for parsed in segments.parse(data) for pair in segments.decode(parsed.payload)]
+    reader, cursor, found = SpoolReader(directory), START, []
+    while True:
+        rows, cursor = reader.read(cursor, wanted)
+        if not rows:
+            break
+        found += rows
+    assert found == expected and cursor == Cursor(0, len(data)) and reader.corrupt_records == 0

@@ -15,11 +15,12 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from zlib import crc32
 
 import orjson
 
 from tracker.pipeline.private import write_private
-from tracker.pipeline.segments import HEADER, MAX_PAYLOAD, decode, is_partial, list_segments, record_end, resync
+from tracker.pipeline.segments import HEADER, MAX_PAYLOAD, is_partial, list_segments, resync
 from tracker.pipeline.segments import segment_path as segment_path
 
 log = logging.getLogger("tracker.pipeline")
@@ -127,12 +128,15 @@ class SpoolReader:
     ) -> tuple[Rows, Cursor, Stop]:
         rows: Rows = []
         view = memoryview(data)
-        position = 0
-        while position < len(data):
-            end = record_end(view, position)
-            if end is not None:
+        position, size = 0, len(data)
+        while position < size:
+            # the valid record here, inline (record_end's checks): this loop runs once per request in the spool
+            start = position + HEADER.size
+            length, crc = HEADER.unpack_from(view, position) if start <= size else (0, 0)
+            end = start + length
+            if 0 < length <= MAX_PAYLOAD and end <= size and crc32(view[start:end]) == crc:
                 try:
-                    rows.extend(decode(bytes(view[position + HEADER.size : end])))
+                    rows += [(table, row) for table, row in orjson.loads(view[start:end])]
                 except (orjson.JSONDecodeError, TypeError, ValueError):
                     self._corrupt(cursor.segment, cursor.offset + position, end - position, "payload is not rows")
                 position = end

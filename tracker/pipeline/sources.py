@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from tracker.pipeline.reader import CURSORS, Cursor, CursorFile, Rows, SpoolReader, delete_shipped
+from tracker.pipeline.segments import list_segments, segment_path
 
 log = logging.getLogger("tracker.pipeline")
 WORKER_PREFIX = "worker-"
@@ -60,7 +61,21 @@ class DirectorySource:
         CursorFile(self.directory, sink).save(cursor)
 
     async def read(self, cursor: Cursor, max_rows: int) -> tuple[Rows, Cursor]:
+        if self._nothing_after(cursor):
+            return [], cursor
         return await asyncio.to_thread(self.reader.read, cursor, max_rows)
+
+    def _nothing_after(self, cursor: Cursor) -> bool:
+        """Nothing written after `cursor`: its segment is the newest and ends there. Two metadata calls on the
+        loop (~10 µs) instead of a thread's round trip (~80 µs) for each of the shipper's idle polls (40 a second
+        per source and sink)."""
+        sequences = list_segments(self.directory)
+        if not sequences or sequences[-1] != cursor.segment:
+            return False
+        try:
+            return os.stat(segment_path(self.directory, cursor.segment)).st_size == cursor.offset
+        except FileNotFoundError:
+            return False
 
     def lag_bytes(self, cursor: Cursor | None) -> int:
         return self.reader.lag_bytes(cursor)
