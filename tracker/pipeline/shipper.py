@@ -204,6 +204,7 @@ class Shipper:
                 continue
             if rows and not await deliver(state, rows, self.dead_letters, pause=self._pause, give_up=self._giving_up):
                 return shipped
+            del rows  # not alive while the next source's batch is read: a burst held two, the heap kept both
             state.advance(source, after)
             shipped = True
             self._release(source)  # by the cursors in memory: on a full disk this is what makes room to save them

@@ -25,7 +25,7 @@ from tracker.config import Config, ConfigError, split_bind
 from tracker.edge.tls import acme_settings, tls_enabled
 from tracker.server import listeners
 from tracker.server.engine import GRACEFUL_SECONDS, Engine, engine_for
-from tracker.server.heap import release_free_memory
+from tracker.server.heap import map_large_blocks, release_free_memory
 
 if TYPE_CHECKING:
     from tracker.edge.acme import AcmeManager
@@ -141,6 +141,7 @@ async def _ship_and_watch(
     from tracker.redirects.hosting import ControlHost
 
     stop = _stop_event()
+    map_large_blocks()
     shipper = build_shipper(config)
     await shipper.start()
     control = ControlHost(config, shipper)
