@@ -7,8 +7,10 @@ and the control plane answers an admin change only once every live worker has ac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import time
 from typing import Any, Protocol
 
 from tracker.redirects.errors import ControlError
@@ -16,6 +18,7 @@ from tracker.redirects.model import Redirect
 
 log = logging.getLogger("tracker.redirects.cache")
 WAIT_SECONDS = 20.0
+FIRST_LOAD_SECONDS = 5.0  # how long a hit on a worker that has no copy yet waits for it
 
 
 class ChangeFeed(Protocol):
@@ -30,6 +33,8 @@ class LinkCache:
         self.links: dict[str, Redirect] = {}
         self.version = 0
         self.ready = False
+        self._first_load = asyncio.Event()
+        self._waits_until = 0.0  # hits wait for the first copy until then (loaded)
         self._task: asyncio.Task[None] | None = None
         self.worker = f"{os.getpid()}-{id(self)}"
 
@@ -43,6 +48,7 @@ class LinkCache:
         return [x for x in self.links.values() if x.host == host and not x.deleted]
 
     async def start(self) -> None:
+        self._waits_until = time.monotonic() + FIRST_LOAD_SECONDS
         self._task = asyncio.create_task(self._follow(), name="link-cache")
 
     async def stop(self) -> None:
@@ -60,6 +66,18 @@ class LinkCache:
             self.links[link.urlfrom] = link
         self.version = answer["version"]
         self.ready = True
+        self._first_load.set()
+
+    async def loaded(self) -> None:
+        """Until the first copy of the links has arrived, for at most FIRST_LOAD_SECONDS after the cache started.
+        A worker serves as soon as it starts, before its first poll is answered, and the control plane confirms
+        an admin change once the workers that have polled hold it: a hit on a newer worker must not miss a link
+        the API has already confirmed. Past that, a control plane that does not answer delays nothing."""
+        remaining = self._waits_until - time.monotonic()
+        if self.ready or self.control is None or remaining <= 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._first_load.wait(), remaining)
 
     async def _follow(self) -> None:
         failures = 0

@@ -41,6 +41,8 @@ async def short_link(request: Request) -> Response | None:
     """The answer for a request whose host + path is a live short link, else None (the request falls through)."""
     runtime = process(request)
     info = request_info(request)
+    if not runtime.links.ready:
+        await runtime.links.loaded()
     link = runtime.links.lookup(info.host, info.path)
     if link is None or not link.live_at(now_text()):
         return None
@@ -103,6 +105,7 @@ async def robots(request: Request) -> Response:
     """Short links are not crawlable unless marked so (Shlink's convention)."""
     runtime = process(request)
     info = request_info(request)
+    await runtime.links.loaded()
     lines = ["User-agent: *"]
     for link in sorted(runtime.links.for_host(info.host), key=lambda x: x.path):
         lines.append(f"{'Allow' if link.crawlable else 'Disallow'}: {link.path}")
