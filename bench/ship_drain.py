@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,21 +36,12 @@ HEADERS = [(b"host", b"localhost"), (b"user-agent", BROWSER_UA), (b"origin", b"h
 
 
 def soak_events(batch: int) -> bytes:
+    """`bench/soak.py`'s events, as one POST body."""
     import orjson
 
-    return orjson.dumps(
-        [
-            {
-                "vid": str(uuid.uuid4()),
-                "ename": "page_view",
-                "etyp": "view",
-                "url": f"https://shop.example/p/{i}",
-                "source": "soak",
-                "params": {"sku": f"A-{i}", "price": "9.99"},
-            }
-            for i in range(batch)
-        ]
-    )
+    from bench.soak import events
+
+    return orjson.dumps(events(batch))
 
 
 async def fill(workdir: Path, case: str, events: int) -> None:
