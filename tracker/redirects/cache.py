@@ -32,11 +32,15 @@ class LinkCache:
         self.control = control
         self.links: dict[str, Redirect] = {}
         self.version = 0
-        self.ready = False
-        self._first_load = asyncio.Event()
+        self._first_load = asyncio.Event()  # set by the first answer of the control plane
         self._waits_until = 0.0  # hits wait for the first copy until then (loaded)
         self._task: asyncio.Task[None] | None = None
         self.worker = f"{os.getpid()}-{id(self)}"
+
+    @property
+    def ready(self) -> bool:
+        """The first copy of the links has arrived."""
+        return self._first_load.is_set()
 
     def lookup(self, host: str, path: str) -> Redirect | None:
         key = host.lower() + (path.lower().rstrip("/") or "/")
@@ -65,7 +69,6 @@ class LinkCache:
             link = Redirect.from_row(values)
             self.links[link.urlfrom] = link
         self.version = answer["version"]
-        self.ready = True
         self._first_load.set()
 
     async def loaded(self) -> None:

@@ -41,7 +41,7 @@ async def short_link(request: Request) -> Response | None:
     """The answer for a request whose host + path is a live short link, else None (the request falls through)."""
     runtime = process(request)
     info = request_info(request)
-    if not runtime.links.ready:
+    if not runtime.links.ready:  # checked here too: no coroutine for every hit once the links are in
         await runtime.links.loaded()
     link = runtime.links.lookup(info.host, info.path)
     if link is None or not link.live_at(now_text()):
